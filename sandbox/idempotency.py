@@ -1,0 +1,56 @@
+"""ClientToken idempotency, as EC2 documents it.
+
+"Ensuring idempotency in Amazon EC2 API requests"
+(https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html):
+a retried request with the same client token and the same parameters returns
+the result of the original request without doing anything new; the same token
+with different parameters fails with IdempotentParameterMismatch.
+
+moto ignores ClientToken, so the sandbox wraps the create actions the wizard
+retries (traffic-mirror filters, rules, targets, sessions, RunInstances and
+CreateNetworkInterface) with :func:`idempotent`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult
+
+from .backend_state import state_of
+from .errors import IdempotentParameterMismatch
+
+#: Parameters that do not make two requests different.
+_NOT_COMPARED = ("ClientToken", "DryRun")
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    compared = {k: v for k, v in params.items() if k not in _NOT_COMPARED}
+    return json.dumps(compared, sort_keys=True, default=str)
+
+
+def idempotent(action: Callable[[Any], ActionResult]) -> Callable[[Any], ActionResult]:
+    """Wrap an ``EC2Response`` action method so that it honours ClientToken."""
+
+    @functools.wraps(action)
+    def run(response: Any) -> ActionResult:
+        token = response._get_param("ClientToken")
+        if not token:
+            return action(response)
+        state = state_of(response.ec2_backend)
+        key = (action.__name__, token)
+        fingerprint = _fingerprint(response.params)
+        with state.lock:
+            if key in state.client_tokens:
+                seen, result = state.client_tokens[key]
+                if seen != fingerprint:
+                    raise IdempotentParameterMismatch(token)
+                return result
+            result = action(response)
+            state.client_tokens[key] = (fingerprint, result)
+            return result
+
+    return run

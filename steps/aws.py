@@ -1,0 +1,78 @@
+"""The AWS adapter: one boto3 session, thread-safe clients, calls observable.
+
+The session is made on the caller's thread (boto3 sessions are not thread-safe);
+the clients it makes are, and the engine uses them from worker threads. Retries
+are botocore's adaptive mode, which also paces calls when AWS throttles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import boto3
+from botocore.config import Config
+
+#: Calls that change nothing; every other EC2 call counts as mutating.
+READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(READ_ONLY_PREFIXES)
+
+
+CallHook = Callable[[str, dict], None]
+
+
+@dataclass
+class Aws:
+    """Clients for one profile and region, optionally against an emulator endpoint."""
+
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    max_attempts: int = 10
+    pool: int = 20
+    _clients: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
+        self.config = Config(
+            retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            max_pool_connections=self.pool,
+        )
+        # Make every client now, on this thread: creating clients is not thread-safe.
+        for service in ("ec2", "sts", "ssm"):
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, config=self.config
+            )
+
+    @property
+    def ec2(self):
+        return self._clients["ec2"]
+
+    @property
+    def sts(self):
+        return self._clients["sts"]
+
+    @property
+    def ssm(self):
+        return self._clients["ssm"]
+
+    def on_call(self, before: CallHook | None = None, after: CallHook | None = None) -> None:
+        """Observe every API call: ``before(operation, params)`` runs before it is
+        sent, ``after(operation, params)`` once it has answered (after retries)."""
+        for client in self._clients.values():
+            service = client.meta.service_model.service_name
+            if before:
+                client.meta.events.register(
+                    f"before-call.{service}",
+                    lambda model, params, **_: before(model.name, params.get("body", {})),
+                )
+            if after:
+                client.meta.events.register(
+                    f"after-call.{service}",
+                    lambda model, **_: after(model.name, {}),
+                )

@@ -1,0 +1,296 @@
+"""Decode mirrored frames: outer Ethernet/IP/UDP -> VXLAN -> inner Ethernet/IP/L4.
+
+Nothing here raises on bad input. Every frame gets a `kind`:
+
+* VXLAN      - outer headers and the VXLAN header (I flag set) were read, so
+               the outer source and the VNI are known. The inner headers are
+               decoded as far as the bytes go; `inner_ok` is False when they
+               were inconsistent or cut short.
+* NON_VXLAN  - readable outer headers, but not UDP to the VXLAN port (or a
+               non-first IP fragment, whose UDP header is elsewhere).
+* MALFORMED  - the outer headers or the VXLAN header could not be read.
+
+Addresses are kept in their cheapest hashable form - an int for IPv4, the 16
+raw bytes for IPv6 - and turned into text only for display (`addr_text`).
+
+Two paths: `FAST` unpacks the common AWS shape (Ethernet/IPv4/UDP/VXLAN/
+Ethernet/IPv4/TCP|UDP, no options, no VLAN tags) with one `unpack_from`; the
+session uses it for the bulk of the traffic and falls back to `Decoder` for
+anything else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from typing import NamedTuple
+
+from .pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
+
+VXLAN_PORT = 4789
+
+VXLAN = 0
+NON_VXLAN = 1
+MALFORMED = 2
+
+ETH_IPV4 = 0x0800
+ETH_ARP = 0x0806
+ETH_IPV6 = 0x86DD
+VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
+
+PROTO_ICMP = 1
+PROTO_TCP = 6
+PROTO_UDP = 17
+PROTO_ICMPV6 = 58
+# IPv6 extension headers skipped on the way to the transport header.
+_IPV6_SKIP = frozenset({0, 43, 60})
+_IPV6_FRAGMENT = 44
+
+Address = int | bytes
+"""IPv4 as int, IPv6 as 16 bytes."""
+
+
+class Packet(NamedTuple):
+    """Everything the views need about one frame (a tuple: cheap to keep)."""
+
+    kind: int
+    ts: float
+    caplen: int
+    wire_len: int
+    outer_src: Address | None = None
+    outer_dst: Address | None = None
+    outer_sport: int | None = None
+    outer_dport: int | None = None
+    vni: int | None = None
+    vxlan_flags: int | None = None
+    inner_ok: bool = False
+    src_mac: bytes | None = None
+    dst_mac: bytes | None = None
+    ethertype: int | None = None
+    proto: int | None = None  # inner IP protocol number
+    src: Address | None = None  # inner IP, or ARP sender protocol address
+    dst: Address | None = None  # inner IP, or ARP target protocol address
+    sport: int | None = None
+    dport: int | None = None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    l3_len: int | None = None  # inner IP total length (ARP: 28); the flow's bytes
+    payload_len: int | None = None  # TCP/UDP payload, ICMP message length
+    tcp_flags: int | None = None
+    echo: tuple[int, int] | None = None  # ICMP echo (id, seq)
+    arp: tuple[int, bytes, bytes] | None = None  # (op, sender mac, target mac)
+
+    @property
+    def truncated(self) -> bool:
+        """Cut short by the capture's snaplen."""
+        return self.caplen < self.wire_len
+
+
+# Fast path: 14 Ethernet + 20 IPv4 + 8 UDP + 8 VXLAN + 14 Ethernet + 20 IPv4 + 4 ports.
+FAST = struct.Struct(
+    "!12xH"  # 0 outer ethertype
+    "BxH2xHxB2xII"  # 1 ver/ihl, 2 total length, 3 flags/fragment, 4 proto, 5 src, 6 dst
+    "HHH2x"  # 7 outer sport, 8 outer dport, 9 UDP length
+    "B3xI"  # 10 VXLAN flags, 11 VNI << 8 | reserved
+    "12xH"  # 12 inner ethertype
+    "BxH2xHxB2xII"  # 13 ver/ihl, 14 total length, 15 flags/fragment, 16 proto, 17 src, 18 dst
+    "HH"  # 19 sport, 20 dport
+)
+FAST_LEN = FAST.size
+
+_U16 = struct.Struct("!H").unpack_from
+_IPV4 = struct.Struct("!BxHxxHxBxxII").unpack_from  # ver/ihl, len, frag, proto, src, dst
+_IPV6 = struct.Struct("!IHBx16s16s").unpack_from  # ver/tc/flow, plen, next header, src, dst
+_UDP = struct.Struct("!HHH").unpack_from
+_PORTS = struct.Struct("!HH").unpack_from
+_TCP = struct.Struct("!12xBB").unpack_from  # data offset, flags
+_ICMP = struct.Struct("!BB2xHH").unpack_from  # type, code, echo id, echo seq
+_ARP_FIXED = struct.Struct("!HHBB").unpack_from  # hardware type, protocol type, lengths
+_ARP = struct.Struct("!6xH6sI6sI").unpack_from  # op, sender mac/ip, target mac/ip
+_VXLAN = struct.Struct("!B3xI").unpack_from
+
+
+class Decoder:
+    """General decoder for one capture (link type) and VXLAN port."""
+
+    __slots__ = ("port", "linktype", "_l2")
+
+    def __init__(self, port: int = VXLAN_PORT, linktype: int = LINKTYPE_ETHERNET) -> None:
+        self.port = port
+        self.linktype = linktype
+        # (offset of the ethertype, offset of the network header)
+        self._l2 = {
+            LINKTYPE_ETHERNET: (12, 14),
+            LINKTYPE_LINUX_SLL: (14, 16),
+            LINKTYPE_LINUX_SLL2: (0, 20),
+        }[linktype]
+
+    def decode(self, buf: bytes, off: int, caplen: int, wire_len: int, ts: float) -> Packet:
+        """Decode the frame at buf[off:off+caplen]; never raises."""
+        end = min(off + caplen, len(buf))
+        bad = Packet(MALFORMED, ts, caplen, wire_len)
+        type_at, l3 = self._l2
+        if off + l3 > end:
+            return bad
+        ethertype = _U16(buf, off + type_at)[0]
+        l3 += off
+        if type_at == 12:  # Ethernet: skip 802.1Q / QinQ tags
+            ethertype, l3 = _skip_vlans(buf, ethertype, l3, end)
+            if l3 < 0:
+                return bad
+        net = _network(buf, ethertype, l3, end)
+        if net is None:
+            return Packet(NON_VXLAN, ts, caplen, wire_len)
+        if not net:
+            return bad
+        proto, src, dst, l4, frag_offset, _l3_len = net
+        outer = Packet(NON_VXLAN, ts, caplen, wire_len, src, dst)
+        if proto != PROTO_UDP or frag_offset:
+            return outer
+        if l4 + 8 > end:
+            return bad
+        sport, dport, ulen = _UDP(buf, l4)
+        if dport != self.port:
+            return outer._replace(outer_sport=sport, outer_dport=dport)
+        vx = l4 + 8
+        if ulen < 16 or vx + 8 > end:
+            return bad
+        flags, vni = _VXLAN(buf, vx)
+        if not flags & 0x08:
+            return bad
+        pkt = Packet(VXLAN, ts, caplen, wire_len, src, dst, sport, dport, vni >> 8, flags)
+        return _inner(buf, vx + 8, end, pkt)
+
+
+def _skip_vlans(buf: bytes, ethertype: int, at: int, end: int) -> tuple[int, int]:
+    """Follow 802.1Q/802.1ad tags; returns (ethertype, payload offset), offset -1 if cut."""
+    while ethertype in VLAN_TPIDS:
+        if at + 4 > end:
+            return ethertype, -1
+        ethertype = _U16(buf, at + 2)[0]
+        at += 4
+    return ethertype, at
+
+
+def _network(
+    buf: bytes, ethertype: int, at: int, end: int
+) -> tuple[int, Address, Address, int, int, int] | None | tuple[()]:
+    """IPv4/IPv6 header -> (proto, src, dst, l4 offset, fragment offset, IP length).
+
+    None: not IP. (): IP, but the header is inconsistent or cut short.
+    """
+    if ethertype == ETH_IPV4:
+        if at + 20 > end:
+            return ()
+        ver_ihl, total, frag, proto, src, dst = _IPV4(buf, at)
+        hlen = (ver_ihl & 0x0F) * 4
+        if ver_ihl >> 4 != 4 or hlen < 20 or at + hlen > end:
+            return ()
+        # TSO/GSO frames may carry total length 0: use what was captured.
+        if total == 0:
+            total = end - at
+        elif total < hlen:
+            return ()
+        return proto, src, dst, at + hlen, frag & 0x1FFF, total
+    if ethertype == ETH_IPV6:
+        if at + 40 > end:
+            return ()
+        vtf, plen, nh, src, dst = _IPV6(buf, at)
+        if vtf >> 28 != 6:
+            return ()
+        p = at + 40
+        frag_offset = 0
+        while nh in _IPV6_SKIP or nh == _IPV6_FRAGMENT:
+            if p + 8 > end:
+                return ()
+            if nh == _IPV6_FRAGMENT:
+                frag_offset = _U16(buf, p + 2)[0] >> 3
+                nh, p = buf[p], p + 8
+            else:
+                nh, p = buf[p], p + (buf[p + 1] + 1) * 8
+        if p > end:
+            return ()
+        return nh, src, dst, p, frag_offset, (40 + plen) if plen else end - at
+    return None
+
+
+def _inner(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
+    """Fill in the inner frame; marks `inner_ok` only if its headers were whole."""
+    if at + 14 > end:
+        return pkt
+    dst_mac = buf[at : at + 6]
+    src_mac = buf[at + 6 : at + 12]
+    ethertype, l3 = _skip_vlans(buf, _U16(buf, at + 12)[0], at + 14, end)
+    if l3 < 0:
+        return pkt
+    pkt = pkt._replace(src_mac=src_mac, dst_mac=dst_mac, ethertype=ethertype)
+    if ethertype == ETH_ARP:
+        return _arp(buf, l3, end, pkt)
+    net = _network(buf, ethertype, l3, end)
+    if net is None:  # some other protocol inside the tunnel: fine, nothing more to read
+        return pkt._replace(inner_ok=True, l3_len=end - l3)
+    if not net:
+        return pkt
+    proto, src, dst, l4, frag_offset, l3_len = net
+    pkt = pkt._replace(proto=proto, src=src, dst=dst, l3_len=l3_len)
+    l4_len = l3_len - (l4 - l3)
+    if frag_offset:
+        return pkt._replace(inner_ok=True)
+    if proto in (PROTO_TCP, PROTO_UDP):
+        if l4 + 4 > end:
+            return pkt
+        sport, dport = _PORTS(buf, l4)
+        pkt = pkt._replace(sport=sport, dport=dport)
+        if proto == PROTO_UDP:
+            if l4 + 8 > end:
+                return pkt
+            return pkt._replace(inner_ok=True, payload_len=_U16(buf, l4 + 4)[0] - 8)
+        if l4 + 14 > end:
+            return pkt
+        data_off, flags = _TCP(buf, l4)
+        return pkt._replace(inner_ok=True, tcp_flags=flags, payload_len=l4_len - (data_off >> 4) * 4)
+    if proto in (PROTO_ICMP, PROTO_ICMPV6):
+        if l4 + 8 > end:
+            return pkt
+        itype, code, ident, seq = _ICMP(buf, l4)
+        is_echo = itype in ((0, 8) if proto == PROTO_ICMP else (128, 129))
+        return pkt._replace(
+            inner_ok=True,
+            icmp_type=itype,
+            icmp_code=code,
+            payload_len=l4_len,
+            echo=(ident, seq) if is_echo else None,
+        )
+    return pkt._replace(inner_ok=True, payload_len=l4_len)
+
+
+def _arp(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
+    """Ethernet/IPv4 ARP: sender and target protocol addresses become src/dst."""
+    if at + 8 > end:
+        return pkt
+    if _ARP_FIXED(buf, at) != (1, ETH_IPV4, 6, 4):
+        return pkt._replace(inner_ok=True, l3_len=end - at)
+    if at + 28 > end:
+        return pkt
+    op, sha, spa, tha, tpa = _ARP(buf, at)
+    return pkt._replace(inner_ok=True, src=spa, dst=tpa, l3_len=28, arp=(op, sha, tha))
+
+
+_TEXT: dict[Address, str] = {}
+_TEXT_MAX = 65536
+
+
+def addr_text(addr: Address) -> str:
+    """Address as text, cached: the views show the same few addresses over and over."""
+    text = _TEXT.get(addr)
+    if text is None:
+        if len(_TEXT) >= _TEXT_MAX:
+            _TEXT.clear()
+        text = str(ipaddress.IPv4Address(addr) if isinstance(addr, int) else ipaddress.IPv6Address(addr))
+        _TEXT[addr] = text
+    return text
+
+
+def mac_text(mac: bytes) -> str:
+    """aa:bb:cc:dd:ee:ff."""
+    return mac.hex(":")

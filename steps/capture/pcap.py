@@ -1,0 +1,131 @@
+"""Incremental pcap reader and writer.
+
+The sensor's `tcpdump -U -w -` arrives over SSH in chunks of any size, so the
+reader keeps the incomplete tail and hands out only whole records. Records are
+returned as offsets into one buffer rather than copied, because the decoder
+reads fixed offsets with `struct.unpack_from` and a copy per packet would cost
+more than the decoding.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+MAGIC_MICRO = 0xA1B2C3D4
+MAGIC_NANO = 0xA1B23C4D
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_LINUX_SLL2 = 276
+SUPPORTED_LINKTYPES = frozenset({LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2})
+
+GLOBAL_HEADER_LEN = 24
+RECORD_HEADER_LEN = 16
+# A record longer than this is a corrupt stream, not a packet (tcpdump's own
+# limit for its largest snaplen is 256 KiB; GSO frames stay well below it).
+MAX_RECORD_LEN = 1 << 20
+
+Record = tuple[int, int, int, int, float]
+"""(data offset in the batch buffer, caplen, origlen, seconds, timestamp)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PcapHeader:
+    """The global header: how to read every record that follows."""
+
+    byte_order: str  # "<" or ">", for struct
+    nanosecond: bool
+    version: tuple[int, int]
+    snaplen: int
+    linktype: int
+
+
+class PcapStream:
+    """Feed it bytes as they arrive; get back the records that completed.
+
+    A bad magic, an unsupported link type or an impossible record length puts
+    the stream in an error state (`error` says why) and it ignores further
+    input: the caller shows the message instead of crashing.
+    """
+
+    __slots__ = ("header", "error", "_rest", "_rec", "_scale")
+
+    def __init__(self) -> None:
+        self.header: PcapHeader | None = None
+        self.error: str | None = None
+        self._rest = b""
+        self._rec = struct.Struct("<IIII")
+        self._scale = 1e-6
+
+    def feed(self, data: bytes) -> tuple[bytes, list[Record]]:
+        """Return the buffer and the records completed by `data`, in order."""
+        if self.error is not None:
+            return b"", []
+        buf = self._rest + bytes(data) if self._rest else bytes(data)
+        pos = 0
+        if self.header is None:
+            if len(buf) < GLOBAL_HEADER_LEN:
+                self._rest = buf
+                return buf, []
+            if not self._read_header(buf):
+                self._rest = b""
+                return b"", []
+            pos = GLOBAL_HEADER_LEN
+        unpack = self._rec.unpack_from
+        scale = self._scale
+        records: list[Record] = []
+        append = records.append
+        end = len(buf)
+        while pos + RECORD_HEADER_LEN <= end:
+            sec, frac, caplen, origlen = unpack(buf, pos)
+            data_at = pos + RECORD_HEADER_LEN
+            nxt = data_at + caplen
+            if nxt > end:
+                if caplen > MAX_RECORD_LEN:
+                    self._fail(f"corrupt pcap stream: record of {caplen} bytes at byte {pos}")
+                    return b"", []
+                break
+            append((data_at, caplen, origlen, sec, sec + frac * scale))
+            pos = nxt
+        self._rest = buf[pos:]
+        return buf, records
+
+    def _read_header(self, buf: bytes) -> bool:
+        for order in "<>":
+            magic, major, minor, _zone, _sigfigs, snaplen, linktype = struct.unpack_from(
+                order + "IHHiIII", buf
+            )
+            if magic in (MAGIC_MICRO, MAGIC_NANO):
+                break
+        else:
+            self._fail(f"not a pcap stream (magic {buf[:4].hex()}); pcapng is not supported")
+            return False
+        linktype &= 0xFFFF  # upper bits carry FCS information
+        if linktype not in SUPPORTED_LINKTYPES:
+            self._fail(f"unsupported pcap link type {linktype}")
+            return False
+        nano = magic == MAGIC_NANO
+        self.header = PcapHeader(order, nano, (major, minor), snaplen, linktype)
+        self._rec = struct.Struct(order + "IIII")
+        self._scale = 1e-9 if nano else 1e-6
+        return True
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self._rest = b""
+
+
+def global_header(snaplen: int = 262144, linktype: int = LINKTYPE_ETHERNET) -> bytes:
+    """A little-endian microsecond pcap global header."""
+    return struct.pack("<IHHiIII", MAGIC_MICRO, 2, 4, 0, 0, snaplen, linktype)
+
+
+def record(ts: float, frame: bytes, origlen: int | None = None) -> bytes:
+    """One little-endian microsecond record: header plus the captured bytes."""
+    sec = int(ts)
+    usec = round((ts - sec) * 1e6)
+    if usec >= 1_000_000:
+        sec, usec = sec + 1, usec - 1_000_000
+    wire = len(frame) if origlen is None else origlen
+    return struct.pack("<IIII", sec, usec, len(frame), wire) + frame

@@ -1,0 +1,108 @@
+"""The raw view: the last N packets as one tcpdump-like line each.
+
+The ring keeps the first bytes of each frame and decodes and formats only
+when lines are read, so the capture loop never builds a string and a view
+that shows 30 lines a few times a second pays for 30 lines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from .decode import (
+    ETH_ARP,
+    MALFORMED,
+    NON_VXLAN,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    Decoder,
+    Packet,
+    addr_text,
+    mac_text,
+)
+
+DEFAULT_CAPACITY = 1000
+# Enough for every header we decode, VLAN tags and IPv6 extensions included.
+KEPT_BYTES = 512
+
+_ICMP_ECHO = {PROTO_ICMP: {8: "echo request", 0: "echo reply"}, PROTO_ICMPV6: {128: "echo request", 129: "echo reply"}}
+_ICMP_NAMES = {
+    PROTO_ICMP: {3: "unreachable", 5: "redirect", 11: "time exceeded"},
+    PROTO_ICMPV6: {1: "destination unreachable", 3: "time exceeded", 135: "neighbor solicitation", 136: "neighbor advertisement"},
+}  # fmt: skip
+
+
+class RawView:
+    """A bounded ring of recent frames, rendered on demand."""
+
+    __slots__ = ("_ring",)
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self._ring: deque[tuple[float, int, int, bytes]] = deque(maxlen=capacity)
+
+    def push(self, ts: float, caplen: int, wire_len: int, head: bytes) -> None:
+        """Keep a frame: its timestamp, lengths and first KEPT_BYTES bytes."""
+        self._ring.append((ts, caplen, wire_len, head))
+
+    def lines(self, decoder: Decoder, n: int | None = None) -> list[str]:
+        """The last `n` frames (all kept if None), oldest first."""
+        ring = list(self._ring)
+        if n is not None:
+            ring = ring[-n:] if n > 0 else []
+        return [format_packet(decoder.decode(head, 0, caplen, wire, ts)) for ts, caplen, wire, head in ring]
+
+
+def format_packet(p: Packet) -> str:
+    """One line: UTC time, outer source > destination, VNI, inner summary."""
+    sec, usec = divmod(round(p.ts * 1e6), 1_000_000)
+    stamp = time.strftime("%H:%M:%S", time.gmtime(sec)) + f".{usec:06d}"
+    if p.kind == MALFORMED:
+        return f"{stamp} malformed frame, length {p.wire_len}"
+    outer = f"{addr_text(p.outer_src)} > {addr_text(p.outer_dst)}" if p.outer_src is not None else "?"
+    if p.kind == NON_VXLAN:
+        where = f" to udp port {p.outer_dport}" if p.outer_dport is not None else ""
+        return f"{stamp} {outer}: not VXLAN{where}, length {p.wire_len}"
+    line = f"{stamp} {outer}: VXLAN vni {p.vni}, {_inner(p)}"
+    return line if p.inner_ok else line + " [|inner]"
+
+
+def _inner(p: Packet) -> str:
+    if p.ethertype is None:
+        return "no inner frame"
+    if p.ethertype == ETH_ARP:
+        return _arp(p)
+    if p.src is None or p.dst is None:
+        return f"{mac_text(p.src_mac or b'')} > {mac_text(p.dst_mac or b'')}, ethertype 0x{p.ethertype:04x}"
+    src, dst = addr_text(p.src), addr_text(p.dst)
+    if p.proto in (PROTO_TCP, PROTO_UDP) and p.sport is not None:
+        ends = f"{src}.{p.sport} > {dst}.{p.dport}"
+        if p.proto == PROTO_TCP:
+            return f"{ends}: tcp {p.payload_len if p.payload_len is not None else '?'}"
+        return f"{ends}: UDP, length {p.payload_len}"
+    if p.proto in (PROTO_ICMP, PROTO_ICMPV6) and p.icmp_type is not None:
+        return f"{src} > {dst}: {_icmp(p)}"
+    return f"{src} > {dst}: ip-proto-{p.proto} {p.payload_len if p.payload_len is not None else '?'}"
+
+
+def _icmp(p: Packet) -> str:
+    label = "ICMP" if p.proto == PROTO_ICMP else "ICMP6,"
+    kind = _ICMP_ECHO[p.proto].get(p.icmp_type)
+    if kind is not None and p.echo is not None:
+        ident, seq = p.echo
+        return f"{label} {kind}, id {ident}, seq {seq}, length {p.payload_len}"
+    name = _ICMP_NAMES[p.proto].get(p.icmp_type, f"type {p.icmp_type}")
+    return f"{label} {name}, code {p.icmp_code}, length {p.payload_len}"
+
+
+def _arp(p: Packet) -> str:
+    if p.arp is None or p.src is None or p.dst is None:
+        return "ARP"
+    op, sender_mac, _target_mac = p.arp
+    if op == 1:
+        return f"ARP, Request who-has {addr_text(p.dst)} tell {addr_text(p.src)}"
+    if op == 2:
+        return f"ARP, Reply {addr_text(p.src)} is-at {mac_text(sender_mac)}"
+    return f"ARP, op {op} {addr_text(p.src)} > {addr_text(p.dst)}"

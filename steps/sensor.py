@@ -1,0 +1,54 @@
+"""Step 3 — sensor: the Zeek instance, existing or launched [runbook 2]."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from models.actions import Action
+from steps.engine import Context, Refused, Step, guarded
+from steps.launch import check_key_pair, resolve_image, run_instances_params
+from steps.resources import InstanceKind
+
+
+class SensorStep(Step):
+    name = "sensor"
+    title = "Zeek sensor"
+
+    async def inspect(self, ctx: Context) -> None:
+        answers = ctx.plan.sensor
+        facts = ctx.facts(self.name)
+        if answers.mode == "existing":
+            def look():
+                try:
+                    reservations = ctx.aws.ec2.describe_instances(InstanceIds=[answers.instance_id])["Reservations"]
+                except ClientError as exc:
+                    raise Refused(self.name, [f"sensor.instance_id: {answers.instance_id} was not found "
+                                              f"({exc.response['Error']['Code']}); pick a running instance"]) from None
+                return reservations[0]["Instances"][0]
+
+            inst = await ctx.call(guarded(look, context="reading the sensor instance"))
+            if inst["State"]["Name"] in ("shutting-down", "terminated"):
+                raise Refused(self.name, [f"sensor.instance_id: {answers.instance_id} is "
+                                          f"{inst['State']['Name']}; pick a running instance"])
+            facts.update(InstanceKind._found(inst).attrs)
+            return
+        facts.update(await ctx.call(guarded(
+            lambda: resolve_image(ctx, self.name, "sensor.image", answers.image), context="looking up the image")))
+        await ctx.call(guarded(lambda: check_key_pair(ctx, self.name, answers.key_name), context="checking the key"))
+
+    def plan(self, ctx: Context) -> list[Action]:
+        answers = ctx.plan.sensor
+        facts = ctx.facts(self.name)
+        if answers.mode == "existing":
+            return [Action(step=self.name, key="sensor", kind="instance", verb="reuse", id=answers.instance_id,
+                           params=dict(facts),
+                           summary=f"use sensor {answers.instance_id} ({facts.get('instance_type')}, "
+                                   f"{facts.get('private_ip')})")]
+        params = run_instances_params(
+            ctx, step=self.name, role="sensor", image=facts, instance_type=answers.instance_type,
+            root_gib=answers.root_volume_gib, key_name=answers.key_name, ipv6=ctx.facts("vpc").get("ipv6", False),
+        )
+        return [Action(step=self.name, key="sensor", kind="instance", verb="create", name=ctx.name_tag("sensor"),
+                       api="RunInstances", params=params,
+                       summary=f"launch sensor {answers.instance_type} from {answers.image} "
+                               f"({facts.get('image_id')}), {answers.root_volume_gib} GiB root")]

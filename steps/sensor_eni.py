@@ -1,0 +1,67 @@
+"""Step 7 — sensor ENI: the capture interface on the sensor, open to VXLAN from the sources only [runbook 5].
+
+Its security group admits UDP 4789 from each source address as a /32, or from
+the sources' subnets when that many /32s would pass AWS's rules-per-group
+quota; never from 0.0.0.0/0.
+"""
+
+from __future__ import annotations
+
+from models.actions import Action
+from steps.engine import Context, Step
+from steps.source_eni import source_eni_key
+from steps.sources import sources_of
+
+#: AWS's default "inbound rules per security group" quota (each CIDR is one rule).
+RULES_PER_GROUP = 60
+
+
+def vxlan_sources(ctx: Context) -> tuple[list[str], str]:
+    """The CIDRs allowed to send VXLAN, and how they were chosen."""
+    sources = sources_of(ctx)
+    if ctx.plan.source_eni.mode == "primary":
+        hosts = sorted({f"{s['private_ip']}/32" for s in sources})
+    else:
+        hosts = ["${" + source_eni_key(s["instance_id"]) + ".private_ip}/32" for s in sources]
+    if len(hosts) <= RULES_PER_GROUP:
+        return hosts, "each source address"
+    subnets = sorted({s["subnet_cidr"] for s in sources})
+    return subnets, f"the sources' {len(subnets)} subnets ({len(hosts)} addresses pass the {RULES_PER_GROUP}-rule quota)"
+
+
+class SensorEniStep(Step):
+    name = "sensor_eni"
+    title = "Sensor capture ENI"
+
+    def plan(self, ctx: Context) -> list[Action]:
+        answers = ctx.plan.sensor_eni
+        sg_name = ctx.name_tag("vxlan-sg")
+        eni_name = ctx.name_tag("sensor-eni")
+        cidrs, how = vxlan_sources(ctx)
+        port = answers.vxlan_port
+        return [
+            Action(step=self.name, key="vxlan-sg", kind="security-group", verb="create", name=sg_name,
+                   api="CreateSecurityGroup",
+                   params={"GroupName": f"vpc-mirror-{ctx.setup}-vxlan", "VpcId": "${vpc}",
+                           "Description": f"vpc-mirror {ctx.setup}: VXLAN (UDP {port}) from the mirror sources",
+                           "TagSpecifications": ctx.tag_specs(sg_name, "security-group")},
+                   summary="create security group for the capture ENI"),
+            Action(step=self.name, key="vxlan-sg-ingress", kind="security-group-ingress", verb="create",
+                   api="AuthorizeSecurityGroupIngress",
+                   params={"GroupId": "${vxlan-sg}",
+                           "IpPermissions": [{"IpProtocol": "udp", "FromPort": port, "ToPort": port,
+                                              "IpRanges": [{"CidrIp": c} for c in cidrs]}]},
+                   summary=f"allow UDP {port} from {how}"),
+            Action(step=self.name, key="sensor-eni", kind="network-interface", verb="create", name=eni_name,
+                   api="CreateNetworkInterface",
+                   params={"SubnetId": "${sensor.subnet_id}", "Groups": ["${vxlan-sg}"],
+                           "Description": f"vpc-mirror {ctx.setup}: Zeek capture interface",
+                           "ClientToken": ctx.token(self.name, "sensor-eni"),
+                           "TagSpecifications": ctx.tag_specs(eni_name, "network-interface")},
+                   summary="create the capture ENI in the sensor's subnet"),
+            Action(step=self.name, key="sensor-eni/attachment", kind="eni-attachment", verb="create",
+                   api="AttachNetworkInterface",
+                   params={"NetworkInterfaceId": "${sensor-eni}", "InstanceId": "${sensor}",
+                           "DeviceIndex": answers.device_index},
+                   summary=f"attach it to the sensor as device {answers.device_index}"),
+        ]

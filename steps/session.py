@@ -1,0 +1,87 @@
+"""Step 10 — session: one mirror session per source ENI [runbook 8].
+
+Picks the lowest session number free on every ENI (other setups' sessions
+count), and refuses an ENI that already has AWS's 3 sessions or is a target.
+"""
+
+from __future__ import annotations
+
+from models.actions import Action
+from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
+from steps.engine import Context, Refused, Step, guarded
+from steps.source_eni import source_eni_key
+from steps.sources import sources_of
+
+class SessionStep(Step):
+    name = "session"
+    title = "Mirror sessions"
+
+    async def inspect(self, ctx: Context) -> None:
+        """Per source ENI: sessions of others on it, and whether it is a target; pick a free number."""
+        enis = {s["instance_id"]: s["primary_eni"] for s in sources_of(ctx)}
+        if ctx.plan.source_eni.mode == "dedicated":
+            enis = {iid: ctx.state.resource(source_eni_key(iid)) for iid in enis}
+            enis = {iid: r.id for iid, r in enis.items() if r is not None and r.id and r.status == "created"}
+        eni_ids = sorted(set(enis.values()))
+
+        def look():
+            sessions, targets = [], []
+            if eni_ids:
+                for page in ctx.aws.ec2.get_paginator("describe_traffic_mirror_sessions").paginate(
+                        Filters=[{"Name": "network-interface-id", "Values": eni_ids}]):
+                    sessions += page["TrafficMirrorSessions"]
+                for page in ctx.aws.ec2.get_paginator("describe_traffic_mirror_targets").paginate(
+                        Filters=[{"Name": "network-interface-id", "Values": eni_ids}]):
+                    targets += page["TrafficMirrorTargets"]
+            return sessions, targets
+
+        sessions, targets = await ctx.call(guarded(look, context="reading existing mirror sessions"))
+        others: dict[str, list[int]] = {}
+        for s in sessions:
+            if s["NetworkInterfaceId"] in eni_ids and not ctx.owns(s.get("Tags")):
+                others.setdefault(s["NetworkInterfaceId"], []).append(s["SessionNumber"])
+        target_enis = {t.get("NetworkInterfaceId") for t in targets}
+        wanted = ctx.plan.session.session_number
+        problems, numbers = [], {}
+        for iid, eni in enis.items():
+            used = sorted(others.get(eni, []))
+            if eni in target_enis:
+                problems.append(f"sources.instances: {iid}'s ENI {eni} is a mirror target; it cannot also be a source")
+            if len(used) >= MAX_SESSIONS_PER_SOURCE_ENI:
+                problems.append(f"sources.instances: {iid}'s ENI {eni} already has {len(used)} mirror sessions "
+                                f"(numbers {used}), AWS's limit; delete one or drop this source")
+            if wanted is not None and wanted in used:
+                problems.append(f"session.session_number: {wanted} is already used on {eni} ({iid}); "
+                                "choose another number or omit it to pick the lowest free one")
+            numbers[iid] = wanted if wanted is not None else next(n for n in range(1, 32767) if n not in used)
+        if problems:
+            raise Refused(self.name, problems)
+        ctx.facts(self.name)["session_numbers"] = numbers
+
+    def plan(self, ctx: Context) -> list[Action]:
+        answers = ctx.plan.session
+        numbers = ctx.facts(self.name).get("session_numbers", {})
+        actions = []
+        for s in sources_of(ctx):
+            iid = s["instance_id"]
+            key = f"session/{iid}"
+            name = ctx.name_tag(key)
+            number = numbers.get(iid, answers.session_number or 1)
+            params: dict = {
+                "NetworkInterfaceId": "${" + source_eni_key(iid) + "}",
+                "TrafficMirrorTargetId": "${target}",
+                "TrafficMirrorFilterId": "${filter}",
+                "SessionNumber": number,
+                "Description": answers.description,
+                "ClientToken": ctx.token(self.name, key),
+                "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-session"),
+            }
+            if answers.vni is not None:
+                params["VirtualNetworkId"] = answers.vni
+            if answers.packet_length is not None:
+                params["PacketLength"] = answers.packet_length
+            vni = answers.vni if answers.vni is not None else "chosen by AWS"
+            actions.append(Action(step=self.name, key=key, kind="mirror-session", verb="create", name=name,
+                                  api="CreateTrafficMirrorSession", params=params,
+                                  summary=f"mirror {iid} ({s['name'] or 'no name'}): session {number}, VNI {vni}"))
+        return actions

@@ -1,0 +1,101 @@
+"""A whole setup: the steps in order, and apply / resume / status / teardown over them.
+
+Apply first inspects every step (nothing changes until the whole plan is known
+to be valid), then applies the steps in order; each step's status is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from models.actions import Action
+from models.plan import Plan
+from models.state import State
+from steps.account import AccountStep
+from steps.aws import Aws
+from steps.engine import Context, Refused, Step, set_status
+from steps.filter import FilterStep
+from steps.sensor import SensorStep
+from steps.sensor_eni import SensorEniStep
+from steps.session import SessionStep
+from steps.source_eni import SourceEniStep
+from steps.sources import SourcesStep
+from steps.state_store import StateStore
+from steps.target import TargetStep
+from steps.test_beacon import TestBeaconStep
+from steps.vpc import VpcStep
+
+STEPS: list[Step] = [
+    AccountStep(),
+    VpcStep(),
+    SensorStep(),
+    TestBeaconStep(),
+    SourcesStep(),
+    SourceEniStep(),
+    SensorEniStep(),
+    TargetStep(),
+    FilterStep(),
+    SessionStep(),
+]
+
+
+def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | None = None,
+                 profile: str | None = None, region: str | None = None, concurrency: int = 8,
+                 log: Callable[[str], None] = lambda line: None) -> Context:
+    """The context for one run: the saved state (or a new one) and AWS clients."""
+    state = (store.load(plan.setup) if store else None) or State(setup=plan.setup)
+    aws = Aws(region=region or plan.account.region, profile=profile or plan.account.profile,
+              endpoint_url=endpoint_url, pool=max(concurrency * 2, 10))
+    for step in STEPS:
+        state.step(step.name)
+    return Context(plan=plan, state=state, aws=aws, store=store, concurrency=concurrency, log=log)
+
+
+async def plan_setup(ctx: Context) -> list[Action]:
+    """Inspect every step and return all actions; Refused lists every problem found."""
+    actions: list[Action] = []
+    problems: list[str] = []
+    for step in STEPS:
+        try:
+            await step.inspect(ctx)
+        except Refused as exc:
+            problems += exc.reasons
+            continue
+        actions += step.plan(ctx)
+    if problems:
+        raise Refused("plan", problems)
+    return actions
+
+
+async def apply_setup(ctx: Context, confirm: Callable[[list[Action]], bool] | None = None) -> bool:
+    """Plan, confirm, then apply every step; False when the user declined. State is kept on failure."""
+    actions = await plan_setup(ctx)
+    if confirm is not None and not confirm(actions):
+        return False
+    if ctx.store is not None:
+        ctx.store.save_answers(ctx.plan)
+    ctx.save()
+    for step in STEPS:
+        step_actions = [a for a in actions if a.step == step.name]
+        if not any(a.verb in ("create", "reuse") for a in step_actions):
+            set_status(ctx, step.name, "done" if step_actions else "skipped")
+            continue
+        set_status(ctx, step.name, "in-progress")
+        try:
+            await step.apply(ctx)
+        except BaseException as exc:
+            set_status(ctx, step.name, "failed", str(exc) or type(exc).__name__)
+            raise
+        set_status(ctx, step.name, "done")
+    return True
+
+
+async def teardown_setup(ctx: Context) -> None:
+    """Undo every step in reverse; deletes only what this setup created and still carries its tag."""
+    for step in reversed(STEPS):
+        try:
+            await step.undo(ctx)
+        except BaseException as exc:
+            set_status(ctx, step.name, "failed", f"teardown: {exc}")
+            raise
+        set_status(ctx, step.name, "pending")

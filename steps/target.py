@@ -1,0 +1,19 @@
+"""Step 8 — target: where mirrored traffic goes, here the sensor's capture ENI [runbook 6]."""
+
+from __future__ import annotations
+
+from models.actions import Action
+from steps.engine import Context, Step
+
+class TargetStep(Step):
+    name = "target"
+    title = "Mirror target"
+
+    def plan(self, ctx: Context) -> list[Action]:
+        name = ctx.name_tag("target")
+        return [Action(step=self.name, key="target", kind="mirror-target", verb="create", name=name,
+                       api="CreateTrafficMirrorTarget",
+                       params={"NetworkInterfaceId": "${sensor-eni}", "Description": ctx.plan.target.description,
+                               "ClientToken": ctx.token(self.name, "target"),
+                               "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-target")},
+                       summary="create the mirror target on the capture ENI")]

@@ -1,0 +1,75 @@
+"""Step 4 — test beacon: an optional instance that beacons like the runbook's tame test [runbook 3].
+
+Every interval it pings the destination, sends a UDP datagram "Infected" to
+port 999 and makes an HTTPS GET, so the hunt at the end has something to find.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from models.actions import Action
+from steps.engine import Context, Step, guarded
+from steps.launch import resolve_image, run_instances_params
+
+BEACON_IMAGE = "ubuntu-24.04"
+
+_USER_DATA = """#!/bin/bash
+# vpc-mirror test beacon: ping, UDP "Infected" to port 999 and an HTTPS GET every {interval} s.
+set -eu
+cat > /usr/local/bin/vpc-mirror-beacon <<'BEACON'
+#!/bin/bash
+while true; do
+  ping -c 1 -W 2 {dest} || true
+  printf 'Infected' > /dev/udp/{dest}/999 || true
+  curl -s -o /dev/null --max-time 10 https://{dest}/ || true
+  sleep {interval}
+done
+BEACON
+chmod 755 /usr/local/bin/vpc-mirror-beacon
+cat > /etc/systemd/system/vpc-mirror-beacon.service <<'UNIT'
+[Unit]
+Description=vpc-mirror test beacon
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/vpc-mirror-beacon
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now vpc-mirror-beacon.service
+"""
+
+
+def beacon_user_data(destination: str, interval: int) -> str:
+    """cloud-init user data: a systemd service running the beacon loop (runs on the instance only)."""
+    return _USER_DATA.format(dest=shlex.quote(destination), interval=int(interval))
+
+
+class TestBeaconStep(Step):
+    __test__ = False
+    name = "test_beacon"
+    title = "Test beacon"
+
+    async def inspect(self, ctx: Context) -> None:
+        if ctx.plan.test_beacon.enabled:
+            ctx.facts(self.name).update(await ctx.call(guarded(
+                lambda: resolve_image(ctx, self.name, "test_beacon", BEACON_IMAGE), context="looking up the image")))
+
+    def plan(self, ctx: Context) -> list[Action]:
+        answers = ctx.plan.test_beacon
+        if not answers.enabled:
+            return []
+        params = run_instances_params(
+            ctx, step=self.name, role="test-beacon", image=ctx.facts(self.name), instance_type=answers.instance_type,
+            root_gib=8, key_name=ctx.plan.sensor.key_name, ipv6=ctx.facts("vpc").get("ipv6", False),
+            user_data=beacon_user_data(answers.destination, answers.interval_seconds),
+        )
+        return [Action(step=self.name, key="test-beacon", kind="instance", verb="create",
+                       name=ctx.name_tag("test-beacon"), api="RunInstances", params=params,
+                       summary=f"launch test beacon {answers.instance_type} beaconing to {answers.destination} "
+                               f"every {answers.interval_seconds} s")]

@@ -1,0 +1,166 @@
+"""Apply, resume and teardown against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from models.plan import SessionPlan, SourcesPlan, TestBeaconPlan
+from steps.engine import Refused
+from steps.state_store import StateStore
+from tests.awsfacts import Crash, Recorder, demo_plan, ec2, inventory, run, tagged
+
+#: What the demo answers must create, by the resources' Name tags.
+EXPECTED = {
+    "sg": {"vpc-mirror-demo-ssh", "vpc-mirror-demo-vxlan"},
+    "instance": {"vpc-mirror/demo/sensor", "vpc-mirror/demo/test-beacon"},
+    "eni": {"vpc-mirror/demo/sensor-eni"},
+    "target": {"vpc-mirror/demo/target"},
+    "filter": {"vpc-mirror/demo/filter"},
+}
+
+
+def test_full_apply_creates_exactly_the_expected_resources(sandbox, state_dir):
+    before = inventory(sandbox)
+    ctx = run(sandbox, state_dir)
+    added = inventory(sandbox) - before
+    kinds = {}
+    for key, count in added.items():
+        assert count == 1, f"duplicate {key}"
+        kinds.setdefault(key[0], set()).add(key[1])
+    sources = ctx.facts("sources")["sources"]
+    assert kinds.pop("session") == {f"vpc-mirror/demo/session/{s['instance_id']}" for s in sources}
+    assert kinds == EXPECTED
+    # The capture ENI's group admits VXLAN from each source's address only, never from everywhere.
+    vxlan = next(k for k in added if k[0] == "sg" and k[1] == "vpc-mirror-demo-vxlan")
+    assert set(vxlan[2]) == {("udp", 4789, 4789, f"{s['private_ip']}/32") for s in sources}
+    ssh = next(k for k in added if k[0] == "sg" and k[1] == "vpc-mirror-demo-ssh")
+    assert ssh[2] == (("tcp", 22, 22, "198.51.100.7/32"),)
+    # The filter mirrors everything, both directions, with amazon-dns.
+    filt = next(k for k in added if k[0] == "filter")
+    assert {(r[0], r[3]) for r in filt[2]} == {(d, c) for d in ("ingress", "egress") for c in ("0.0.0.0/0", "::/0")}
+    assert filt[3] == ("amazon-dns",)
+    # Every session: the demo's VNI, each on a different source, numbered 1.
+    assert {(k[2], k[3]) for k in added if k[0] == "session"} == {(1, 4242)}
+    assert {s["name"] for s in sources} == {"web-1", "api-1", "batch-1"}
+    state = StateStore(state_dir).load("demo")
+    assert all(s.status in ("done", "skipped") for s in state.steps.values())
+
+
+def test_every_resource_is_tagged_at_creation(sandbox, state_dir):
+    recorder = Recorder()
+    calls = []
+    recorder_before = recorder.before
+
+    def spy(op, params):
+        calls.append((op, params))
+        recorder_before(op, params)
+
+    recorder.before = spy
+    run(sandbox, state_dir, recorder=recorder)
+    creates = [(op, p) for op, p in calls if op.startswith(("Create", "RunInstances"))]
+    assert creates
+    for op, params in creates:
+        specs = params.get("TagSpecifications") or []
+        if op in ("CreateRoute", "CreateTrafficMirrorFilterRule"):
+            continue
+        tags = {t["Key"]: t["Value"] for spec in specs for t in spec["Tags"]}
+        assert tags.get("vpc-mirror:setup") == "demo", op
+        assert tags.get("Name", "").startswith("vpc-mirror/demo/"), op
+    assert not any(op == "CreateTags" for op, _ in calls), "tags must be applied at creation, never afterwards"
+
+
+def test_second_apply_makes_no_mutating_call(sandbox, state_dir):
+    run(sandbox, state_dir)
+    before = inventory(sandbox)
+    recorder = Recorder()
+    run(sandbox, state_dir, recorder=recorder)
+    assert recorder.mutating_calls() == []
+    assert inventory(sandbox) == before
+
+
+def test_state_file_is_private_and_holds_no_secrets(sandbox, state_dir):
+    run(sandbox, state_dir)
+    path = StateStore(state_dir).state_path("demo")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    text = path.read_text()
+    assert "testing" not in text and "SecretAccessKey" not in text and "UserData" not in text
+
+
+def _uninterrupted(sandbox, tmp_path):
+    sandbox.reset("demo")
+    recorder = Recorder()
+    run(sandbox, tmp_path / "reference", recorder=recorder)
+    return inventory(sandbox), len(recorder.mutating_calls())
+
+
+def test_crash_at_every_mutating_call_then_resume_gives_the_same_resources(sandbox, tmp_path):
+    reference, total = _uninterrupted(sandbox, tmp_path)
+    assert total >= 15
+    for k in range(1, total + 1):
+        for where in ("before", "after"):
+            sandbox.reset("demo")
+            state_dir = tmp_path / f"{where}-{k}"
+            recorder = Recorder(**{f"crash_{where}": k})
+            with pytest.raises(Crash):
+                run(sandbox, state_dir, recorder=recorder, concurrency=1)
+            run(sandbox, state_dir)
+            assert inventory(sandbox) == reference, f"resume after a crash {where} mutating call {k} differs"
+
+
+def test_throttled_sandbox_still_completes(sandbox, state_dir):
+    sandbox.set_fail_rate(0.2)
+    ctx = run(sandbox, state_dir)
+    sandbox.set_fail_rate(0.0)
+    assert len(ctx.facts("sources")["sources"]) == 3
+    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3
+
+
+def test_teardown_removes_everything_tagged_and_leaves_lookalikes(sandbox, state_dir):
+    base = inventory(sandbox)
+    c = ec2(sandbox)
+    # An untagged look-alike of our capture ENI's group and of our filter, made by someone else.
+    vpc = c.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["demo-vpc"]}])["Vpcs"][0]["VpcId"]
+    c.create_security_group(GroupName="vpc-mirror-lookalike", Description="not ours", VpcId=vpc)
+    c.create_traffic_mirror_filter(
+        Description="vpc-mirror filter",
+        TagSpecifications=[{"ResourceType": "traffic-mirror-filter",
+                            "Tags": [{"Key": "Name", "Value": "vpc-mirror/demo/filter"}]}])
+    with_lookalikes = inventory(sandbox)
+    run(sandbox, state_dir)
+    assert tagged(sandbox, "demo")
+    run(sandbox, state_dir, teardown=True)
+    assert inventory(sandbox) == with_lookalikes
+    assert with_lookalikes - base  # the look-alikes are still there
+    recorder = Recorder()
+    run(sandbox, state_dir, recorder=recorder, teardown=True)
+    assert recorder.mutating_calls() == [], "a second teardown must be a no-op"
+
+
+def test_unsupported_source_is_refused_with_reason_before_any_change(sandbox, state_dir):
+    plan = demo_plan(sources=SourcesPlan(instances=["name:web-1", "name:db-1", "name:legacy-1"]))
+    recorder = Recorder()
+    before = inventory(sandbox)
+    with pytest.raises(Refused) as err:
+        run(sandbox, state_dir, plan=plan, recorder=recorder)
+    reasons = "\n".join(err.value.reasons)
+    assert "m6i.large" in reasons and "not supported" in reasons
+    assert "t2.micro" in reasons and "Xen" in reasons
+    assert "web-1" not in reasons
+    assert recorder.mutating_calls() == []
+    assert inventory(sandbox) == before
+
+
+def test_session_number_taken_by_another_setup_is_refused(sandbox, state_dir, tmp_path):
+    run(sandbox, state_dir, plan=demo_plan(setup="first", test_beacon=TestBeaconPlan(enabled=False)))
+    plan = demo_plan(setup="second", test_beacon=TestBeaconPlan(enabled=False),
+                     session=SessionPlan(session_number=1))
+    with pytest.raises(Refused) as err:
+        run(sandbox, tmp_path / "second", plan=plan)
+    assert any("session.session_number: 1 is already used" in r for r in err.value.reasons)
+    # Without a number, the second setup picks the next free one.
+    run(sandbox, tmp_path / "second", plan=demo_plan(setup="second", test_beacon=TestBeaconPlan(enabled=False)))
+    numbers = {k[2] for k in tagged(sandbox, "second") if k[0] == "session"}
+    assert numbers == {2}

@@ -1,0 +1,335 @@
+"""The ``vpc-mirror`` command: the wizard by default, headless subcommands for scripts.
+
+Imports are deferred to the command that needs them, so the wizard's first
+screen does not wait for boto3 or asyncssh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from tui import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = EXIT_FAILED):
+        super().__init__(message)
+        self.code = code
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Global options, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--profile", default=default, help="AWS profile (default: the credential chain)")
+    parser.add_argument("--region", default=default, help="AWS region (default: the answers' account.region)")
+    parser.add_argument("--endpoint-url", default=default,
+                        help="EC2/STS/SSM endpoint, e.g. the sandbox's (env VPC_MIRROR_ENDPOINT_URL)")
+    parser.add_argument("--state-dir", default=default, type=Path,
+                        help="where setups are saved (env VPC_MIRROR_STATE_DIR; default: the user state dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vpc-mirror",
+        description="Set up AWS VPC Traffic Mirroring into a Zeek sensor, resume it, tear it down.",
+    )
+    parser.add_argument("--version", action="version", version=f"vpc-mirror {__version__}")
+    parser.add_argument("--demo", action="store_true", help="open the wizard on the embedded demo AWS account")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _common(p, suppress=True)
+        return p
+
+    p = command("apply", "apply an answers file headless (plan, confirm, create, save state)")
+    p.add_argument("answers", type=Path, help="answers file (YAML, see `vpc-mirror schema`)")
+    p.add_argument("--name", help="setup name (default: the answers' setup)")
+    p.add_argument("--yes", action="store_true", help="apply without asking")
+    p.add_argument("--concurrency", type=int, default=8, help="parallel AWS calls within a step (default 8)")
+
+    p = command("resume", "continue a saved setup where it stopped, using its saved answers")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="apply without asking")
+    p.add_argument("--concurrency", type=int, default=8, help="parallel AWS calls within a step (default 8)")
+
+    p = command("status", "show every saved setup, or one: steps, statuses, resource ids")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = command("teardown", "delete, in reverse, exactly what a setup created")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.add_argument("--concurrency", type=int, default=8, help="parallel AWS calls within a step (default 8)")
+
+    p = command("export", "export a setup")
+    p.add_argument("name")
+    p.add_argument("--format", required=True, choices=["answers"], help="what to export")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+
+    command("schema", "print the JSON Schema of the answers file")
+
+    p = command("sandbox", "run the embedded AWS sandbox (moto + traffic-mirroring extension) as a server")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--seed", choices=["demo", "empty"], default="demo")
+    p.add_argument("--fail-rate", type=float, default=0.0,
+                   help="fraction (0-1) of EC2 calls answered RequestLimitExceeded before doing anything")
+    p.add_argument("--deny", action="append", default=[], metavar="ACTION",
+                   help="answer UnauthorizedOperation for this IAM action, e.g. ec2:CreateTrafficMirrorSession")
+    return parser
+
+
+def _env(args: argparse.Namespace) -> None:
+    args.endpoint_url = args.endpoint_url or os.environ.get("VPC_MIRROR_ENDPOINT_URL")
+    state_dir = args.state_dir or os.environ.get("VPC_MIRROR_STATE_DIR")
+    if state_dir is None:
+        from steps.state_store import default_state_dir
+
+        state_dir = default_state_dir()
+    args.state_dir = Path(state_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _env(args)
+    try:
+        if args.command is None:
+            return _wizard(args)
+        handler = {
+            "apply": _apply,
+            "resume": _apply,
+            "status": _status,
+            "teardown": _teardown,
+            "export": _export,
+            "schema": _schema,
+            "sandbox": _sandbox,
+        }[args.command]
+        return handler(args)
+    except CommandError as exc:
+        print(f"vpc-mirror: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("\nvpc-mirror: interrupted; the state is saved, run the same command again to continue",
+              file=sys.stderr)
+        return 130
+
+
+def _store(args):
+    from steps.state_store import StateStore
+
+    return StateStore(args.state_dir)
+
+
+def _load_plan(args):
+    from models.answers import AnswersError, parse_answers
+
+    if args.command == "resume":
+        plan = _store(args).load_answers(args.name)
+        if plan is None:
+            raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+        return plan
+    try:
+        text = args.answers.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read the answers file: {exc}", EXIT_BAD_INPUT) from None
+    try:
+        return parse_answers(text, setup=args.name)
+    except AnswersError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise CommandError(f"{args.answers} has {len(exc.problems)} invalid field(s):\n{lines}",
+                           EXIT_BAD_INPUT) from None
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _confirm(args, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError("standard input is not a terminal; pass --yes to go ahead without a prompt",
+                           EXIT_BAD_INPUT)
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _open(args, plan):
+    from steps.setup import open_context
+
+    return open_context(plan, _store(args), endpoint_url=args.endpoint_url, profile=args.profile,
+                        region=args.region, concurrency=getattr(args, "concurrency", 8), log=_print)
+
+
+def _apply(args) -> int:
+    from steps.aws_errors import AwsError
+    from steps.engine import Refused
+    from steps.setup import apply_setup
+    from steps.state_store import SetupBusy
+
+    plan = _load_plan(args)
+    for warning in plan.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    store = _store(args)
+
+    def confirm(actions) -> bool:
+        _print(f"Plan for setup {plan.setup}:")
+        for action in actions:
+            _print(f"  {action.verb:7} {action.summary}")
+        return _confirm(args, "Apply these changes?")
+
+    try:
+        with store.lock(plan.setup):
+            ctx = _open(args, plan)
+            try:
+                if not asyncio.run(apply_setup(ctx, confirm)):
+                    _print("Nothing changed.")
+                    return EXIT_OK
+            finally:
+                ctx.close()
+    except SetupBusy as exc:
+        raise CommandError(str(exc)) from None
+    except Refused as exc:
+        lines = "\n".join(f"  {r}" for r in exc.reasons)
+        raise CommandError(f"the answers cannot be applied; nothing was changed:\n{lines}", EXIT_BAD_INPUT) from None
+    except AwsError as exc:
+        raise CommandError(f"{exc}\nThe state is saved; fix the cause and run `vpc-mirror resume {plan.setup}`.") \
+            from None
+    _print(f"Setup {plan.setup} is applied. `vpc-mirror status {plan.setup}` shows its resources.")
+    return EXIT_OK
+
+
+def status_document(state) -> dict:
+    """The JSON shape of `status --json` for one setup."""
+    return {
+        "setup": state.setup,
+        "account": state.account_id,
+        "region": state.region,
+        "updated_at": state.updated_at.isoformat(),
+        "steps": [
+            {
+                "name": step.name,
+                "status": step.status,
+                "error": step.error,
+                "resources": {
+                    key: res.id for key, res in step.resources.items() if res.status in ("created", "reused")
+                },
+            }
+            for step in state.steps.values()
+        ],
+    }
+
+
+_MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", "skipped": "-"}
+
+
+def _status(args) -> int:
+    store = _store(args)
+    if args.name:
+        state = store.load(args.name)
+        if state is None:
+            raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+        states = [state]
+    else:
+        states = store.setups()
+    if args.json:
+        docs = [status_document(s) for s in states]
+        print(json.dumps(docs[0] if args.name else docs, indent=2))
+        return EXIT_OK
+    if not states:
+        _print(f"No saved setups in {args.state_dir}.")
+    for state in states:
+        total = len(state.steps)
+        _print(f"{state.setup}: account {state.account_id or '?'} in {state.region or '?'}, "
+               f"{state.done_count()} of {total} steps, updated {state.updated_at:%Y-%m-%d %H:%M} UTC")
+        for step in state.steps.values():
+            ids = ", ".join(f"{k}={r.id}" for k, r in step.resources.items() if r.status in ("created", "reused"))
+            _print(f"  {_MARK[step.status]} {step.name:12} {step.status:11} {ids}")
+            if step.error:
+                _print(f"      error: {step.error}")
+    return EXIT_OK
+
+
+def _teardown(args) -> int:
+    from steps.aws_errors import AwsError
+    from steps.setup import teardown_setup
+    from steps.state_store import SetupBusy
+
+    store = _store(args)
+    plan = store.load_answers(args.name)
+    state = store.load(args.name)
+    if plan is None or state is None:
+        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+    created = [r for s in state.steps.values() for r in s.resources.values() if r.status in ("created", "intended")]
+    if not created:
+        _print(f"Setup {args.name} has nothing left to delete.")
+        return EXIT_OK
+    _print(f"Teardown of {args.name} deletes {len(created)} resources it created:")
+    for res in created:
+        _print(f"  {res.kind:24} {res.id or '(look up by tag)'}")
+    if not _confirm(args, "Delete them?"):
+        _print("Nothing deleted.")
+        return EXIT_OK
+    try:
+        with store.lock(args.name):
+            ctx = _open(args, plan)
+            try:
+                asyncio.run(teardown_setup(ctx))
+            finally:
+                ctx.close()
+    except SetupBusy as exc:
+        raise CommandError(str(exc)) from None
+    except AwsError as exc:
+        raise CommandError(f"{exc}\nThe state is saved; run the teardown again once the cause is fixed.") from None
+    _print(f"Setup {args.name} is torn down.")
+    return EXIT_OK
+
+
+def _export(args) -> int:
+    from models.answers import dump_answers
+
+    plan = _store(args).load_answers(args.name)
+    if plan is None:
+        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+    text = dump_answers(plan)
+    if args.output:
+        from steps.state_store import write_private
+
+        write_private(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _schema(args) -> int:
+    from models.answers import answers_schema
+
+    sys.stdout.write(answers_schema())
+    return EXIT_OK
+
+
+def _sandbox(args) -> int:
+    from sandbox.server import run_forever
+
+    if not 0.0 <= args.fail_rate <= 1.0:
+        raise CommandError(f"--fail-rate {args.fail_rate} is outside 0-1; use e.g. 0.2", EXIT_BAD_INPUT)
+    run_forever(port=args.port, seed=args.seed, fail_rate=args.fail_rate, deny=args.deny)
+    return EXIT_OK
+
+
+def _wizard(args) -> int:
+    from tui.app import run_wizard
+
+    return run_wizard(demo=args.demo, state_dir=args.state_dir, endpoint_url=args.endpoint_url,
+                      profile=args.profile, region=args.region)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
