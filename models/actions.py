@@ -2,8 +2,10 @@
 
 An action ensures one resource (or relationship) exists. ``params`` are the API
 call's parameters; a value ``"${key}"`` stands for the id of the resource with
-that key, ``"${key.attr}"`` for one of its recorded attributes, so the plan can
-be shown (and exported) before the resources it refers to exist.
+that key, ``"${key.attr}"`` for one of its recorded attributes (also inside a
+longer string, as in ``"${eni.private_ip}/32"``), so the plan can be shown (and
+exported) before the resources it refers to exist. For ``reuse`` actions,
+``params`` are the known attributes of the existing resource.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import BaseModel, Field
 
 Verb = Literal["create", "reuse", "check"]
 
-REF = re.compile(r"^\$\{([^}.]+)(?:\.([^}]+))?\}$")
+REF = re.compile(r"\$\{([^}.]+)(?:\.([^}]+))?\}")
 
 
 class Action(BaseModel):
@@ -35,9 +37,7 @@ class Action(BaseModel):
 
         def walk(value: Any) -> None:
             if isinstance(value, str):
-                match = REF.match(value)
-                if match:
-                    found.add(match.group(1))
+                found.update(match.group(1) for match in REF.finditer(value))
             elif isinstance(value, dict):
                 for item in value.values():
                     walk(item)

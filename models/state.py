@@ -33,6 +33,8 @@ class Resource(BaseModel):
     id: str | None = None
     name: str | None = None
     attrs: dict[str, Any] = Field(default_factory=dict)
+    #: bumped each time the resource vanished and is created anew (part of its ClientToken)
+    generation: int = 0
 
 
 class StepState(BaseModel):
@@ -50,6 +52,8 @@ class State(BaseModel):
     setup: str
     region: str | None = None
     account_id: str | None = None
+    #: bumped by each finished teardown, so a setup re-applied later gets fresh ClientTokens
+    generation: int = 0
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
     steps: dict[str, StepState] = Field(default_factory=dict)

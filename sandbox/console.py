@@ -29,6 +29,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
+from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.ec2.utils import Base64EncodedString
 
 from .backend_state import state_of
@@ -70,11 +71,13 @@ def default_console_output(instance: Any) -> str:
     return cloud_init_fingerprints(hostname, _stand_in_key_blobs(instance.id))
 
 
-def get_console_output(response: Any) -> ActionResult:
-    """The GetConsoleOutput action, replacing moto's fixed sample text."""
-    instance = response.ec2_backend.get_instance(response._get_param("InstanceId"))
-    texts = state_of(response.ec2_backend).console_output
-    text = texts.setdefault(instance.id, default_console_output(instance))
-    return ActionResult(
-        {"InstanceId": instance.id, "Timestamp": utcnow(), "Output": Base64EncodedString.from_raw_string(text)}
-    )
+class ConsoleOutputAction(EC2BaseResponse):
+    """GetConsoleOutput, replacing moto's fixed sample text (a Xen kernel boot log)."""
+
+    def get_console_output(self) -> ActionResult:
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        texts = state_of(self.ec2_backend).console_output
+        text = texts.setdefault(instance.id, default_console_output(instance))
+        return ActionResult(
+            {"InstanceId": instance.id, "Timestamp": utcnow(), "Output": Base64EncodedString.from_raw_string(text)}
+        )

@@ -252,10 +252,6 @@ def _checked_rule(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _instance_type_info(instance_type: str) -> dict[str, Any]:
-    return INSTANCE_TYPES.get(instance_type, {})
-
-
 def _is_largest_size(instance_type: str) -> bool:
     """LIMITS: "for M5 instances, the maximum is 100 for m5.24xlarge" - the largest non-metal size."""
     family = family_of(instance_type)
@@ -264,7 +260,7 @@ def _is_largest_size(instance_type: str) -> bool:
         for name, info in INSTANCE_TYPES.items()
         if family_of(name) == family and not info.get("BareMetal")
     ]
-    own = _instance_type_info(instance_type).get("VCpuInfo", {}).get("DefaultVCpus", 0)
+    own = INSTANCE_TYPES.get(instance_type, {}).get("VCpuInfo", {}).get("DefaultVCpus", 0)
     return bool(sizes) and own == max(sizes)
 
 
@@ -405,10 +401,10 @@ class TrafficMirroring:
         del self.targets[target_id]
 
     # -- sessions ---------------------------------------------------------
-    def _check_source(self, eni_id: str) -> None:
+    def _check_source(self, eni: Any) -> None:
         """SOURCES: a source is an ENI of type ``interface``, not a mirror target, on a
         supported instance type (LIMITS "Instance types"); AWS answers NetworkInterfaceNotSupported."""
-        eni = self.backend.get_network_interface(eni_id)  # InvalidNetworkInterfaceID.NotFound
+        eni_id = eni.id
         for target in self.targets.values():
             if target.network_interface_id == eni_id:
                 raise errors.InterfaceInUseByTrafficMirrorTarget(eni_id, target.id)
@@ -416,7 +412,7 @@ class TrafficMirroring:
             raise errors.NetworkInterfaceNotSupported(eni_id, f"its type is {eni.interface_type}, not interface")
         if eni.instance is not None:
             instance_type = eni.instance.instance_type
-            info = _instance_type_info(instance_type)
+            info = INSTANCE_TYPES.get(instance_type, {})
             support = support_of(instance_type, info.get("Hypervisor"), bool(info.get("BareMetal")))
             if not support.supported:
                 raise errors.NetworkInterfaceNotSupported(eni_id, support.reason)
@@ -465,10 +461,10 @@ class TrafficMirroring:
             raise errors.InvalidParameterValue(f"VirtualNetworkId must be between 0 and {MAX_VNI}")
 
     def create_session(self, eni_id: str, fields: dict[str, Any], tags: dict[str, str]) -> MirrorSession:
-        self.backend.get_network_interface(eni_id)
+        eni = self.backend.get_network_interface(eni_id)  # InvalidNetworkInterfaceID.NotFound
         target = self.get_target(fields["TrafficMirrorTargetId"])
         self.get_filter(fields["TrafficMirrorFilterId"])
-        self._check_source(eni_id)
+        self._check_source(eni)
         on_interface = [s for s in self.sessions.values() if s.network_interface_id == eni_id]
         # LIMITS "Sessions": maximum number of sessions per source network interface: 3.
         if len(on_interface) >= MAX_SESSIONS_PER_SOURCE_ENI:
@@ -499,9 +495,11 @@ class TrafficMirroring:
         mirror_filter = self.get_filter(changes.get("TrafficMirrorFilterId") or session.traffic_mirror_filter_id)
         if target.network_interface_id == session.network_interface_id:
             raise errors.InterfaceInUseByTrafficMirrorTarget(session.network_interface_id, target.id)
-        number = changes.get("SessionNumber") or session.session_number
+        number = session.session_number if changes["SessionNumber"] is None else changes["SessionNumber"]
         self._check_session_number(session.network_interface_id, number, session_id)
-        packet_length = None if "packet-length" in remove_fields else changes.get("PacketLength", session.packet_length)
+        packet_length = session.packet_length if changes["PacketLength"] is None else changes["PacketLength"]
+        if "packet-length" in remove_fields:
+            packet_length = None
         self._check_packet_length(target, packet_length)
         vni = changes.get("VirtualNetworkId")
         if vni is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,9 +80,19 @@ class Context:
     def owns(self, tags: Iterable[dict] | None) -> bool:
         return any(t.get("Key") == SETUP_TAG and t.get("Value") == self.setup for t in tags or ())
 
-    def token(self, step: str, key: str) -> str:
-        """A ClientToken stable across runs, so a retried create cannot duplicate."""
-        return hashlib.sha256(f"vpc-mirror/{self.setup}/{step}/{key}".encode()).hexdigest()[:48]
+    def token(self, action: Action) -> str:
+        """A ClientToken stable across runs, so a retried create cannot duplicate.
+
+        It changes with the setup's generation (bumped by a finished teardown) and
+        the resource's (bumped when it vanished behind our back): AWS answers a
+        reused token with the original resource, even a terminated one.
+        """
+        res = self.state.resource(action.key)
+        parts = (self.setup, self.state.generation, action.step, action.key, res.generation if res else 0)
+        return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:48]
+
+    def takes_client_token(self, api: str) -> bool:
+        return "ClientToken" in self.aws.ec2.meta.service_model.operation_model(api).input_shape.members
 
     async def call(self, fn: Callable, *args: Any) -> Any:
         """Run blocking (boto3) work on the engine's bounded worker pool."""
@@ -115,18 +126,21 @@ class Context:
     def resolve(self, value: Any) -> Any:
         """Replace ``${key}`` / ``${key.attr}`` with recorded ids / attributes."""
         if isinstance(value, str):
-            match = REF.match(value)
-            if not match:
-                return value
-            res = self.state.resource(match.group(1))
-            if res is None or res.id is None or res.status == "deleted":
-                raise StepFailed("engine", f"{value} is not created yet; apply the earlier steps first")
-            return res.id if match.group(2) is None else res.attrs[match.group(2)]
+            whole = REF.fullmatch(value)
+            if whole:
+                return self._lookup(whole)
+            return REF.sub(lambda m: str(self._lookup(m)), value)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def _lookup(self, match: re.Match) -> Any:
+        res = self.state.resource(match.group(1))
+        if res is None or res.id is None or res.status == "deleted":
+            raise StepFailed("engine", f"{match.group(0)} is not created yet; apply the earlier steps first")
+        return res.id if match.group(2) is None else res.attrs[match.group(2)]
 
 
 class Step:
@@ -214,7 +228,7 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
                     ctx.record(action, status="created", id=hit.id, attrs=hit.attrs)
             elif res is not None and res.status == "created":
                 ctx.log(f"{action.key} ({res.id}) no longer exists; it will be created again")
-                ctx.record(action, status="intended", id=None)
+                ctx.record(action, status="intended", id=None, generation=res.generation + 1)
 
 
 async def execute(ctx: Context, actions: list[Action]) -> None:
@@ -231,6 +245,8 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
             kind = KINDS[action.kind]
             params = ctx.resolve(action.params)
             ctx.record(action, status="intended")
+            if ctx.takes_client_token(action.api):
+                params["ClientToken"] = ctx.token(action)
             ctx.log(f"… {action.summary}")
             made = await ctx.call(guarded(lambda: kind.create(ctx, action, params), action))
             ctx.record(action, status="created", id=made.id, attrs=made.attrs)

@@ -18,7 +18,7 @@ class FilterStep(Step):
         name = ctx.name_tag("filter")
         actions = [Action(step=self.name, key="filter", kind="mirror-filter", verb="create", name=name,
                           api="CreateTrafficMirrorFilter",
-                          params={"Description": answers.description, "ClientToken": ctx.token(self.name, "filter"),
+                          params={"Description": answers.description,
                                   "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-filter")},
                           summary=f"create the mirror filter with {len(answers.rules)} rules")]
         if answers.mirror_amazon_dns:
@@ -35,7 +35,6 @@ class FilterStep(Step):
                 "RuleAction": rule.action,
                 "SourceCidrBlock": rule.source_cidr,
                 "DestinationCidrBlock": rule.destination_cidr,
-                "ClientToken": ctx.token(self.name, key),
             }
             if rule.protocol is not None:
                 params["Protocol"] = rule.protocol

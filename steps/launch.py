@@ -65,7 +65,6 @@ def run_instances_params(
         "InstanceType": instance_type,
         "MinCount": 1,
         "MaxCount": 1,
-        "ClientToken": ctx.token(step, role),
         "NetworkInterfaces": [interface],
         "BlockDeviceMappings": [
             {"DeviceName": image["root_device"],

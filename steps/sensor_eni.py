@@ -56,7 +56,6 @@ class SensorEniStep(Step):
                    api="CreateNetworkInterface",
                    params={"SubnetId": "${sensor.subnet_id}", "Groups": ["${vxlan-sg}"],
                            "Description": f"vpc-mirror {ctx.setup}: Zeek capture interface",
-                           "ClientToken": ctx.token(self.name, "sensor-eni"),
                            "TagSpecifications": ctx.tag_specs(eni_name, "network-interface")},
                    summary="create the capture ENI in the sensor's subnet"),
             Action(step=self.name, key="sensor-eni/attachment", kind="eni-attachment", verb="create",

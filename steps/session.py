@@ -73,7 +73,6 @@ class SessionStep(Step):
                 "TrafficMirrorFilterId": "${filter}",
                 "SessionNumber": number,
                 "Description": answers.description,
-                "ClientToken": ctx.token(self.name, key),
                 "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-session"),
             }
             if answers.vni is not None:

@@ -99,3 +99,5 @@ async def teardown_setup(ctx: Context) -> None:
             set_status(ctx, step.name, "failed", f"teardown: {exc}")
             raise
         set_status(ctx, step.name, "pending")
+    ctx.state.generation += 1
+    ctx.save()

@@ -34,7 +34,6 @@ class SourceEniStep(Step):
                        api="CreateNetworkInterface",
                        params={"SubnetId": s["subnet_id"], "Groups": s["security_groups"],
                                "Description": f"vpc-mirror {ctx.setup}: mirrored ENI of {s['instance_id']}",
-                               "ClientToken": ctx.token(self.name, key),
                                "TagSpecifications": ctx.tag_specs(name, "network-interface")},
                        summary=f"create a dedicated ENI for {s['instance_id']} in {s['subnet_id']}"),
                 Action(step=self.name, key=f"{key}/attachment", kind="eni-attachment", verb="create",

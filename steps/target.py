@@ -14,6 +14,5 @@ class TargetStep(Step):
         return [Action(step=self.name, key="target", kind="mirror-target", verb="create", name=name,
                        api="CreateTrafficMirrorTarget",
                        params={"NetworkInterfaceId": "${sensor-eni}", "Description": ctx.plan.target.description,
-                               "ClientToken": ctx.token(self.name, "target"),
                                "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-target")},
                        summary="create the mirror target on the capture ENI")]

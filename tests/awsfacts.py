@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,13 +20,19 @@ def ec2(sandbox):
     return boto3.client("ec2", endpoint_url=sandbox.endpoint_url, region_name=sandbox.region)
 
 
-def _name(tags) -> str:
+def _tag_name(tags) -> str:
     return next((t["Value"] for t in tags or () if t["Key"] == "Name"), "-")
 
 
 def inventory(sandbox) -> Counter:
     """Everything in the account, described without ids, counted: equal inventories = same resources."""
     c = ec2(sandbox)
+    names = {i["InstanceId"]: _tag_name(i.get("Tags")) for r in c.describe_instances()["Reservations"]
+             for i in r["Instances"]}
+
+    def _name(tags) -> str:  # instance ids inside names (sessions) become the instances' names
+        return re.sub(r"i-[0-9a-f]+", lambda m: names.get(m.group(0), m.group(0)), _tag_name(tags))
+
     items: Counter = Counter()
     for v in c.describe_vpcs()["Vpcs"]:
         items[("vpc", _name(v.get("Tags")), v["CidrBlock"])] += 1
@@ -35,8 +42,9 @@ def inventory(sandbox) -> Counter:
         items[("igw", _name(g.get("Tags")), len(g.get("Attachments", [])))] += 1
     for t in c.describe_route_tables()["RouteTables"]:
         for r in t["Routes"]:
-            items[("route", r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock"),
-                   (r.get("GatewayId") or "")[:4])] += 1
+            dest = r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
+            gateway = (r.get("GatewayId") or "")[:4]
+            items[("route", dest if gateway != "loca" else "local", gateway)] += 1
     for g in c.describe_security_groups()["SecurityGroups"]:
         perms = sorted(
             (p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r.get("CidrIp") or r.get("CidrIpv6"))

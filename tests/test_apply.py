@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from models.plan import SessionPlan, SourcesPlan, TestBeaconPlan
+from models.plan import SessionPlan, SourceEniPlan, SourcesPlan, TestBeaconPlan, VpcPlan
 from steps.engine import Refused
 from steps.state_store import StateStore
 from tests.awsfacts import Crash, Recorder, demo_plan, ec2, inventory, run, tagged
@@ -26,12 +26,14 @@ def test_full_apply_creates_exactly_the_expected_resources(sandbox, state_dir):
     before = inventory(sandbox)
     ctx = run(sandbox, state_dir)
     added = inventory(sandbox) - before
+    # The two launched instances bring their primary ENIs (tagged by AWS with nothing of ours).
+    assert added.pop(("eni", "-", "in-use", "Primary network interface")) == 2
     kinds = {}
     for key, count in added.items():
         assert count == 1, f"duplicate {key}"
         kinds.setdefault(key[0], set()).add(key[1])
     sources = ctx.facts("sources")["sources"]
-    assert kinds.pop("session") == {f"vpc-mirror/demo/session/{s['instance_id']}" for s in sources}
+    assert kinds.pop("session") == {f"vpc-mirror/demo/session/{s['name']}" for s in sources}
     assert kinds == EXPECTED
     # The capture ENI's group admits VXLAN from each source's address only, never from everywhere.
     vxlan = next(k for k in added if k[0] == "sg" and k[1] == "vpc-mirror-demo-vxlan")
@@ -70,6 +72,11 @@ def test_every_resource_is_tagged_at_creation(sandbox, state_dir):
         assert tags.get("vpc-mirror:setup") == "demo", op
         assert tags.get("Name", "").startswith("vpc-mirror/demo/"), op
     assert not any(op == "CreateTags" for op, _ in calls), "tags must be applied at creation, never afterwards"
+    idempotent = {"RunInstances", "CreateNetworkInterface", "CreateTrafficMirrorTarget", "CreateTrafficMirrorFilter",
+                  "CreateTrafficMirrorFilterRule", "CreateTrafficMirrorSession"}
+    for op, params in calls:
+        if op in idempotent:
+            assert len(params.get("ClientToken", "")) == 48, op
 
 
 def test_second_apply_makes_no_mutating_call(sandbox, state_dir):
@@ -164,3 +171,75 @@ def test_session_number_taken_by_another_setup_is_refused(sandbox, state_dir, tm
     run(sandbox, tmp_path / "second", plan=demo_plan(setup="second", test_beacon=TestBeaconPlan(enabled=False)))
     numbers = {k[2] for k in tagged(sandbox, "second") if k[0] == "session"}
     assert numbers == {2}
+
+
+CREATE_ANSWERS = {
+    "vpc": VpcPlan(mode="create", cidr="10.77.0.0/16", ssh_from="203.0.113.9/32"),
+    "source_eni": SourceEniPlan(mode="dedicated"),
+    "test_beacon": TestBeaconPlan(enabled=False),
+    "sources": SourcesPlan(instances=["name:web-1", "name:api-1"]),
+}
+
+
+def test_created_vpc_and_dedicated_enis_apply_and_tear_down(sandbox, state_dir):
+    before = inventory(sandbox)
+    ctx = run(sandbox, state_dir, plan=demo_plan(**CREATE_ANSWERS))
+    added = tagged(sandbox, "demo")
+    names = {k[1] for k in added}
+    assert {"vpc-mirror/demo/vpc", "vpc-mirror/demo/subnet", "vpc-mirror/demo/igw"} <= names
+    assert ("igw", "vpc-mirror/demo/igw", 1) in added  # attached
+    everything_added = inventory(sandbox) - before
+    assert everything_added[("route", "0.0.0.0/0", "igw-")] == 1
+    assert everything_added[("route", "::/0", "igw-")] == 1
+    enis = {k[1] for k in added if k[0] == "eni"}
+    assert enis == {"vpc-mirror/demo/sensor-eni", "vpc-mirror/demo/source-eni/web-1",
+                    "vpc-mirror/demo/source-eni/api-1"}
+    # The capture ENI's group admits the dedicated ENIs' addresses, not the instances' primary ones.
+    vxlan = next(k for k in everything_added if k[0] == "sg" and k[1] == "vpc-mirror-demo-vxlan")
+    dedicated = {ctx.state.resource(f"source-eni/{s['instance_id']}").attrs["private_ip"]
+                 for s in ctx.facts("sources")["sources"]}
+    assert {rule[3] for rule in vxlan[2]} == {f"{ip}/32" for ip in dedicated}
+    run(sandbox, state_dir, plan=demo_plan(**CREATE_ANSWERS), teardown=True)
+    assert not tagged(sandbox, "demo")
+
+
+def test_resource_deleted_behind_our_back_is_recreated_on_resume(sandbox, state_dir):
+    run(sandbox, state_dir)
+    reference = inventory(sandbox)
+    c = ec2(sandbox)
+    session = StateStore(state_dir).load("demo").resource(
+        next(k for k in StateStore(state_dir).load("demo").steps["session"].resources))
+    c.delete_traffic_mirror_session(TrafficMirrorSessionId=session.id)
+    recorder = Recorder()
+    run(sandbox, state_dir, recorder=recorder)
+    assert recorder.mutating_calls() == ["CreateTrafficMirrorSession"]
+    assert inventory(sandbox) == reference
+
+
+def test_reapply_after_teardown_creates_everything_again(sandbox, state_dir):
+    run(sandbox, state_dir)
+    first = tagged(sandbox, "demo")
+    run(sandbox, state_dir, teardown=True)
+    assert not tagged(sandbox, "demo")
+    run(sandbox, state_dir)
+    assert tagged(sandbox, "demo") == first
+
+
+def test_source_eni_with_three_sessions_is_refused(sandbox, state_dir):
+    c = ec2(sandbox)
+    web = c.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web-1"]}])["Reservations"][0]["Instances"][0]
+    eni = web["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    subnet = web["SubnetId"]
+    target_eni = c.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    target = c.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
+    filt = c.create_traffic_mirror_filter()["TrafficMirrorFilter"]
+    for number in (1, 2, 3):
+        c.create_traffic_mirror_session(NetworkInterfaceId=eni, SessionNumber=number,
+                                        TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+                                        TrafficMirrorFilterId=filt["TrafficMirrorFilterId"])
+    before = inventory(sandbox)
+    recorder = Recorder()
+    with pytest.raises(Refused) as err:
+        run(sandbox, state_dir, recorder=recorder)
+    assert any(eni in r and "already has 3 mirror sessions" in r for r in err.value.reasons)
+    assert recorder.mutating_calls() == [] and inventory(sandbox) == before

@@ -15,16 +15,22 @@ no work per packet beyond the counts themselves.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .decode import Address, addr_text
+from .decode import Address, addr_text, split_inner
 
-FlowKey = tuple[Address, int, int | None, Address | None, Address | None, int | None, int | None]
-"""(outer source, VNI, inner proto, src, dst, sport, dport); ARP has proto None."""
+FlowKey = tuple[Address, int, int | None, bytes]
+"""(outer source, VNI, inner proto, `join_inner` bytes); ARP has proto None."""
+SizedKey = tuple[Address, int, int | None, bytes, int]
+"""A FlowKey plus the packet's inner L3 length: what the session tallies per second."""
 
 # Counter layout: packets and bytes before the current bucket, first and last
-# seen, current bucket number, its packets and bytes, the previous bucket's.
-PACKETS, BYTES, FIRST, LAST, BUCKET, CUR_PACKETS, CUR_BYTES, PREV_PACKETS, PREV_BYTES = range(9)
+# seen (whole seconds: enough for a live view, and free to store), the end of
+# the current bucket (a second, so the per-packet check is one comparison),
+# its packets and bytes, the previous bucket's, and (flows only) the second
+# the flow took its place in the eviction queue.
+PACKETS, BYTES, FIRST, LAST, UNTIL, CUR_PACKETS, CUR_BYTES, PREV_PACKETS, PREV_BYTES, PLACED = range(10)
 
 DEFAULT_FLOW_CAPACITY = 10_000
 DEFAULT_WINDOW = 10
@@ -36,8 +42,8 @@ class Stats:
 
     packets: int
     bytes: int
-    first: float
-    last: float
+    first: int  # whole seconds
+    last: int
     pps: float
     bytes_per_s: float
 
@@ -73,31 +79,31 @@ class Snapshot:
     flows: tuple[FlowStats, ...]  # busiest first
 
 
-def new_counter(ts: float, bucket: int, nbytes: int) -> list[float]:
-    """A counter holding one packet."""
-    return [0, 0, ts, ts, bucket, 1, nbytes, 0, 0]
+def new_counter(sec: int, until: int) -> list[int]:
+    """An empty counter first seen at `sec`, in the bucket ending at `until`."""
+    return [0, 0, sec, sec, until, 0, 0, 0, 0, sec]
 
 
-def rotate(c: list, bucket: int) -> None:
-    """Close the current bucket and start `bucket`."""
+def rotate(c: list, until: int, window: int) -> None:
+    """Close the current bucket and start the one ending at `until`."""
     cur_p, cur_b = c[CUR_PACKETS], c[CUR_BYTES]
     c[PACKETS] += cur_p
     c[BYTES] += cur_b
-    if bucket == c[BUCKET] + 1:
+    if until == c[UNTIL] + window:
         c[PREV_PACKETS], c[PREV_BYTES] = cur_p, cur_b
     else:
         c[PREV_PACKETS] = c[PREV_BYTES] = 0
     c[CUR_PACKETS] = c[CUR_BYTES] = 0
-    c[BUCKET] = bucket
+    c[UNTIL] = until
 
 
-def fold(into: list, c: list) -> None:
+def fold(into: list, c: list, window: int) -> None:
     """Add counter `c` into `into`, keeping both rate buckets right."""
-    if c[BUCKET] > into[BUCKET]:
-        rotate(into, c[BUCKET])
+    if c[UNTIL] > into[UNTIL]:
+        rotate(into, c[UNTIL], window)
     into[PACKETS] += c[PACKETS]
     into[BYTES] += c[BYTES]
-    if c[BUCKET] == into[BUCKET]:
+    if c[UNTIL] == into[UNTIL]:
         into[CUR_PACKETS] += c[CUR_PACKETS]
         into[CUR_BYTES] += c[CUR_BYTES]
         into[PREV_PACKETS] += c[PREV_PACKETS]
@@ -105,7 +111,7 @@ def fold(into: list, c: list) -> None:
     else:
         into[PACKETS] += c[CUR_PACKETS]
         into[BYTES] += c[CUR_BYTES]
-        if c[BUCKET] == into[BUCKET] - 1:
+        if c[UNTIL] == into[UNTIL] - window:
             into[PREV_PACKETS] += c[CUR_PACKETS]
             into[PREV_BYTES] += c[CUR_BYTES]
     into[FIRST] = min(into[FIRST], c[FIRST])
@@ -113,15 +119,18 @@ def fold(into: list, c: list) -> None:
 
 
 class Aggregator:
-    """Per-flow counters in a bounded table, least recently seen evicted first.
+    """Per-flow counters in a bounded table; the least recently seen flows go first.
 
+    Eviction is CLOCK (second chance) over insertion order, to the second: a
+    flow seen again since it was queued is requeued instead of evicted. That
+    is least-recently-seen without reordering the table on every packet.
     `flows` and the counters are public so the session's hot loop can update
     an existing flow inline; anything else goes through `add`.
     """
 
     __slots__ = (
         "capacity", "window", "flows", "evicted", "non_vxlan", "malformed", "truncated",
-        "packets", "_retired_sources", "_retired_vnis",
+        "undecoded", "latest", "_retired_sources", "_retired_vnis",
     )  # fmt: skip
 
     def __init__(self, flow_capacity: int = DEFAULT_FLOW_CAPACITY, window: int = DEFAULT_WINDOW) -> None:
@@ -131,46 +140,57 @@ class Aggregator:
         self.window = window
         self.flows: OrderedDict[FlowKey, list] = OrderedDict()
         self.evicted = 0
-        self.packets = 0
+        self.undecoded = 0  # neither VXLAN nor clearly not: malformed or cut by the snaplen
         self.non_vxlan = 0
         self.malformed = 0
         self.truncated = 0
+        self.latest = 0.0  # timestamp of the newest packet, kept by the feeder
         self._retired_sources: dict[Address, list] = {}
         self._retired_vnis: dict[int, list] = {}
 
-    def add(self, key: FlowKey, ts: float, sec: int, nbytes: int) -> None:
-        """Count one VXLAN packet of `nbytes` (inner L3 length) for flow `key`."""
-        bucket = sec // self.window
+    def add(self, key: FlowKey, sec: int, nbytes: int, packets: int = 1) -> None:
+        """Count `packets` VXLAN packets of flow `key`, seen at `sec`, carrying `nbytes` (inner L3)."""
         flows = self.flows
         c = flows.get(key)
         if c is None:
             if len(flows) >= self.capacity:
                 self._evict()
-            flows[key] = new_counter(ts, bucket, nbytes)
-        else:
-            flows.move_to_end(key)
-            if bucket > c[BUCKET]:
-                rotate(c, bucket)
-            c[CUR_PACKETS] += 1
-            c[CUR_BYTES] += nbytes
-            c[LAST] = ts
+            c = flows[key] = new_counter(sec, sec - sec % self.window + self.window)
+        elif sec >= c[UNTIL]:
+            rotate(c, sec - sec % self.window + self.window, self.window)
+        c[CUR_PACKETS] += packets
+        c[CUR_BYTES] += nbytes
+        if sec > c[LAST]:
+            c[LAST] = sec
+
+    def add_sized(self, sec: int, counts: Mapping[SizedKey, int]) -> None:
+        """Count packets all seen at `sec`, tallied per (flow key..., inner L3 length)."""
+        add = self.add
+        for (source, vni, proto, inner, size), packets in counts.items():
+            add((source, vni, proto, inner), sec, size * packets, packets)
 
     def _evict(self) -> None:
-        key, c = self.flows.popitem(last=False)
+        flows = self.flows
+        while True:
+            key, c = flows.popitem(last=False)
+            if c[LAST] <= c[PLACED]:
+                break
+            c[PLACED] = c[LAST]
+            flows[key] = c
         self.evicted += 1
         for table, k in ((self._retired_sources, key[0]), (self._retired_vnis, key[1])):
             into = table.get(k)
             if into is None:
                 table[k] = list(c)
             else:
-                fold(into, c)
+                fold(into, c, self.window)
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         """Totals, per source, per VNI and per flow; rates as of `now` (default: last packet)."""
         if now is None:
-            counters = [*self.flows.values(), *self._retired_sources.values()]
-            now = max((c[LAST] for c in counters), default=0.0)
+            now = self.latest
         rate = _Rate(now, self.window)
+        window = self.window
         sources = {k: list(c) for k, c in self._retired_sources.items()}
         vnis = {k: list(c) for k, c in self._retired_vnis.items()}
         flows = []
@@ -180,8 +200,9 @@ class Aggregator:
                 if into is None:
                     table[k] = list(c)
                 else:
-                    fold(into, c)
-            source, vni, proto, src, dst, sport, dport = key
+                    fold(into, c, window)
+            source, vni, proto, inner = key
+            src, dst, sport, dport = split_inner(inner)
             flows.append(
                 FlowStats(
                     addr_text(source), vni, proto,
@@ -193,10 +214,11 @@ class Aggregator:
         flows.sort(key=lambda f: (-f.stats.packets, -f.stats.last))
         source_stats = {addr_text(k): rate.stats(c) for k, c in sources.items()}
         vni_stats = {k: rate.stats(c) for k, c in sorted(vnis.items())}
+        vxlan_packets = sum(s.packets for s in vni_stats.values())
         return Snapshot(
             time=now,
-            packets=self.packets,
-            vxlan_packets=sum(s.packets for s in vni_stats.values()),
+            packets=vxlan_packets + self.non_vxlan + self.undecoded,
+            vxlan_packets=vxlan_packets,
             non_vxlan=self.non_vxlan,
             malformed=self.malformed,
             truncated=self.truncated,
@@ -211,19 +233,20 @@ class Aggregator:
 class _Rate:
     """Sliding-window counter estimate at one instant."""
 
-    __slots__ = ("bucket", "carry", "window")
+    __slots__ = ("until", "carry", "window")
 
     def __init__(self, now: float, window: int) -> None:
         self.window = window
-        self.bucket = int(now // window)
+        start = int(now // window) * window
+        self.until = start + window
         # Share of the previous bucket still inside the window ending at `now`.
-        self.carry = min(1.0, max(0.0, 1.0 - (now - self.bucket * window) / window))
+        self.carry = min(1.0, max(0.0, 1.0 - (now - start) / window))
 
     def stats(self, c: list) -> Stats:
-        if c[BUCKET] >= self.bucket:  # >: the sensor's clock is ahead of `now`
+        if c[UNTIL] >= self.until:  # >: the sensor's clock is ahead of `now`
             pkts = c[PREV_PACKETS] * self.carry + c[CUR_PACKETS]
             nbytes = c[PREV_BYTES] * self.carry + c[CUR_BYTES]
-        elif c[BUCKET] == self.bucket - 1:
+        elif c[UNTIL] == self.until - self.window:
             pkts = c[CUR_PACKETS] * self.carry
             nbytes = c[CUR_BYTES] * self.carry
         else:

@@ -86,22 +86,25 @@ class Packet(NamedTuple):
         return self.caplen < self.wire_len
 
 
-# Fast path: 14 Ethernet + 20 IPv4 + 8 UDP + 8 VXLAN + 14 Ethernet + 20 IPv4 + 4 ports.
+# Fast path: the fixed offsets of Ethernet/IPv4/UDP/VXLAN/Ethernet/IPv4 + ports,
+# with neighbouring fields read as one integer to keep the tuple short.
 FAST = struct.Struct(
-    "!12xH"  # 0 outer ethertype
-    "BxH2xHxB2xII"  # 1 ver/ihl, 2 total length, 3 flags/fragment, 4 proto, 5 src, 6 dst
-    "HHH2x"  # 7 outer sport, 8 outer dport, 9 UDP length
-    "B3xI"  # 10 VXLAN flags, 11 VNI << 8 | reserved
-    "12xH"  # 12 inner ethertype
-    "BxH2xHxB2xII"  # 13 ver/ihl, 14 total length, 15 flags/fragment, 16 proto, 17 src, 18 dst
-    "HH"  # 19 sport, 20 dport
+    "!12xI"  # 0 outer ethertype, version/IHL, TOS
+    "4xI"  # 1 flags/fragment offset, TTL, protocol
+    "2xI"  # 2 outer source
+    "6xH"  # 3 outer destination port
+    "4xB3xI"  # 4 VXLAN flags, 5 VNI << 8
+    "12xIH"  # 6 inner ethertype, version/IHL, TOS; 7 inner total length
+    "2xI"  # 8 inner flags/fragment offset, TTL, protocol
+    "2x12s"  # 9 inner source, destination, source port, destination port
 )
 FAST_LEN = FAST.size
+FAST_IPV4 = 0x080045  # ethertype IPv4, version 4, 20-byte header: FAST[0] >> 8, FAST[6] >> 8
+FAST_FRAG_PROTO = 0x1FFF00FF  # mask: fragment offset and protocol of FAST[1], FAST[8]
 
 _U16 = struct.Struct("!H").unpack_from
 _IPV4 = struct.Struct("!BxHxxHxBxxII").unpack_from  # ver/ihl, len, frag, proto, src, dst
 _IPV6 = struct.Struct("!IHBx16s16s").unpack_from  # ver/tc/flow, plen, next header, src, dst
-_UDP = struct.Struct("!HHH").unpack_from
 _PORTS = struct.Struct("!HH").unpack_from
 _TCP = struct.Struct("!12xBB").unpack_from  # data offset, flags
 _ICMP = struct.Struct("!BB2xHH").unpack_from  # type, code, echo id, echo seq
@@ -149,11 +152,11 @@ class Decoder:
             return outer
         if l4 + 8 > end:
             return bad
-        sport, dport, ulen = _UDP(buf, l4)
+        sport, dport = _PORTS(buf, l4)
         if dport != self.port:
             return outer._replace(outer_sport=sport, outer_dport=dport)
         vx = l4 + 8
-        if ulen < 16 or vx + 8 > end:
+        if vx + 8 > end:
             return bad
         flags, vni = _VXLAN(buf, vx)
         if not flags & 0x08:
@@ -177,6 +180,8 @@ def _network(
 ) -> tuple[int, Address, Address, int, int, int] | None | tuple[()]:
     """IPv4/IPv6 header -> (proto, src, dst, l4 offset, fragment offset, IP length).
 
+    The IP length is not checked here: only the inner one is used (for bytes).
+
     None: not IP. (): IP, but the header is inconsistent or cut short.
     """
     if ethertype == ETH_IPV4:
@@ -187,11 +192,7 @@ def _network(
         if ver_ihl >> 4 != 4 or hlen < 20 or at + hlen > end:
             return ()
         # TSO/GSO frames may carry total length 0: use what was captured.
-        if total == 0:
-            total = end - at
-        elif total < hlen:
-            return ()
-        return proto, src, dst, at + hlen, frag & 0x1FFF, total
+        return proto, src, dst, at + hlen, frag & 0x1FFF, total or end - at
     if ethertype == ETH_IPV6:
         if at + 40 > end:
             return ()
@@ -232,8 +233,10 @@ def _inner(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
     if not net:
         return pkt
     proto, src, dst, l4, frag_offset, l3_len = net
-    pkt = pkt._replace(proto=proto, src=src, dst=dst, l3_len=l3_len)
     l4_len = l3_len - (l4 - l3)
+    if l4_len < 0:
+        return pkt
+    pkt = pkt._replace(proto=proto, src=src, dst=dst, l3_len=l3_len)
     if frag_offset:
         return pkt._replace(inner_ok=True)
     if proto in (PROTO_TCP, PROTO_UDP):
@@ -274,6 +277,36 @@ def _arp(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
         return pkt
     op, sha, spa, tha, tpa = _ARP(buf, at)
     return pkt._replace(inner_ok=True, src=spa, dst=tpa, l3_len=28, arp=(op, sha, tha))
+
+
+def join_inner(src: Address | None, dst: Address | None, sport: int | None, dport: int | None) -> bytes:
+    """Inner addresses and ports as the bytes they are on the wire (the flow key's tail).
+
+    The fast path slices exactly these bytes out of the packet; `split_inner`
+    reads them back for display.
+    """
+    if src is None or dst is None:
+        return b""
+    raw = _packed(src) + _packed(dst)
+    return raw if sport is None or dport is None else raw + struct.pack("!HH", sport, dport)
+
+
+def split_inner(raw: bytes) -> tuple[Address | None, Address | None, int | None, int | None]:
+    """(src, dst, sport, dport) from `join_inner`'s bytes; the length tells the layout."""
+    size = 16 if len(raw) >= 32 else 4
+    if len(raw) < 2 * size:
+        return None, None, None, None
+    src, dst = raw[:size], raw[size : 2 * size]
+    if size == 4:
+        src, dst = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
+    if len(raw) == 2 * size + 4:
+        sport, dport = _PORTS(raw, 2 * size)
+        return src, dst, sport, dport
+    return src, dst, None, None
+
+
+def _packed(addr: Address) -> bytes:
+    return addr.to_bytes(4, "big") if isinstance(addr, int) else addr
 
 
 _TEXT: dict[Address, str] = {}

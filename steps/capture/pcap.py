@@ -58,38 +58,61 @@ class PcapStream:
         self._rec = struct.Struct("<IIII")
         self._scale = 1e-6
 
-    def feed(self, data: bytes) -> tuple[bytes, list[Record]]:
-        """Return the buffer and the records completed by `data`, in order."""
+    def take(self, data: bytes) -> bytes:
+        """Add `data`; return the unread bytes, starting at a record header.
+
+        The caller walks the whole records in the result and hands the
+        position of the first incomplete one back to `keep`. (The capture
+        session does this walk itself: it is its per-packet loop.)
+        """
         if self.error is not None:
-            return b"", []
-        buf = self._rest + bytes(data) if self._rest else bytes(data)
-        pos = 0
+            return b""
+        buf = self._rest + data if self._rest else bytes(data)
         if self.header is None:
             if len(buf) < GLOBAL_HEADER_LEN:
                 self._rest = buf
-                return buf, []
+                return b""
             if not self._read_header(buf):
-                self._rest = b""
-                return b"", []
-            pos = GLOBAL_HEADER_LEN
+                return b""
+            buf = buf[GLOBAL_HEADER_LEN:]
+        self._rest = b""
+        return buf
+
+    def keep(self, buf: bytes, pos: int) -> None:
+        """Remember buf[pos:], the incomplete record, for the next `take`."""
+        if pos < len(buf):
+            rest = buf[pos:]
+            if len(rest) >= RECORD_HEADER_LEN and self._rec.unpack_from(rest)[2] > MAX_RECORD_LEN:
+                self._fail(f"corrupt pcap stream: record of {self._rec.unpack_from(rest)[2]} bytes")
+                return
+            self._rest = rest
+
+    def feed(self, data: bytes) -> tuple[bytes, list[Record]]:
+        """Add `data`; return a buffer and the records it completed, in order."""
+        buf = self.take(data)
         unpack = self._rec.unpack_from
-        scale = self._scale
+        scale = self.scale
         records: list[Record] = []
-        append = records.append
-        end = len(buf)
+        pos, end = 0, len(buf)
         while pos + RECORD_HEADER_LEN <= end:
             sec, frac, caplen, origlen = unpack(buf, pos)
-            data_at = pos + RECORD_HEADER_LEN
-            nxt = data_at + caplen
+            nxt = pos + RECORD_HEADER_LEN + caplen
             if nxt > end:
-                if caplen > MAX_RECORD_LEN:
-                    self._fail(f"corrupt pcap stream: record of {caplen} bytes at byte {pos}")
-                    return b"", []
                 break
-            append((data_at, caplen, origlen, sec, sec + frac * scale))
+            records.append((pos + RECORD_HEADER_LEN, caplen, origlen, sec, sec + frac * scale))
             pos = nxt
-        self._rest = buf[pos:]
+        self.keep(buf, pos)
         return buf, records
+
+    @property
+    def record_header(self) -> struct.Struct:
+        """(seconds, fraction, caplen, origlen) in this stream's byte order."""
+        return self._rec
+
+    @property
+    def scale(self) -> float:
+        """Seconds per unit of a record's timestamp fraction."""
+        return self._scale
 
     def _read_header(self, buf: bytes) -> bool:
         for order in "<>":

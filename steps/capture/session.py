@@ -9,23 +9,19 @@ file, the sandbox's synthetic source) just calls `feed`.
 
 from __future__ import annotations
 
-from .aggregate import (
-    BUCKET,
-    CUR_BYTES,
-    CUR_PACKETS,
-    DEFAULT_FLOW_CAPACITY,
-    DEFAULT_WINDOW,
-    LAST,
-    Aggregator,
-    Snapshot,
-)
-from .decode import FAST, FAST_LEN, NON_VXLAN, VXLAN, VXLAN_PORT, Decoder
-from .pcap import LINKTYPE_ETHERNET, PcapStream, Record
+import struct
+from collections import Counter, deque
+
+from .aggregate import DEFAULT_FLOW_CAPACITY, DEFAULT_WINDOW, Aggregator, SizedKey, Snapshot
+from .decode import FAST, FAST_FRAG_PROTO, FAST_IPV4, FAST_LEN, NON_VXLAN, VXLAN, VXLAN_PORT, Decoder, join_inner
+from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream
 from .rawview import DEFAULT_CAPACITY, KEPT_BYTES, RawView
 
-# The fast path also needs the TCP flags byte to be captured, as the general
-# decoder does, so both paths agree on what a whole inner header is.
-_FAST_MIN_CAPLEN = FAST_LEN + 10
+# The fast path also needs the whole UDP header, or the TCP header up to the
+# flags, to be captured, as the general decoder does: both paths must agree
+# on what a whole inner header is.
+_FAST_MIN_CAPLEN = FAST_LEN + 4
+_TCP_MIN_CAPLEN = FAST_LEN + 10
 
 
 class CaptureSession:
@@ -53,75 +49,90 @@ class CaptureSession:
 
     def feed(self, data: bytes) -> None:
         """Consume the next bytes of the pcap stream."""
-        buf, records = self._stream.feed(data)
-        if not records:
+        stream = self._stream
+        buf = stream.take(data)
+        if not buf or stream.header is None:
             return
-        header = self._stream.header
-        if header is not None and header.linktype != self._decoder.linktype:
-            self._decoder = Decoder(self.port, header.linktype)
-            self._fast = header.linktype == LINKTYPE_ETHERNET
-        self._count(buf, records)
-        for off, caplen, wire, _sec, ts in records[-self._raw_capacity :]:
-            self._raw.push(ts, caplen, wire, buf[off : off + min(caplen, KEPT_BYTES)])
+        if stream.header.linktype != self._decoder.linktype:
+            self._decoder = Decoder(self.port, stream.header.linktype)
+            self._fast = stream.header.linktype == LINKTYPE_ETHERNET
+        stream.keep(buf, self._count(buf))
 
-    @property
-    def packets(self) -> int:
-        """Records read so far."""
-        return self._agg.packets
+    def _count(self, buf: bytes) -> int:
+        """Count every whole record in `buf`; returns where the incomplete one starts.
 
-    def _count(self, buf: bytes, records: list[Record]) -> None:
+        Fast-path packets are tallied per second as (flow, size) tuples and
+        counted by `Counter` in C; the aggregator then sees one update per
+        flow and size per second instead of one per packet.
+        """
         agg = self._agg
-        agg.packets += len(records)
-        flows = agg.flows
-        get = flows.get
-        touch = flows.move_to_end
-        add = agg.add
         slow = self._slow
-        window = agg.window
         port = self.port
+        record = self._stream.record_header.unpack_from
+        scale = self._stream.scale
         unpack = FAST.unpack_from
         min_caplen = _FAST_MIN_CAPLEN if self._fast else 1 << 62
-        truncated = 0
-        for off, caplen, wire, sec, ts in records:
-            if caplen != wire:
-                truncated += 1
-            if caplen >= min_caplen:
-                (et, vi, tl, frag, proto, osrc, _odst, _osport, odport, ulen,
-                 flags, vni, iet, ivi, il, ifrag, iproto, isrc, idst, sport, dport) = unpack(buf, off)  # fmt: skip
+        recent: deque[int] = deque(maxlen=max(self._raw_capacity, 1))  # record offsets
+        remember = recent.append
+        pending: list[SizedKey] = []
+        tally = pending.append
+        second = -1  # when the pending packets were seen
+        pos = 0
+        end = len(buf)
+        while True:
+            try:
+                sec, frac, caplen, wire = record(buf, pos)
+            except struct.error:  # fewer than 16 bytes left
+                break
+            off = pos + RECORD_HEADER_LEN
+            if off + caplen > end:
+                break
+            remember(pos)
+            pos = off + caplen
+            if wire == caplen >= min_caplen:
+                eth, frag_proto, osrc, odport, flags, vni, ieth, ilen, ifrag_proto, inner = unpack(buf, off)
+                iproto = ifrag_proto & FAST_FRAG_PROTO
                 if (
-                    et == 0x0800 and vi == 0x45 and tl >= 20 and not frag & 0x1FFF
-                    and proto == 17 and odport == port and ulen >= 16 and flags & 0x08
-                    and iet == 0x0800 and ivi == 0x45 and il >= 20 and not ifrag & 0x1FFF
-                    and (iproto == 6 or iproto == 17)
+                    eth >> 8 == FAST_IPV4 and frag_proto & FAST_FRAG_PROTO == 17 and odport == port
+                    and flags & 0x08 and ieth >> 8 == FAST_IPV4 and ilen >= 20
+                    and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
                 ):  # fmt: skip
-                    key = (osrc, vni >> 8, iproto, isrc, idst, sport, dport)
-                    c = get(key)
-                    if c is not None and c[BUCKET] == sec // window:
-                        touch(key)
-                        c[CUR_PACKETS] += 1
-                        c[CUR_BYTES] += il
-                        c[LAST] = ts
-                    else:
-                        add(key, ts, sec, il)
+                    if sec != second:
+                        if pending:
+                            agg.add_sized(second, Counter(pending))
+                            pending.clear()
+                        second = sec
+                    tally((osrc, vni >> 8, iproto, inner, ilen))
                     continue
-            slow(buf, off, caplen, wire, sec, ts)
-        agg.truncated += truncated
+            slow(buf, off, caplen, wire, sec, sec + frac * scale)
+        if pending:
+            agg.add_sized(second, Counter(pending))
+        ts = agg.latest
+        for at in recent:
+            sec, frac, caplen, wire = record(buf, at)
+            off = at + RECORD_HEADER_LEN
+            ts = sec + frac * scale
+            self._raw.push(ts, caplen, wire, buf[off : off + min(caplen, KEPT_BYTES)])
+        agg.latest = max(agg.latest, ts)
+        return pos
 
     def _slow(self, buf: bytes, off: int, caplen: int, wire: int, sec: int, ts: float) -> None:
         """General path; snaplen cuts count as truncated only, not as malformed."""
         p = self._decoder.decode(buf, off, caplen, wire, ts)
         agg = self._agg
+        explained = caplen < wire
+        agg.truncated += explained
         if p.kind == NON_VXLAN:
             agg.non_vxlan += 1
             return
-        explained = caplen < wire
         if p.kind != VXLAN:
+            agg.undecoded += 1
             agg.malformed += not explained
             return
         if not p.inner_ok:
             agg.malformed += not explained
-        key = (p.outer_src, p.vni, p.proto, p.src, p.dst, p.sport, p.dport)
-        agg.add(key, ts, sec, p.l3_len or 0)
+        key = (p.outer_src, p.vni, p.proto, join_inner(p.src, p.dst, p.sport, p.dport))
+        agg.add(key, sec, p.l3_len or 0)
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         """Counts so far; rates as of `now` (default: the last packet's time)."""

@@ -151,7 +151,8 @@ class SyntheticTraffic:
     def expected_flows(self) -> dict[FlowKey, tuple[int, int]]:
         """Inner flow -> (packets, bytes) that decoding the output must give."""
         totals: dict[FlowKey, tuple[int, int]] = {}
-        for spec, count in [(f, f.packets) for f in self.flows] + [(f, 1) for _t, f, _p in self._beacon_specs()]:
+        beacon = [(spec, 1) for _t, spec, _flags, _reply in self._beacon_specs()]
+        for spec, count in [(f, f.packets) for f in self.flows] + beacon:
             packets, nbytes = totals.get(spec.key, (0, 0))
             totals[spec.key] = (packets + count, nbytes + count * spec.ip_len)
         return totals
@@ -165,12 +166,12 @@ class SyntheticTraffic:
             yield self.start + n * step, templates[i]
 
     def _beacon_packets(self) -> Iterator[tuple[float, bytes]]:
-        for ts, spec, flags in self._beacon_specs():
+        for ts, spec, flags, reply in self._beacon_specs():
             payload = b"Infected" if spec.dport == 999 else bytes(spec.payload)
-            yield ts, _frame(spec, self.target, self.port, flags=flags, data=payload)
+            yield ts, _frame(spec, self.target, self.port, flags=flags, data=payload, reply=reply)
 
-    def _beacon_specs(self) -> Iterable[tuple[float, FlowSpec, int]]:
-        """(time, one-packet flow, TCP flags) for every beacon packet."""
+    def _beacon_specs(self) -> Iterable[tuple[float, FlowSpec, int, bool]]:
+        """(time, one-packet flow, TCP flags, is an echo reply) for every beacon packet."""
         b = self.beacon
         if b is None:
             return []
@@ -197,15 +198,17 @@ class SyntheticTraffic:
                 (one(b.server, b.host, PROTO_TCP, 443, eph, 0), _FIN_ACK),
                 (one(b.host, b.server, PROTO_TCP, eph, 443, 0), _ACK),
             ]
-            out += [(t + i * 0.001, spec, flags) for i, (spec, flags) in enumerate(exchange)]
+            out += [(t + i * 0.001, spec, flags, i == 1) for i, (spec, flags) in enumerate(exchange)]
             t += b.period
         return out
 
 
-def _frame(spec: FlowSpec, target: str, port: int, *, flags: int, data: bytes | None = None) -> bytes:
+def _frame(
+    spec: FlowSpec, target: str, port: int, *, flags: int, data: bytes | None = None, reply: bool = False
+) -> bytes:
     """Outer Ethernet/IP/UDP/VXLAN around the inner Ethernet frame of one packet."""
     payload = bytes(spec.payload) if data is None else data
-    inner_ip = _ip(spec.src, spec.dst, spec.proto, _l4(spec, flags, payload))
+    inner_ip = _ip(spec.src, spec.dst, spec.proto, _l4(spec, flags, payload, reply))
     inner = _mac(spec.dst) + _mac(spec.src) + _ethertype(spec.src) + inner_ip
     vxlan = struct.pack("!B3xI", 0x08, spec.vni << 8)
     sport = 49152 + zlib.crc32(repr(spec.key).encode()) % 16384
@@ -214,14 +217,14 @@ def _frame(spec: FlowSpec, target: str, port: int, *, flags: int, data: bytes | 
     return _SENSOR_MAC + _ROUTER_MAC + _ethertype(spec.source) + outer_ip
 
 
-def _l4(spec: FlowSpec, flags: int, payload: bytes) -> bytes:
+def _l4(spec: FlowSpec, flags: int, payload: bytes, reply: bool) -> bytes:
     if spec.proto == PROTO_TCP:
         return struct.pack("!HHIIBBHHH", spec.sport, spec.dport, 1, 1, 0x50, flags, 65535, 0, 0) + payload
     if spec.proto == PROTO_UDP:
         return struct.pack("!HHHH", spec.sport, spec.dport, 8 + len(payload), 0) + payload
-    request = 8 if spec.proto == PROTO_ICMP else 128
-    ident = zlib.crc32(f"{spec.src}>{spec.dst}".encode()) & 0xFFFF
-    return struct.pack("!BBHHH", request, 0, 0, ident, 1) + payload
+    echo = (0 if reply else 8) if spec.proto == PROTO_ICMP else (129 if reply else 128)
+    ident = zlib.crc32(" ".join(sorted((spec.src, spec.dst))).encode()) & 0xFFFF
+    return struct.pack("!BBHHH", echo, 0, 0, ident, 1) + payload
 
 
 def _ip(src: str, dst: str, proto: int, payload: bytes) -> bytes:

@@ -1,0 +1,46 @@
+"""Install the sandbox's additions into moto's EC2 API - the one place that patches moto.
+
+- :class:`SandboxActions` goes in front of ``moto.ec2.responses.EC2Response``'s
+  bases, so its methods answer those EC2 actions instead of moto's: the
+  traffic-mirroring actions (:mod:`sandbox.mirroring_api`), GetConsoleOutput
+  (:mod:`sandbox.console`), and ClientToken idempotency for RunInstances and
+  CreateNetworkInterface (:mod:`sandbox.idempotency`).
+- Traffic-mirroring ids get AWS's prefixes (``tmf-``, ``tmfr-``, ``tmt-``,
+  ``tms-`` + 17 hex digits, as in the API reference examples) instead of
+  moto's ``traf-mir-fil-``/``traf-mir-tar-``, and are known to moto's tag code.
+"""
+
+from __future__ import annotations
+
+from moto.ec2 import utils as ec2_utils
+from moto.ec2.responses import EC2Response
+from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
+from moto.ec2.responses.instances import InstanceResponse
+
+from .console import ConsoleOutputAction
+from .idempotency import idempotent
+from .mirroring_api import TrafficMirroringActions
+
+ID_PREFIXES = {
+    "traffic-mirror-filter": "tmf",
+    "traffic-mirror-filter-rule": "tmfr",
+    "traffic-mirror-target": "tmt",
+    "traffic-mirror-session": "tms",
+}
+
+
+class SandboxActions(TrafficMirroringActions, ConsoleOutputAction):
+    run_instances = idempotent(InstanceResponse.run_instances)
+    create_network_interface = idempotent(ElasticNetworkInterfaces.create_network_interface)
+
+
+def install() -> None:
+    """Idempotent: a second call changes nothing."""
+    if SandboxActions in EC2Response.__bases__:
+        return
+    EC2Response.__bases__ = (SandboxActions, *EC2Response.__bases__)
+    for resource_type, prefix in ID_PREFIXES.items():
+        old = ec2_utils.EC2_RESOURCE_TO_PREFIX.get(resource_type)
+        ec2_utils.EC2_PREFIX_TO_RESOURCE.pop(old, None)
+        ec2_utils.EC2_RESOURCE_TO_PREFIX[resource_type] = prefix
+        ec2_utils.EC2_PREFIX_TO_RESOURCE[prefix] = resource_type

@@ -1,0 +1,126 @@
+"""The headless commands as a user runs them: exit codes, messages, JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from sandbox import demo_answers_text
+from tests.awsfacts import inventory, tagged
+from tests.test_answers import INVALID
+from tui.cli import main
+
+
+@pytest.fixture
+def cli(sandbox, state_dir, capsys):
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--endpoint-url", sandbox.endpoint_url, "--state-dir", str(state_dir)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+@pytest.fixture
+def answers(tmp_path):
+    path = tmp_path / "answers.yaml"
+    path.write_text(demo_answers_text())
+    return path
+
+
+def test_version():
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "vpc-mirror 0.1.0"
+
+
+def test_apply_status_export_teardown(cli, answers, sandbox):
+    code, out, err = cli("apply", str(answers), "--yes")
+    assert code == 0, err
+    assert "Plan for setup demo:" in out and "create" in out and "Setup demo is applied" in out
+
+    code, out, _ = cli("status", "demo", "--json")
+    doc = json.loads(out)
+    assert doc["setup"] == "demo"
+    assert [s["name"] for s in doc["steps"]] == [
+        "account", "vpc", "sensor", "test_beacon", "sources", "source_eni", "sensor_eni", "target", "filter", "session"]
+    steps = {s["name"]: s for s in doc["steps"]}
+    assert all(s["status"] == "done" for s in doc["steps"])
+    assert steps["target"]["resources"]["target"].startswith("tmt-")
+    assert steps["filter"]["resources"]["filter"].startswith("tmf-")
+    assert all(v.startswith("tms-") for v in steps["session"]["resources"].values())
+
+    code, out, _ = cli("status")
+    assert code == 0 and "demo: account" in out and "10 of 10 steps" in out
+
+    code, out, _ = cli("export", "demo", "--format", "answers")
+    assert code == 0 and yaml.safe_load(out)["sources"]["instances"] == ["name:web-1", "name:api-1", "name:batch-1"]
+
+    code, out, err = cli("teardown", "demo", "--yes")
+    assert code == 0, err
+    assert not tagged(sandbox, "demo")
+    code, out, _ = cli("teardown", "demo", "--yes")
+    assert code == 0 and "nothing left to delete" in out
+
+
+def test_apply_without_yes_and_without_a_terminal_asks_for_yes(cli, answers, sandbox, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    before = inventory(sandbox)
+    code, _, err = cli("apply", str(answers))
+    assert code == 2 and "--yes" in err
+    assert inventory(sandbox) == before
+
+
+def test_unknown_setup_is_a_clear_error(cli):
+    code, _, err = cli("status", "nope")
+    assert code == 2 and "no saved setup named 'nope'" in err
+
+
+def test_unsupported_source_exits_2_with_the_reason(cli, tmp_path, sandbox):
+    data = yaml.safe_load(demo_answers_text())
+    data["sources"]["instances"] = ["name:db-1"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    before = inventory(sandbox)
+    code, _, err = cli("apply", str(path), "--yes")
+    assert code == 2
+    assert "db-1" in err and "m6i" in err and "nothing was changed" in err
+    assert inventory(sandbox) == before
+
+
+def test_aws_failure_exits_1_and_says_how_to_resume(cli, answers, sandbox):
+    sandbox.set_denied(["ec2:CreateTrafficMirrorSession"])
+    code, _, err = cli("apply", str(answers), "--yes")
+    assert code == 1
+    assert "ec2:CreateTrafficMirrorSession" in err and "vpc-mirror resume demo" in err
+    sandbox.set_denied([])
+    code, out, err = cli("resume", "demo", "--yes")
+    assert code == 0, err
+    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3
+
+
+def test_every_invalid_answers_file_exits_2_naming_the_field_and_creates_nothing(cli, tmp_path, sandbox):
+    before = inventory(sandbox)
+    for what, change, field, _ in INVALID:
+        data = yaml.safe_load(demo_answers_text())
+        if change is None:
+            text = "setup: [unclosed"
+        else:
+            change(data)
+            text = yaml.safe_dump(data)
+        path = tmp_path / "bad.yaml"
+        path.write_text(text)
+        code, _, err = cli("apply", str(path), "--yes")
+        assert code == 2, what
+        assert f"  {field}:" in err, f"{what}: {err}"
+    assert len(INVALID) >= 30
+    assert inventory(sandbox) == before
+
+
+def test_steps_and_models_never_import_the_ui():
+    code = ("import sys, steps.setup, steps.engine, models.plan, models.answers; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')); print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
