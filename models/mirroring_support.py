@@ -44,6 +44,8 @@ NITRO_UNSUPPORTED_FAMILIES = frozenset(
 MAX_SESSIONS_PER_SOURCE_ENI = 3
 MAX_RULES_PER_FILTER = 10
 MAX_SOURCES_PER_ENI_TARGET = 10
+#: "for M5 instances, the maximum is 100 for m5.24xlarge": the largest non-metal size of a family.
+MAX_SOURCES_PER_LARGEST_ENI_TARGET = 100
 VXLAN_OVERHEAD_IPV4 = 54
 VXLAN_OVERHEAD_IPV6 = 74
 USD_PER_MIRRORED_ENI_HOUR = 0.015
@@ -83,3 +85,15 @@ def support_of(instance_type: str, hypervisor: str | None, bare_metal: bool) -> 
             f"{instance_type} is a Xen (non-Nitro) type outside AWS's supported list; use a Nitro type",
         )
     return Support(False, f"{instance_type}: unknown hypervisor; AWS mirrors Nitro types and a few Xen families")
+
+
+def sources_per_eni_target(instance_type: str, family_vcpus: dict[str, int]) -> int:
+    """How many sources an ENI target on ``instance_type`` takes.
+
+    ``family_vcpus`` maps the non-metal types of its family to their vCPUs
+    (DescribeInstanceTypes); the largest of them takes 100, every other 10.
+    """
+    own = family_vcpus.get(instance_type)
+    if own is not None and family_vcpus and own == max(family_vcpus.values()):
+        return MAX_SOURCES_PER_LARGEST_ENI_TARGET
+    return MAX_SOURCES_PER_ENI_TARGET

@@ -3,8 +3,8 @@
 - :class:`SandboxActions` goes in front of ``moto.ec2.responses.EC2Response``'s
   bases, so its methods answer those EC2 actions instead of moto's: the
   traffic-mirroring actions (:mod:`sandbox.mirroring_api`), GetConsoleOutput
-  (:mod:`sandbox.console`), and ClientToken idempotency for RunInstances and
-  CreateNetworkInterface (:mod:`sandbox.idempotency`).
+  (:mod:`sandbox.console`), and RunInstances / CreateNetworkInterface with
+  ClientToken idempotency and AWS's delete-on-termination default (:mod:`sandbox.launch_api`).
 - Traffic-mirroring ids get AWS's prefixes (``tmf-``, ``tmfr-``, ``tmt-``,
   ``tms-`` + 17 hex digits, as in the API reference examples) instead of
   moto's ``traf-mir-fil-``/``traf-mir-tar-``, and are known to moto's tag code.
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.responses import EC2Response
-from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
-from moto.ec2.responses.instances import InstanceResponse
 
 from .console import ConsoleOutputAction
-from .idempotency import idempotent
+from .launch_api import LaunchActions
 from .mirroring_api import TrafficMirroringActions
 
 ID_PREFIXES = {
@@ -29,9 +27,8 @@ ID_PREFIXES = {
 }
 
 
-class SandboxActions(TrafficMirroringActions, ConsoleOutputAction):
-    run_instances = idempotent(InstanceResponse.run_instances)
-    create_network_interface = idempotent(ElasticNetworkInterfaces.create_network_interface)
+class SandboxActions(TrafficMirroringActions, ConsoleOutputAction, LaunchActions):
+    """Every EC2 action the sandbox answers itself."""
 
 
 def install() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -41,8 +42,11 @@ _STATUS = {403: "403 Forbidden", 412: "412 Precondition Failed", 503: "503 Servi
 class Faults:
     """What to inject; changed at any time from any thread (``Sandbox.set_*``)."""
 
-    def __init__(self, fail_rate: float = 0.0, deny: Iterable[str] = (), seed: int | None = None) -> None:
+    def __init__(self, fail_rate: float = 0.0, deny: Iterable[str] = (), seed: int | None = None,
+                 latency: float = 0.0) -> None:
         self.fail_rate = fail_rate
+        #: seconds each EC2 call takes before it is answered, like AWS's round trip (benchmarks)
+        self.latency = latency
         self.denied = frozenset(deny)
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -105,6 +109,8 @@ class FaultInjector:
         params = parse_qs(environ.get("QUERY_STRING", "")) | parse_qs(body.decode("utf-8", "replace"))
         action = params.get("Action", [""])[0]
         permission = f"ec2:{action}"
+        if self.faults.latency and not self.faults._paused:
+            time.sleep(self.faults.latency)
         if self.faults.throttles():
             answer = ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.")
         elif self.faults.denies(permission):

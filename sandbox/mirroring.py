@@ -30,6 +30,7 @@ from models.mirroring_support import (
     MAX_SESSIONS_PER_SOURCE_ENI,
     MAX_SOURCES_PER_ENI_TARGET,
     family_of,
+    sources_per_eni_target,
     support_of,
 )
 
@@ -43,8 +44,6 @@ MAX_VNI = 2**24 - 1
 #: API ModifyTrafficMirrorSession: "For sessions with Network Load Balancer (NLB)
 #: traffic mirror targets ... Valid values are 1-8500."
 MAX_NLB_PACKET_LENGTH = 8500
-#: LIMITS "Sources": 100 sources per target on the largest instance size.
-MAX_SOURCES_PER_LARGEST_ENI_TARGET = 100
 #: API ModifyTrafficMirrorFilterNetworkServices: TrafficMirrorNetworkService enum.
 NETWORK_SERVICES = ("amazon-dns",)
 #: API CreateTrafficMirrorFilterRule: TrafficDirection and TrafficMirrorRuleAction enums.
@@ -252,16 +251,14 @@ def _checked_rule(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _is_largest_size(instance_type: str) -> bool:
-    """LIMITS: "for M5 instances, the maximum is 100 for m5.24xlarge" - the largest non-metal size."""
+def _sources_per_target(instance_type: str) -> int:
     family = family_of(instance_type)
-    sizes = [
-        info.get("VCpuInfo", {}).get("DefaultVCpus", 0)
+    sizes = {
+        name: info.get("VCpuInfo", {}).get("DefaultVCpus", 0)
         for name, info in INSTANCE_TYPES.items()
         if family_of(name) == family and not info.get("BareMetal")
-    ]
-    own = INSTANCE_TYPES.get(instance_type, {}).get("VCpuInfo", {}).get("DefaultVCpus", 0)
-    return bool(sizes) and own == max(sizes)
+    }
+    return sources_per_eni_target(instance_type, sizes)
 
 
 class TrafficMirroring:
@@ -272,6 +269,15 @@ class TrafficMirroring:
         self.filters: dict[str, MirrorFilter] = backend.traffic_mirror_filters
         self.targets: dict[str, MirrorTarget] = backend.traffic_mirror_targets
         self.sessions: dict[str, MirrorSession] = backend.traffic_mirror_sessions
+        self._drop_sessions_of_deleted_interfaces()
+
+    def _drop_sessions_of_deleted_interfaces(self) -> None:
+        """User guide, "Traffic mirror sessions": "If you delete the network interface for
+        the traffic mirror source, the traffic mirror sessions for the source are deleted
+        automatically" (also when a terminated instance takes its primary interface along)."""
+        for session in list(self.sessions.values()):
+            if session.network_interface_id not in self.backend.enis:
+                self.delete_session(session.id)
 
     # -- filters ----------------------------------------------------------
     def create_filter(self, description: str | None, tags: dict[str, str]) -> MirrorFilter:
@@ -443,8 +449,7 @@ class TrafficMirroring:
         if eni_id in sources:
             return
         instance = self.backend.get_network_interface(target.network_interface_id).instance
-        largest = instance is not None and _is_largest_size(instance.instance_type)
-        limit = MAX_SOURCES_PER_LARGEST_ENI_TARGET if largest else MAX_SOURCES_PER_ENI_TARGET
+        limit = _sources_per_target(instance.instance_type) if instance is not None else MAX_SOURCES_PER_ENI_TARGET
         if len(sources) >= limit:
             raise errors.TrafficMirrorSourcesPerTargetLimitExceeded(target.id, limit)
 

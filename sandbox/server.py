@@ -133,6 +133,10 @@ class Sandbox:
         """Answer this fraction of EC2 calls with RequestLimitExceeded, before they do anything."""
         self.faults.fail_rate = rate
 
+    def set_latency(self, seconds: float) -> None:
+        """Hold each EC2 call this long before answering, like AWS's round trip (benchmarks)."""
+        self.faults.latency = seconds
+
     def set_denied(self, actions: Iterable[str]) -> None:
         """Answer these permissions (``"ec2:CreateTrafficMirrorSession"``) with UnauthorizedOperation."""
         self.faults.denied = frozenset(actions)

@@ -29,7 +29,12 @@ _ADVICE = {
         "the source ENI already has 3 mirror sessions, AWS's limit; delete one or drop this source"
     ),
     "TrafficMirrorFilterRuleLimitExceeded": "a filter takes at most 10 rules per direction set; remove some rules",
-    "TrafficMirrorTargetInUse": "a session still uses this target; delete the session first",
+    "TrafficMirrorTargetInUseException": "a session still uses this target; delete the session first",
+    "TrafficMirrorSourcesPerTargetLimitExceeded": (
+        "the target's ENI takes no more sources (10, or 100 on the largest size of a family); "
+        "use a larger sensor.instance_type or fewer sources"
+    ),
+    "InterfaceInUseByTrafficMirrorTarget": "this ENI is a mirror target; a target's ENI cannot be a source",
     "TrafficMirrorFilterInUse": "a session still uses this filter; delete the session first",
     "IdempotentParameterMismatch": (
         "an earlier run of this setup created this resource with other answers; "

@@ -7,7 +7,12 @@ count), and refuses an ENI that already has AWS's 3 sessions or is a target.
 from __future__ import annotations
 
 from models.actions import Action
-from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
+from models.mirroring_support import (
+    MAX_SESSIONS_PER_SOURCE_ENI,
+    MAX_SOURCES_PER_ENI_TARGET,
+    family_of,
+    sources_per_eni_target,
+)
 from steps.engine import Context, Refused, Step, guarded
 from steps.source_eni import source_eni_key
 from steps.sources import sources_of
@@ -36,13 +41,14 @@ class SessionStep(Step):
             return sessions, targets
 
         sessions, targets = await ctx.call(guarded(look, context="reading existing mirror sessions"))
+        problems = await self._target_capacity(ctx, len(enis))
         others: dict[str, list[int]] = {}
         for s in sessions:
             if s["NetworkInterfaceId"] in eni_ids and not ctx.owns(s.get("Tags")):
                 others.setdefault(s["NetworkInterfaceId"], []).append(s["SessionNumber"])
         target_enis = {t.get("NetworkInterfaceId") for t in targets}
         wanted = ctx.plan.session.session_number
-        problems, numbers = [], {}
+        numbers = {}
         for iid, eni in enis.items():
             used = sorted(others.get(eni, []))
             if eni in target_enis:
@@ -57,6 +63,29 @@ class SessionStep(Step):
         if problems:
             raise Refused(self.name, problems)
         ctx.facts(self.name)["session_numbers"] = numbers
+
+    async def _target_capacity(self, ctx: Context, sources: int) -> list[str]:
+        """AWS's sources-per-ENI-target limit, checked before anything is created."""
+        if sources <= MAX_SOURCES_PER_ENI_TARGET:
+            return []
+        sensor_type = ctx.facts("sensor").get("instance_type") or ctx.plan.sensor.instance_type
+        family = family_of(sensor_type)
+
+        def look() -> dict[str, int]:
+            sizes = {}
+            for page in ctx.aws.ec2.get_paginator("describe_instance_types").paginate(
+                    Filters=[{"Name": "instance-type", "Values": [f"{family}.*"]}]):
+                for item in page["InstanceTypes"]:
+                    if not item.get("BareMetal"):
+                        sizes[item["InstanceType"]] = item["VCpuInfo"]["DefaultVCpus"]
+            return sizes
+
+        limit = sources_per_eni_target(sensor_type, await ctx.call(guarded(look, context="reading instance types")))
+        if sources <= limit:
+            return []
+        return [f"sources.instances: {sources} sources, but an ENI target on a {sensor_type} takes at most {limit} "
+                f"(AWS's limit; 100 on the largest size of a family, e.g. m5.24xlarge); "
+                "use a larger sensor.instance_type or fewer sources"]
 
     def plan(self, ctx: Context) -> list[Action]:
         answers = ctx.plan.session

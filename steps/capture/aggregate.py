@@ -15,22 +15,25 @@ no work per packet beyond the counts themselves.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .decode import Address, addr_text, split_inner
 
-FlowKey = tuple[Address, int, int | None, bytes]
-"""(outer source, VNI, inner proto, `join_inner` bytes); ARP has proto None."""
-SizedKey = tuple[Address, int, int | None, bytes, int]
-"""A FlowKey plus the packet's inner L3 length: what the session tallies per second."""
+FlowKey = tuple[Address, bytes, int | None, bytes]
+"""(outer source, VNI as its 3 wire bytes, inner proto, `join_inner` bytes); ARP has proto None.
+
+Everything but the protocol stays as the bytes on the wire, so the session's
+fast path can use what it unpacked as it is.
+"""
 
 # Counter layout: packets and bytes before the current bucket, first and last
 # seen (whole seconds: enough for a live view, and free to store), the end of
 # the current bucket (a second, so the per-packet check is one comparison),
 # its packets and bytes, the previous bucket's, and (flows only) the second
-# the flow took its place in the eviction queue.
+# the flow took its place in the eviction queue, or EVICTED once it is out of
+# the table (so whoever still holds the list can tell).
 PACKETS, BYTES, FIRST, LAST, UNTIL, CUR_PACKETS, CUR_BYTES, PREV_PACKETS, PREV_BYTES, PLACED = range(10)
+EVICTED = -1
 
 DEFAULT_FLOW_CAPACITY = 10_000
 DEFAULT_WINDOW = 10
@@ -146,7 +149,7 @@ class Aggregator:
         self.truncated = 0
         self.latest = 0.0  # timestamp of the newest packet, kept by the feeder
         self._retired_sources: dict[Address, list] = {}
-        self._retired_vnis: dict[int, list] = {}
+        self._retired_vnis: dict[bytes, list] = {}
 
     def add(self, key: FlowKey, sec: int, nbytes: int, packets: int = 1) -> None:
         """Count `packets` VXLAN packets of flow `key`, seen at `sec`, carrying `nbytes` (inner L3)."""
@@ -163,12 +166,6 @@ class Aggregator:
         if sec > c[LAST]:
             c[LAST] = sec
 
-    def add_sized(self, sec: int, counts: Mapping[SizedKey, int]) -> None:
-        """Count packets all seen at `sec`, tallied per (flow key..., inner L3 length)."""
-        add = self.add
-        for (source, vni, proto, inner, size), packets in counts.items():
-            add((source, vni, proto, inner), sec, size * packets, packets)
-
     def _evict(self) -> None:
         flows = self.flows
         while True:
@@ -177,6 +174,7 @@ class Aggregator:
                 break
             c[PLACED] = c[LAST]
             flows[key] = c
+        c[PLACED] = EVICTED
         self.evicted += 1
         for table, k in ((self._retired_sources, key[0]), (self._retired_vnis, key[1])):
             into = table.get(k)
@@ -205,7 +203,7 @@ class Aggregator:
             src, dst, sport, dport = split_inner(inner)
             flows.append(
                 FlowStats(
-                    addr_text(source), vni, proto,
+                    addr_text(source), int.from_bytes(vni, "big"), proto,
                     None if src is None else addr_text(src),
                     None if dst is None else addr_text(dst),
                     sport, dport, rate.stats(c),
@@ -213,7 +211,7 @@ class Aggregator:
             )
         flows.sort(key=lambda f: (-f.stats.packets, -f.stats.last))
         source_stats = {addr_text(k): rate.stats(c) for k, c in sources.items()}
-        vni_stats = {k: rate.stats(c) for k, c in sorted(vnis.items())}
+        vni_stats = {int.from_bytes(k, "big"): rate.stats(c) for k, c in sorted(vnis.items())}
         vxlan_packets = sum(s.packets for s in vni_stats.values())
         return Snapshot(
             time=now,

@@ -10,8 +10,8 @@ Nothing here raises on bad input. Every frame gets a `kind`:
                non-first IP fragment, whose UDP header is elsewhere).
 * MALFORMED  - the outer headers or the VXLAN header could not be read.
 
-Addresses are kept in their cheapest hashable form - an int for IPv4, the 16
-raw bytes for IPv6 - and turned into text only for display (`addr_text`).
+Addresses stay the packed bytes they are on the wire (4 for IPv4, 16 for
+IPv6): cheap to hash, and turned into text only for display (`addr_text`).
 
 Two paths: `FAST` unpacks the common AWS shape (Ethernet/IPv4/UDP/VXLAN/
 Ethernet/IPv4/TCP|UDP, no options, no VLAN tags) with one `unpack_from`; the
@@ -46,8 +46,8 @@ PROTO_ICMPV6 = 58
 _IPV6_SKIP = frozenset({0, 43, 60})
 _IPV6_FRAGMENT = 44
 
-Address = int | bytes
-"""IPv4 as int, IPv6 as 16 bytes."""
+Address = bytes
+"""Packed: 4 bytes for IPv4, 16 for IPv6."""
 
 
 class Packet(NamedTuple):
@@ -86,30 +86,40 @@ class Packet(NamedTuple):
         return self.caplen < self.wire_len
 
 
-# Fast path: the fixed offsets of Ethernet/IPv4/UDP/VXLAN/Ethernet/IPv4 + ports,
-# with neighbouring fields read as one integer to keep the tuple short.
-FAST = struct.Struct(
-    "!12xI"  # 0 outer ethertype, version/IHL, TOS
-    "4xI"  # 1 flags/fragment offset, TTL, protocol
-    "2xI"  # 2 outer source
-    "6xH"  # 3 outer destination port
-    "4xB3xI"  # 4 VXLAN flags, 5 VNI << 8
-    "12xIH"  # 6 inner ethertype, version/IHL, TOS; 7 inner total length
-    "2xI"  # 8 inner flags/fragment offset, TTL, protocol
-    "2x12s"  # 9 inner source, destination, source port, destination port
+# Fast path: one Struct reads a pcap record header and, from the frame after
+# it, the fields of the common AWS shape (Ethernet/IPv4/UDP/VXLAN/Ethernet/
+# IPv4/TCP|UDP, no options, no VLAN tags). Frame fields are bytes or single
+# bytes where possible, so the record header's byte order does not matter;
+# the two 16-bit fragment fields are masked per byte order (`fast_record`).
+_FAST_FIELDS = (
+    "IIII"  # record: seconds, fraction, caplen, origlen
+    "12x3s"  # outer ethertype + version/IHL
+    "5xHxB"  # fragment field, protocol
+    "2x4s"  # outer source
+    "6x2s"  # outer destination port
+    "4xB3x3sx"  # VXLAN flags, VNI
+    "12x3s"  # inner ethertype + version/IHL
+    "x2s"  # inner total length
+    "2xHxB"  # inner fragment field, protocol
+    "2x12s"  # inner source, destination, source port, destination port
 )
-FAST_LEN = FAST.size
-FAST_IPV4 = 0x080045  # ethertype IPv4, version 4, 20-byte header: FAST[0] >> 8, FAST[6] >> 8
-FAST_FRAG_PROTO = 0x1FFF00FF  # mask: fragment offset and protocol of FAST[1], FAST[8]
+FAST_IPV4 = b"\x08\x00\x45"  # ethertype IPv4, version 4, 20-byte header
+FAST_MIN_IP_LEN = b"\x00\x14"  # big-endian 20, compared as bytes
+
+
+def fast_record(byte_order: str) -> tuple[struct.Struct, int]:
+    """The fast-path Struct for a capture in `byte_order`, and its fragment-offset mask."""
+    return struct.Struct(byte_order + _FAST_FIELDS), 0x1FFF if byte_order == ">" else 0xFF1F
+
 
 _U16 = struct.Struct("!H").unpack_from
-_IPV4 = struct.Struct("!BxHxxHxBxxII").unpack_from  # ver/ihl, len, frag, proto, src, dst
+_IPV4 = struct.Struct("!BxHxxHxBxx4s4s").unpack_from  # ver/ihl, len, frag, proto, src, dst
 _IPV6 = struct.Struct("!IHBx16s16s").unpack_from  # ver/tc/flow, plen, next header, src, dst
 _PORTS = struct.Struct("!HH").unpack_from
 _TCP = struct.Struct("!12xBB").unpack_from  # data offset, flags
 _ICMP = struct.Struct("!BB2xHH").unpack_from  # type, code, echo id, echo seq
 _ARP_FIXED = struct.Struct("!HHBB").unpack_from  # hardware type, protocol type, lengths
-_ARP = struct.Struct("!6xH6sI6sI").unpack_from  # op, sender mac/ip, target mac/ip
+_ARP = struct.Struct("!6xH6s4s6s4s").unpack_from  # op, sender mac/ip, target mac/ip
 _VXLAN = struct.Struct("!B3xI").unpack_from
 
 
@@ -287,7 +297,7 @@ def join_inner(src: Address | None, dst: Address | None, sport: int | None, dpor
     """
     if src is None or dst is None:
         return b""
-    raw = _packed(src) + _packed(dst)
+    raw = src + dst
     return raw if sport is None or dport is None else raw + struct.pack("!HH", sport, dport)
 
 
@@ -297,16 +307,10 @@ def split_inner(raw: bytes) -> tuple[Address | None, Address | None, int | None,
     if len(raw) < 2 * size:
         return None, None, None, None
     src, dst = raw[:size], raw[size : 2 * size]
-    if size == 4:
-        src, dst = int.from_bytes(src, "big"), int.from_bytes(dst, "big")
     if len(raw) == 2 * size + 4:
         sport, dport = _PORTS(raw, 2 * size)
         return src, dst, sport, dport
     return src, dst, None, None
-
-
-def _packed(addr: Address) -> bytes:
-    return addr.to_bytes(4, "big") if isinstance(addr, int) else addr
 
 
 _TEXT: dict[Address, str] = {}
@@ -319,7 +323,7 @@ def addr_text(addr: Address) -> str:
     if text is None:
         if len(_TEXT) >= _TEXT_MAX:
             _TEXT.clear()
-        text = str(ipaddress.IPv4Address(addr) if isinstance(addr, int) else ipaddress.IPv6Address(addr))
+        text = str(ipaddress.ip_address(addr))
         _TEXT[addr] = text
     return text
 

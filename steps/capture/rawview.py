@@ -1,14 +1,18 @@
 """The raw view: the last N packets as one tcpdump-like line each.
 
-The ring keeps the first bytes of each frame and decodes and formats only
-when lines are read, so the capture loop never builds a string and a view
-that shows 30 lines a few times a second pays for 30 lines.
+The ring keeps only where each frame is - the feed buffer and the record's
+offset, no copy - and decodes and formats when lines are read, so the capture
+loop never builds a string, and a view that shows 30 lines a few times a
+second pays for 30 lines. The price: the ring keeps the feed buffers its
+entries point into alive, at most `capacity` of them.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 from collections import deque
+from collections.abc import Iterable
 
 from .decode import (
     ETH_ARP,
@@ -24,9 +28,7 @@ from .decode import (
     mac_text,
 )
 
-DEFAULT_CAPACITY = 1000
-# Enough for every header we decode, VLAN tags and IPv6 extensions included.
-KEPT_BYTES = 512
+DEFAULT_CAPACITY = 200
 
 _ICMP_ECHO = {PROTO_ICMP: {8: "echo request", 0: "echo reply"}, PROTO_ICMPV6: {128: "echo request", 129: "echo reply"}}
 _ICMP_NAMES = {
@@ -38,21 +40,29 @@ _ICMP_NAMES = {
 class RawView:
     """A bounded ring of recent frames, rendered on demand."""
 
-    __slots__ = ("_ring",)
+    __slots__ = ("_ring", "_record", "_scale")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self._ring: deque[tuple[float, int, int, bytes]] = deque(maxlen=capacity)
+        self._ring: deque[tuple[bytes, int]] = deque(maxlen=capacity)
+        self._record = struct.Struct("<IIII")
+        self._scale = 1e-6
 
-    def push(self, ts: float, caplen: int, wire_len: int, head: bytes) -> None:
-        """Keep a frame: its timestamp, lengths and first KEPT_BYTES bytes."""
-        self._ring.append((ts, caplen, wire_len, head))
+    def extend(self, buf: bytes, offsets: Iterable[int], record_header: struct.Struct, scale: float) -> None:
+        """Keep the records at `offsets` in `buf` (oldest first), read with `record_header`."""
+        self._record = record_header
+        self._scale = scale
+        self._ring.extend((buf, at) for at in offsets)
 
     def lines(self, decoder: Decoder, n: int | None = None) -> list[str]:
         """The last `n` frames (all kept if None), oldest first."""
         ring = list(self._ring)
         if n is not None:
             ring = ring[-n:] if n > 0 else []
-        return [format_packet(decoder.decode(head, 0, caplen, wire, ts)) for ts, caplen, wire, head in ring]
+        lines = []
+        for buf, at in ring:
+            sec, frac, caplen, wire = self._record.unpack_from(buf, at)
+            lines.append(format_packet(decoder.decode(buf, at + 16, caplen, wire, sec + frac * self._scale)))
+        return lines
 
 
 def format_packet(p: Packet) -> str:

@@ -12,16 +12,30 @@ from __future__ import annotations
 import struct
 from collections import Counter, deque
 
-from .aggregate import DEFAULT_FLOW_CAPACITY, DEFAULT_WINDOW, Aggregator, SizedKey, Snapshot
-from .decode import FAST, FAST_FRAG_PROTO, FAST_IPV4, FAST_LEN, NON_VXLAN, VXLAN, VXLAN_PORT, Decoder, join_inner
+from .aggregate import (
+    CUR_BYTES,
+    CUR_PACKETS,
+    DEFAULT_FLOW_CAPACITY,
+    DEFAULT_WINDOW,
+    EVICTED,
+    LAST,
+    PLACED,
+    UNTIL,
+    Aggregator,
+    Snapshot,
+)
+from .decode import FAST_IPV4, FAST_MIN_IP_LEN, NON_VXLAN, VXLAN, VXLAN_PORT, Decoder, fast_record, join_inner
 from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream
-from .rawview import DEFAULT_CAPACITY, KEPT_BYTES, RawView
+from .rawview import DEFAULT_CAPACITY, RawView
 
 # The fast path also needs the whole UDP header, or the TCP header up to the
 # flags, to be captured, as the general decoder does: both paths must agree
 # on what a whole inner header is.
-_FAST_MIN_CAPLEN = FAST_LEN + 4
-_TCP_MIN_CAPLEN = FAST_LEN + 10
+_FAST_MIN_CAPLEN = 88 + 4
+_TCP_MIN_CAPLEN = 88 + 10
+# A second's tallies are counted when the next second starts, or a snapshot
+# is taken, or (to bound memory) after a feed that left more than this many.
+_MAX_PENDING = 100_000
 
 
 class CaptureSession:
@@ -40,7 +54,14 @@ class CaptureSession:
         self._raw = RawView(raw_capacity)
         self._raw_capacity = raw_capacity
         self._decoder = Decoder(port)
-        self._fast = True
+        # Set from the pcap header: the fast path's Struct, its mask, whether Ethernet.
+        self._fast_record: struct.Struct | None = None
+        self._frag_mask = 0
+        self._fast = False
+        # Fast-path packets not yet counted, all seen in second `_second`.
+        self._pending: list[tuple[bytes, bytes, int, bytes, bytes]] = []
+        self._second = -1
+        self._routes: dict[tuple[bytes, bytes, int, bytes, bytes], tuple[list[int], int]] = {}
 
     @property
     def error(self) -> str | None:
@@ -53,7 +74,8 @@ class CaptureSession:
         buf = stream.take(data)
         if not buf or stream.header is None:
             return
-        if stream.header.linktype != self._decoder.linktype:
+        if self._fast_record is None:
+            self._fast_record, self._frag_mask = fast_record(stream.header.byte_order)
             self._decoder = Decoder(self.port, stream.header.linktype)
             self._fast = stream.header.linktype == LINKTYPE_ETHERNET
         stream.keep(buf, self._count(buf))
@@ -61,60 +83,88 @@ class CaptureSession:
     def _count(self, buf: bytes) -> int:
         """Count every whole record in `buf`; returns where the incomplete one starts.
 
-        Fast-path packets are tallied per second as (flow, size) tuples and
-        counted by `Counter` in C; the aggregator then sees one update per
-        flow and size per second instead of one per packet.
+        Fast-path packets are tallied per second as raw (source, VNI, proto,
+        addresses+ports, length) tuples and counted by `Counter` in C, so the
+        aggregator sees one update per flow and size per second rather than
+        one per packet.
         """
-        agg = self._agg
         slow = self._slow
-        port = self.port
+        flush = self._flush
         record = self._stream.record_header.unpack_from
         scale = self._stream.scale
-        unpack = FAST.unpack_from
+        unpack = self._fast_record.unpack_from
+        frag_mask = self._frag_mask
+        port = self.port.to_bytes(2, "big")
         min_caplen = _FAST_MIN_CAPLEN if self._fast else 1 << 62
-        recent: deque[int] = deque(maxlen=max(self._raw_capacity, 1))  # record offsets
+        recent: deque[int] = deque(maxlen=max(self._raw_capacity, 1))  # offsets of the last records
         remember = recent.append
-        pending: list[SizedKey] = []
+        pending = self._pending
         tally = pending.append
-        second = -1  # when the pending packets were seen
+        second = self._second
         pos = 0
         end = len(buf)
         while True:
             try:
-                sec, frac, caplen, wire = record(buf, pos)
-            except struct.error:  # fewer than 16 bytes left
-                break
+                (sec, frac, caplen, wire, eth, frag, proto, osrc, dport, flags, vni,
+                 ieth, ilen, ifrag, iproto, inner) = unpack(buf, pos)  # fmt: skip
+            except struct.error:  # too few bytes for the fast fields: the general path reads it
+                try:
+                    sec, frac, caplen, wire = record(buf, pos)
+                except struct.error:  # not even a record header
+                    break
             off = pos + RECORD_HEADER_LEN
             if off + caplen > end:
                 break
             remember(pos)
             pos = off + caplen
-            if wire == caplen >= min_caplen:
-                eth, frag_proto, osrc, odport, flags, vni, ieth, ilen, ifrag_proto, inner = unpack(buf, off)
-                iproto = ifrag_proto & FAST_FRAG_PROTO
-                if (
-                    eth >> 8 == FAST_IPV4 and frag_proto & FAST_FRAG_PROTO == 17 and odport == port
-                    and flags & 0x08 and ieth >> 8 == FAST_IPV4 and ilen >= 20
-                    and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
-                ):  # fmt: skip
-                    if sec != second:
-                        if pending:
-                            agg.add_sized(second, Counter(pending))
-                            pending.clear()
-                        second = sec
-                    tally((osrc, vni >> 8, iproto, inner, ilen))
-                    continue
+            if (
+                wire == caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
+                and dport == port and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN
+                and not ifrag & frag_mask and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
+            ):  # fmt: skip
+                if sec != second:
+                    if pending:
+                        flush()
+                    second = self._second = sec
+                tally((osrc, vni, iproto, inner, ilen))
+                continue
             slow(buf, off, caplen, wire, sec, sec + frac * scale)
-        if pending:
-            agg.add_sized(second, Counter(pending))
-        ts = agg.latest
-        for at in recent:
-            sec, frac, caplen, wire = record(buf, at)
-            off = at + RECORD_HEADER_LEN
-            ts = sec + frac * scale
-            self._raw.push(ts, caplen, wire, buf[off : off + min(caplen, KEPT_BYTES)])
-        agg.latest = max(agg.latest, ts)
+        if len(pending) > _MAX_PENDING:
+            flush()
+        if recent:
+            self._raw.extend(buf, recent, self._stream.record_header, scale)
+            sec, frac, _caplen, _wire = record(buf, recent[-1])
+            self._agg.latest = max(self._agg.latest, sec + frac * scale)
         return pos
+
+    def _flush(self) -> None:
+        """Hand the pending second's fast-path tallies to the aggregator.
+
+        `_routes` remembers, per tallied tuple, its flow's counter and the
+        size as an int, so a flow seen every second costs one lookup here.
+        """
+        counts = Counter(self._pending)
+        self._pending.clear()
+        sec = self._second
+        agg = self._agg
+        routes = self._routes
+        route = routes.get
+        for tallied, packets in counts.items():
+            hit = route(tallied)
+            if hit is not None:
+                c, size = hit
+                if c[UNTIL] > sec >= c[LAST] and c[PLACED] != EVICTED:  # the common case of Aggregator.add
+                    c[CUR_PACKETS] += packets
+                    c[CUR_BYTES] += size * packets
+                    c[LAST] = sec
+                    continue
+            source, vni, proto, inner, raw_size = tallied
+            size = int.from_bytes(raw_size, "big")
+            key = (source, vni, proto, inner)
+            agg.add(key, sec, size * packets, packets)
+            if len(routes) >= 4 * agg.capacity:
+                routes.clear()
+            routes[tallied] = (agg.flows[key], size)
 
     def _slow(self, buf: bytes, off: int, caplen: int, wire: int, sec: int, ts: float) -> None:
         """General path; snaplen cuts count as truncated only, not as malformed."""
@@ -131,11 +181,12 @@ class CaptureSession:
             return
         if not p.inner_ok:
             agg.malformed += not explained
-        key = (p.outer_src, p.vni, p.proto, join_inner(p.src, p.dst, p.sport, p.dport))
+        key = (p.outer_src, p.vni.to_bytes(3, "big"), p.proto, join_inner(p.src, p.dst, p.sport, p.dport))
         agg.add(key, sec, p.l3_len or 0)
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         """Counts so far; rates as of `now` (default: the last packet's time)."""
+        self._flush()
         return self._agg.snapshot(now)
 
     def raw_lines(self, n: int | None = None) -> list[str]:

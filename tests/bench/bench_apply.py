@@ -2,7 +2,8 @@
 
 Run: python tests/bench/bench_apply.py [--sources 1 50] [--fail-rate 0.0]
 
-Against the embedded sandbox (moto over HTTP, in this process). For each source
+Against the embedded sandbox (moto over HTTP, in this process), which holds each
+EC2 call --latency seconds to stand for AWS's round trip. For each source
 count it applies a setup with bounded concurrency (8) and, as the reference in
 the same run, one by one (concurrency 1), then tears both down; it prints the
 calls each step made beside the minimum that step needs, and the times.
@@ -44,7 +45,7 @@ def minimum_mutating(n: int) -> dict[str, int]:
 def add_sources(sandbox: Sandbox, n: int) -> list[str]:
     ec2 = boto3.client("ec2", endpoint_url=sandbox.endpoint_url, region_name=sandbox.region)
     subnet = ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["demo-private-b"]}])["Subnets"][0]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = sandbox.seed_info.ubuntu_ami_id
     made = ec2.run_instances(ImageId=image, InstanceType="m5.large", MinCount=n, MaxCount=n,
                              SubnetId=subnet["SubnetId"])
     return [i["InstanceId"] for i in made["Instances"]]
@@ -52,7 +53,9 @@ def add_sources(sandbox: Sandbox, n: int) -> list[str]:
 
 def run_once(sandbox: Sandbox, sources: list[str], concurrency: int, state_dir: Path) -> dict:
     plan = parse_answers(demo_answers_text(), setup=f"bench-{len(sources)}-{concurrency}")
-    plan = plan.model_copy(update={"sources": SourcesPlan(instances=sources),
+    # An ENI target takes 10 sources, 100 on the largest size of a family (AWS's limit).
+    sensor = plan.sensor.model_copy(update={"instance_type": "m5.24xlarge" if len(sources) > 10 else "t3a.xlarge"})
+    plan = plan.model_copy(update={"sources": SourcesPlan(instances=sources), "sensor": sensor,
                                    "test_beacon": TestBeaconPlan(enabled=False)})
     calls: Counter = Counter()
     ctx = open_context(plan, StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region,
@@ -81,16 +84,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--latency", type=float, default=0.05,
+                        help="seconds the sandbox holds each EC2 call, standing for AWS's round trip (default 0.05)")
     args = parser.parse_args()
     with Sandbox(seed="demo", fail_rate=0.0) as sandbox, tempfile.TemporaryDirectory() as tmp:
         for n in args.sources:
             sandbox.reset("demo")
             sources = add_sources(sandbox, n)
             sandbox.set_fail_rate(args.fail_rate)
+            sandbox.set_latency(args.latency)
             bounded = run_once(sandbox, sources, 8, Path(tmp) / f"b{n}")
             serial = run_once(sandbox, sources, 1, Path(tmp) / f"s{n}")
             sandbox.set_fail_rate(0.0)
-            print(f"\n== {n} source instance(s), fail rate {args.fail_rate} ==")
+            sandbox.set_latency(0.0)
+            print(f"\n== {n} source instance(s), fail rate {args.fail_rate}, latency {args.latency * 1000:.0f} ms ==")
             print(f"{'step':12} {'mutating':>9} {'minimum':>8} {'reads':>6}")
             minimum = minimum_mutating(n)
             for step in ["plan"] + [s.name for s in STEPS]:

@@ -7,17 +7,21 @@ import pytest
 from steps.capture.aggregate import Aggregator
 from steps.capture.decode import join_inner
 
-A, B, C, D = (join_inner(0x0A000001, 0x0A000000 + n, 1000 + n, 443) for n in (2, 3, 4, 5))
-SRC1, SRC2 = 0xC0A80001, 0xC0A80002
+A, B, C, D = (join_inner(bytes([10, 0, 0, 1]), bytes([10, 0, 0, n]), 1000 + n, 443) for n in (2, 3, 4, 5))
+SRC1, SRC2 = bytes([192, 168, 0, 1]), bytes([192, 168, 0, 2])
+
+
+def vni(n: int) -> bytes:
+    return n.to_bytes(3, "big")
 
 
 def test_small_table_evicts_the_least_recently_seen_and_keeps_totals() -> None:
     agg = Aggregator(flow_capacity=3)
-    agg.add((SRC1, 10, 6, A), sec=100, nbytes=60)
-    agg.add((SRC1, 10, 6, B), sec=101, nbytes=60)
-    agg.add((SRC2, 20, 6, C), sec=102, nbytes=60)
-    agg.add((SRC1, 10, 6, A), sec=103, nbytes=60)  # A is recent again; B is now the oldest
-    agg.add((SRC2, 20, 6, D), sec=104, nbytes=60)
+    agg.add((SRC1, vni(10), 6, A), sec=100, nbytes=60)
+    agg.add((SRC1, vni(10), 6, B), sec=101, nbytes=60)
+    agg.add((SRC2, vni(20), 6, C), sec=102, nbytes=60)
+    agg.add((SRC1, vni(10), 6, A), sec=103, nbytes=60)  # A is recent again; B is now the oldest
+    agg.add((SRC2, vni(20), 6, D), sec=104, nbytes=60)
     agg.latest = 104.0
     snap = agg.snapshot()
     assert snap.evicted_flows == 1
@@ -32,7 +36,7 @@ def test_small_table_evicts_the_least_recently_seen_and_keeps_totals() -> None:
 def test_many_flows_through_a_small_table() -> None:
     agg = Aggregator(flow_capacity=10)
     for n in range(1000):
-        agg.add((SRC1, 1, 17, join_inner(1, 2, n, 53)), sec=n, nbytes=100)
+        agg.add((SRC1, vni(1), 17, join_inner(bytes(4), bytes(4), n, 53)), sec=n, nbytes=100)
     snap = agg.snapshot(now=999.0)
     assert len(snap.flows) == 10
     assert snap.evicted_flows == 990
@@ -42,7 +46,7 @@ def test_many_flows_through_a_small_table() -> None:
 
 def test_sliding_window_rate() -> None:
     agg = Aggregator(window=10)
-    key = (SRC1, 5, 17, A)
+    key = (SRC1, vni(5), 17, A)
     for sec in range(0, 40):  # 100 packets of 50 bytes every second for 40 s
         agg.add(key, sec, nbytes=100 * 50, packets=100)
     assert agg.snapshot(now=40.0).flows[0].stats.pps == pytest.approx(100)
@@ -54,7 +58,7 @@ def test_sliding_window_rate() -> None:
 
 def test_rate_tracks_a_change_of_pace() -> None:
     agg = Aggregator(window=10)
-    key = (SRC1, 5, 17, A)
+    key = (SRC1, vni(5), 17, A)
     for sec in range(0, 20):
         agg.add(key, sec, nbytes=10, packets=10)
     for sec in range(20, 25):
@@ -68,8 +72,8 @@ def test_rate_tracks_a_change_of_pace() -> None:
 
 def test_snapshots_are_immutable_pictures() -> None:
     agg = Aggregator()
-    agg.add((SRC1, 5, 17, A), 1, 100)
+    agg.add((SRC1, vni(5), 17, A), 1, 100)
     first = agg.snapshot()
-    agg.add((SRC1, 5, 17, A), 2, 100)
+    agg.add((SRC1, vni(5), 17, A), 2, 100)
     assert first.flows[0].stats.packets == 1
     assert agg.snapshot().flows[0].stats.packets == 2

@@ -311,6 +311,18 @@ def test_session_number_is_unique_per_source_and_in_range(ec2, eni_of, mirror):
         assert code(excinfo) == "InvalidParameterValue"
 
 
+def test_terminating_a_source_instance_deletes_its_interface_and_sessions(ec2, sandbox, eni_of, mirror):
+    filter_id, target_id = mirror
+    source = eni_of("web-1")
+    new_session(ec2, source, target_id, filter_id)
+    ec2.terminate_instances(InstanceIds=[sandbox.seed_info.instances["web-1"]])
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": [source]}])[
+        "NetworkInterfaces"
+    ] == []
+    assert ec2.describe_traffic_mirror_sessions()["TrafficMirrorSessions"] == []
+    ec2.delete_traffic_mirror_filter(TrafficMirrorFilterId=filter_id)
+
+
 def test_a_target_interface_cannot_be_a_source(ec2, mirror):
     filter_id, target_id = mirror
     target_eni = ec2.describe_traffic_mirror_targets()["TrafficMirrorTargets"][0]["NetworkInterfaceId"]
