@@ -22,8 +22,8 @@ class AwsError(Exception):
 
 _ADVICE = {
     "NetworkInterfaceNotSupported": (
-        "AWS does not mirror this source's instance type; use a Nitro type that AWS supports "
-        "(see `vpc-mirror` sources step) or remove the source"
+        "AWS does not mirror this source's instance type (named above); move the source to a Nitro type "
+        "AWS supports, or drop it from sources.instances"
     ),
     "TrafficMirrorSessionsPerInterfaceLimitExceeded": (
         "the source ENI already has 3 mirror sessions, AWS's limit; delete one or drop this source"

@@ -111,5 +111,6 @@ class SessionStep(Step):
             vni = answers.vni if answers.vni is not None else "chosen by AWS"
             actions.append(Action(step=self.name, key=key, kind="mirror-session", verb="create", name=name,
                                   api="CreateTrafficMirrorSession", params=params,
-                                  summary=f"mirror {iid} ({s['name'] or 'no name'}): session {number}, VNI {vni}"))
+                                  summary=f"mirror {iid} ({s['name'] or 'no name'}, {s['instance_type']}): "
+                                          f"session {number}, VNI {vni}"))
         return actions
