@@ -49,17 +49,25 @@ class SessionStep(Step):
         target_enis = {t.get("NetworkInterfaceId") for t in targets}
         wanted = ctx.plan.session.session_number
         numbers = {}
+        #: per source ENI: sessions of others on it and what is wrong with it (preflight lists these)
+        checked = []
         for iid, eni in enis.items():
             used = sorted(others.get(eni, []))
+            eni_problems = []
             if eni in target_enis:
-                problems.append(f"sources.instances: {iid}'s ENI {eni} is a mirror target; it cannot also be a source")
+                eni_problems.append(f"sources.instances: {iid}'s ENI {eni} is a mirror target; "
+                                    "it cannot also be a source")
             if len(used) >= MAX_SESSIONS_PER_SOURCE_ENI:
-                problems.append(f"sources.instances: {iid}'s ENI {eni} already has {len(used)} mirror sessions "
-                                f"(numbers {used}), AWS's limit; delete one or drop this source")
+                eni_problems.append(f"sources.instances: {iid}'s ENI {eni} already has {len(used)} mirror sessions "
+                                    f"(numbers {used}), AWS's limit; delete one or drop this source")
             if wanted is not None and wanted in used:
-                problems.append(f"session.session_number: {wanted} is already used on {eni} ({iid}); "
-                                "choose another number or omit it to pick the lowest free one")
+                eni_problems.append(f"session.session_number: {wanted} is already used on {eni} ({iid}); "
+                                    "choose another number or omit it to pick the lowest free one")
             numbers[iid] = wanted if wanted is not None else next(n for n in range(1, 32767) if n not in used)
+            checked.append({"instance_id": iid, "eni": eni, "in_use": used, "number": numbers[iid],
+                            "problems": eni_problems})
+            problems += eni_problems
+        ctx.facts(self.name)["source_enis"] = checked
         if problems:
             raise Refused(self.name, problems)
         ctx.facts(self.name)["session_numbers"] = numbers

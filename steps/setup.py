@@ -51,19 +51,38 @@ def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | No
     return Context(plan=plan, state=state, aws=aws, store=store, concurrency=concurrency, log=log)
 
 
-async def plan_setup(ctx: Context) -> list[Action]:
-    """Inspect every step and return all actions; Refused lists every problem found."""
+def saved_context(store: StateStore, name: str, **options) -> Context | None:
+    """A context for a saved setup (its answers and state) that never writes the state back.
+
+    For read-only uses such as exports and preflight; ``options`` are open_context's.
+    """
+    plan = store.load_answers(name)
+    if plan is None:
+        return None
+    ctx = open_context(plan, store, **options)
+    ctx.store = None
+    return ctx
+
+
+async def inspect_setup(ctx: Context) -> tuple[list[Action], list[tuple[str, str]]]:
+    """Inspect every step: the actions of the usable ones, and (step, reason) for each problem."""
     actions: list[Action] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for step in STEPS:
         try:
             await step.inspect(ctx)
         except Refused as exc:
-            problems += exc.reasons
+            problems += [(step.name, reason) for reason in exc.reasons]
             continue
         actions += step.plan(ctx)
+    return actions, problems
+
+
+async def plan_setup(ctx: Context) -> list[Action]:
+    """Inspect every step and return all actions; Refused lists every problem found."""
+    actions, problems = await inspect_setup(ctx)
     if problems:
-        raise Refused("plan", problems)
+        raise Refused("plan", [reason for _, reason in problems])
     return actions
 
 

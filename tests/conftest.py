@@ -50,3 +50,5 @@ def pytest_runtest_setup(item):
         if os.environ.get("VPC_MIRROR_REQUIRE_ROOT_TESTS") == "1":
             pytest.fail(f"{reason} — VPC_MIRROR_REQUIRE_ROOT_TESTS=1 forbids skipping it")
         pytest.skip(reason)
+
+pytest_plugins = ["conftest_sensor"]  # the sensor_host fixture: a real sshd in a network namespace

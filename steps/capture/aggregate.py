@@ -1,15 +1,16 @@
 """Bounded aggregation of decoded VXLAN traffic, read through immutable snapshots.
 
-Only the flow table is touched per packet. A flow is keyed by outer source,
-VNI and inner 5-tuple, so the per-source and per-VNI figures are sums over the
-flows, computed when a snapshot is taken; an evicted flow is folded into its
+Only the flow table is kept up to date as packets arrive (the session hands
+it one update per flow and second). A flow is keyed by outer source, VNI and
+inner 5-tuple, so the per-source and per-VNI figures are sums over the flows,
+computed when a snapshot is taken; an evicted flow is folded into its
 source's and VNI's running totals first, so nothing is lost to eviction.
 
 Each counter is a flat list (see the indices below) holding lifetime totals
 and two rate buckets of `window` seconds. The rate is the sliding-window
 counter estimate: the previous bucket weighted by how much of it is still
 inside the window, plus the current bucket, divided by the window. It costs
-no work per packet beyond the counts themselves.
+nothing beyond the counts themselves.
 """
 
 from __future__ import annotations

@@ -1,0 +1,24 @@
+"""Exports of a setup's plan: answers, AWS CLI script, CloudFormation, Terraform, IAM policy.
+
+Every format but ``answers`` is rendered from the engine's plan (Step.plan()),
+so an export says exactly what apply does.
+"""
+
+from __future__ import annotations
+
+from models.actions import Action
+from steps.engine import Context
+
+FORMATS = ("answers", "aws-cli", "cloudformation", "terraform", "iam-policy")
+
+
+def render(fmt: str, ctx: Context, actions: list[Action]) -> str:
+    """The setup in ``fmt``; ``actions`` is plan_setup's result for ``ctx``."""
+    if fmt == "answers":
+        from models.answers import dump_answers
+
+        return dump_answers(ctx.plan)
+    from steps.exports import aws_cli, cloudformation, iam_policy, terraform
+
+    modules = {"aws-cli": aws_cli, "cloudformation": cloudformation, "terraform": terraform, "iam-policy": iam_policy}
+    return modules[fmt].render(ctx, actions)

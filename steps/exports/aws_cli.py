@@ -1,0 +1,177 @@
+"""The plan as a bash script of AWS CLI calls: same resources, same order, same tags.
+
+Each created id is captured with ``--query … --output text`` into a variable
+that later calls use; values apply derives from AWS (the VPC's first IPv6 /64,
+its main route table, a subnet or address of an instance or ENI) are read with
+AWS CLI queries at the point apply would read them.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from botocore import xform_name
+
+from models.actions import Action
+from steps.engine import Context
+from steps.exports.common import Piece, in_apply_order, ident, pieces
+
+#: --query that extracts the created id from each create call's answer.
+ID_QUERY = {
+    "CreateVpc": "Vpc.VpcId",
+    "CreateSubnet": "Subnet.SubnetId",
+    "CreateInternetGateway": "InternetGateway.InternetGatewayId",
+    "CreateSecurityGroup": "GroupId",
+    "RunInstances": "Instances[0].InstanceId",
+    "CreateNetworkInterface": "NetworkInterface.NetworkInterfaceId",
+    "AttachNetworkInterface": "AttachmentId",
+    "CreateTrafficMirrorTarget": "TrafficMirrorTarget.TrafficMirrorTargetId",
+    "CreateTrafficMirrorFilter": "TrafficMirrorFilter.TrafficMirrorFilterId",
+    "CreateTrafficMirrorFilterRule": "TrafficMirrorFilterRule.TrafficMirrorFilterRuleId",
+    "CreateTrafficMirrorSession": "TrafficMirrorSession.TrafficMirrorSessionId",
+}
+
+#: kind -> (describe call for one id, path to the item, attribute -> field), as steps.resources records them.
+LOOKUPS = {
+    "vpc": ("describe-vpcs --vpc-ids", "Vpcs[0]", {"cidr": "CidrBlock"}),
+    "subnet": ("describe-subnets --subnet-ids", "Subnets[0]", {"az": "AvailabilityZone", "cidr": "CidrBlock"}),
+    "instance": ("describe-instances --instance-ids", "Reservations[0].Instances[0]",
+                 {"subnet_id": "SubnetId", "private_ip": "PrivateIpAddress", "public_ip": "PublicIpAddress",
+                  "az": "Placement.AvailabilityZone", "image_id": "ImageId", "instance_type": "InstanceType"}),
+    "network-interface": ("describe-network-interfaces --network-interface-ids", "NetworkInterfaces[0]",
+                          {"private_ip": "PrivateIpAddress", "subnet_id": "SubnetId", "mac": "MacAddress"}),
+}
+
+_FIRST_IPV6_64 = '''\
+# The first /64 of a VPC's Amazon IPv6 block (a /56), once it is associated.
+first_ipv6_64() {
+  local block
+  for _ in $(seq 60); do
+    block=$(ec2 describe-vpcs --vpc-ids "$1" --output text \\
+      --query "Vpcs[0].Ipv6CidrBlockAssociationSet[?Ipv6CidrBlockState.State=='associated'].Ipv6CidrBlock | [0]")
+    if [ "$block" != None ]; then
+      echo "${block%/*}/64"
+      return
+    fi
+    sleep 2
+  done
+  echo "VPC $1 got no IPv6 block in 2 minutes" >&2
+  return 1
+}
+'''
+
+
+def var(key: str, attr: str | None = None) -> str:
+    return ident(key if attr is None else f"{key}.{attr}", "upper")
+
+
+def _word(text: str) -> str:
+    """One shell word: literal text single-quoted, refs as "$VARIABLES"."""
+    out = []
+    for piece in pieces(text):
+        out.append(shlex.quote(piece) if isinstance(piece, str) else f'"${var(*piece)}"')
+    return "".join(out) or "''"
+
+
+def _options(params: dict[str, Any]) -> list[str]:
+    """``--option value`` per parameter; booleans as ``--flag`` / ``--no-flag``; structures as JSON."""
+    options = []
+    for name, value in params.items():
+        option = "--" + xform_name(name, "-")
+        if isinstance(value, bool):
+            options.append(option if value else "--no-" + option[2:])
+        elif isinstance(value, (dict, list)):
+            options.append(f"{option} {_word(json.dumps(value, separators=(',', ':')))}")
+        else:
+            options.append(f"{option} {_word(str(value))}")
+    return options
+
+
+def _cli_params(api: str, params: dict) -> dict:
+    """The AWS CLI's own spelling where it differs: run-instances takes ``--count`` for MinCount/MaxCount."""
+    if api == "RunInstances" and "MinCount" in params:
+        params = dict(params)
+        low, high = params.pop("MinCount"), params.pop("MaxCount")
+        params = {"Count": str(low) if low == high else f"{low}:{high}", **params}
+    return params
+
+
+def _command(api: str, params: dict) -> str:
+    params = _cli_params(api, params)
+    return " \\\n    ".join([f"ec2 {xform_name(api, '-')}"] + _options(params))
+
+
+def _lookup(action: Action, attr: str) -> str:
+    """Shell lines that set $KEY_ATTR from AWS."""
+    target = var(action.key, attr)
+    if action.kind == "vpc" and attr == "ipv6_subnet_0":
+        return f'{target}=$(first_ipv6_64 "${var(action.key)}")'
+    if action.kind == "vpc" and attr == "main_route_table_id":
+        return (f'{target}=$(ec2 describe-route-tables --filters "Name=vpc-id,Values=${var(action.key)}" '
+                "Name=association.main,Values=true \\\n    --query 'RouteTables[0].RouteTableId' --output text)")
+    describe, path, fields = LOOKUPS[action.kind]
+    return (f'{target}=$(ec2 {describe} "${var(action.key)}" '
+            f"--query '{path}.{fields[attr]}' --output text)")
+
+
+def render(ctx: Context, actions: list[Action]) -> str:
+    ordered = in_apply_order(actions)
+    used: dict[str, set[str | None]] = {}
+    for action in ordered:
+        for piece in _all_pieces(action.params):
+            if isinstance(piece, tuple):
+                used.setdefault(piece[0], set()).add(piece[1])
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# vpc-mirror setup {ctx.setup!r}: the resources `vpc-mirror apply` creates, as AWS CLI calls, in its order.",
+        "# Generated by `vpc-mirror export --format aws-cli`. Ids of existing resources are those the plan found.",
+        "# AWS_PROFILE and the other AWS CLI settings apply; AWS_ENDPOINT_URL points it at an emulator.",
+        "set -euo pipefail",
+        "",
+        f"REGION={shlex.quote(ctx.aws.region)}",
+        'ec2() { aws ec2 --region "$REGION" "$@"; }',
+        "",
+    ]
+    if any(a.kind == "vpc" and "ipv6_subnet_0" in used.get(a.key, ()) for a in ordered if a.verb == "create"):
+        lines += [_FIRST_IPV6_64]
+    created: list[Action] = []
+    for action in ordered:
+        if action.verb == "reuse" and action.key in used:
+            lines += _reused(action, used[action.key])
+        if action.verb != "create":
+            continue
+        lines.append(f"# {action.summary}")
+        command = _command(action.api, action.params)
+        if action.api in ID_QUERY:
+            lines.append(f"{var(action.key)}=$({command} \\\n    --query '{ID_QUERY[action.api]}' --output text)")
+            created.append(action)
+        else:
+            lines.append(f"{command} >/dev/null")
+        if action.api == "RunInstances":
+            lines.append(f'ec2 wait instance-running --instance-ids "${var(action.key)}"')
+        lines += [_lookup(action, attr) for attr in sorted(a for a in used.get(action.key, ()) if a)]
+        lines.append("")
+    lines.append("# What was created:")
+    lines += [f'printf "%-40s %s\\n" {shlex.quote(a.key)} "${var(a.key)}"' for a in created]
+    return "\n".join(lines) + "\n"
+
+
+def _reused(action: Action, attrs: set[str | None]) -> list[str]:
+    lines = [f"# {action.summary}", f"{var(action.key)}={shlex.quote(action.id or '')}"]
+    for attr in sorted(a for a in attrs if a):
+        known = action.params.get(attr)
+        lines.append(f"{var(action.key, attr)}={shlex.quote(str(known))}" if known is not None
+                     else _lookup(action, attr))
+    return lines + [""]
+
+
+def _all_pieces(value: Any) -> list[Piece]:
+    if isinstance(value, str):
+        return pieces(value)
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _all_pieces(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _all_pieces(v)]
+    return []

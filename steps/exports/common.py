@@ -1,0 +1,47 @@
+"""What every export format needs from the plan: refs split out of values, tags, order."""
+
+from __future__ import annotations
+
+import re
+from models.actions import REF, Action
+from steps.engine import waves
+
+Piece = str | tuple[str, str | None]
+
+
+def pieces(text: str) -> list[Piece]:
+    """``"${eni.private_ip}/32"`` -> ``[("eni", "private_ip"), "/32"]``; literal text stays a str."""
+    out: list[Piece] = []
+    last = 0
+    for match in REF.finditer(text):
+        if match.start() > last:
+            out.append(text[last:match.start()])
+        out.append((match.group(1), match.group(2)))
+        last = match.end()
+    if last < len(text):
+        out.append(text[last:])
+    return out
+
+
+def tags(params: dict) -> list[dict]:
+    """The tags a create call applies (the first TagSpecification's; all carry the same)."""
+    specs = params.get("TagSpecifications") or []
+    return list(specs[0]["Tags"]) if specs else []
+
+
+def in_apply_order(actions: list[Action]) -> list[Action]:
+    """The order apply uses: step by step, and within a step wave by wave."""
+    steps: dict[str, list[Action]] = {}
+    for action in actions:
+        steps.setdefault(action.step, []).append(action)
+    return [a for group in steps.values() for wave in waves(group) for a in wave]
+
+
+def ident(key: str, style: str) -> str:
+    """A resource key as an identifier: ``source-eni/i-0ab`` -> SOURCE_ENI_I_0AB, SourceEniI0ab, source_eni_i_0ab."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", key) if w]
+    if style == "upper":
+        return "_".join(w.upper() for w in words)
+    if style == "camel":
+        return "".join(w[:1].upper() + w[1:] for w in words)
+    return "_".join(w.lower() for w in words)

@@ -1,0 +1,224 @@
+"""The plan as Terraform (HCL, hashicorp/aws provider): resources for what the setup creates,
+variables for what it reuses, and ``import`` blocks for created resources that already exist,
+so that Terraform adopts a setup the wizard applied instead of making it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from models.actions import Action
+from steps.engine import Context
+from steps.exports.common import in_apply_order, ident, pieces, tags
+
+#: api -> Terraform resource type.
+TYPES = {
+    "CreateVpc": "aws_vpc", "CreateSubnet": "aws_subnet", "CreateInternetGateway": "aws_internet_gateway",
+    "AttachInternetGateway": "aws_internet_gateway_attachment", "CreateRoute": "aws_route",
+    "CreateSecurityGroup": "aws_security_group", "AuthorizeSecurityGroupIngress": "aws_vpc_security_group_ingress_rule",
+    "RunInstances": "aws_instance", "CreateNetworkInterface": "aws_network_interface",
+    "AttachNetworkInterface": "aws_network_interface_attachment",
+    "CreateTrafficMirrorTarget": "aws_ec2_traffic_mirror_target",
+    "CreateTrafficMirrorFilter": "aws_ec2_traffic_mirror_filter",
+    "CreateTrafficMirrorFilterRule": "aws_ec2_traffic_mirror_filter_rule",
+    "CreateTrafficMirrorSession": "aws_ec2_traffic_mirror_session",
+}
+#: (kind, attr) -> the provider's attribute.
+ATTRIBUTES = {("vpc", "main_route_table_id"): "main_route_table_id", ("instance", "subnet_id"): "subnet_id",
+              ("instance", "private_ip"): "private_ip", ("network-interface", "private_ip"): "private_ip",
+              ("subnet", "az"): "availability_zone", ("vpc", "cidr"): "cidr_block"}
+
+
+class Expr(str):
+    """A Terraform expression, written as is (not quoted)."""
+
+
+def _hcl(value: Any, indent: int = 1) -> str:
+    pad = "  " * indent
+    if isinstance(value, Expr):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, list):
+        return "[" + ", ".join(_hcl(v, indent) for v in value) + "]"
+    inner = "".join(f"{pad}  {json.dumps(k)} = {_hcl(v, indent + 1)}\n" for k, v in value.items())
+    return "{\n" + inner + pad + "}"
+
+
+def _block(header: str, body: dict[str, Any], indent: int = 0) -> str:
+    """A block; dict values whose key starts with ``+`` are nested blocks."""
+    pad = "  " * indent
+    lines = [f"{pad}{header} {{"]
+    for key, value in body.items():
+        if value is None:
+            continue
+        if key.startswith("+"):
+            lines.append(_block(key[1:], value, indent + 1))
+        else:
+            lines.append(f"{pad}  {key} = {_hcl(value, indent + 1)}")
+    lines.append(pad + "}")
+    return "\n".join(lines)
+
+
+class _Config:
+    def __init__(self, ctx: Context, actions: list[Action]):
+        self.ctx = ctx
+        self.actions = in_apply_order(actions)
+        self.by_key = {a.key: a for a in self.actions}
+        self.blocks: list[str] = []
+
+    def address(self, action: Action) -> str:
+        return f"{TYPES[action.api]}.{ident(action.key, 'snake')}"
+
+    def ref(self, key: str, attr: str | None) -> str:
+        action = self.by_key[key]
+        if action.verb == "reuse":
+            return f"var.{ident(key, 'snake')}" if attr is None else json.dumps(str(action.params[attr]))
+        if (action.kind, attr) == ("vpc", "ipv6_subnet_0"):
+            return f"cidrsubnet({self.address(action)}.ipv6_cidr_block, 8, 0)"
+        return f"{self.address(action)}.{'id' if attr is None else ATTRIBUTES[(action.kind, attr)]}"
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if not isinstance(value, str):
+            return value
+        parts = pieces(value)
+        if len(parts) == 1 and isinstance(parts[0], tuple):
+            return Expr(self.ref(*parts[0]))
+        if all(isinstance(p, str) for p in parts):
+            return value
+        text = "".join(_hcl(p)[1:-1] if isinstance(p, str) else "${" + self.ref(*p) + "}" for p in parts)
+        return Expr(f'"{text}"')
+
+    def build(self) -> str:
+        for action in self.actions:
+            if action.verb == "reuse":
+                self.blocks.append(_block(f'variable "{ident(action.key, "snake")}"', {
+                    "description": action.summary, "type": Expr("string"), "default": action.id}))
+            elif action.verb == "create" and action.api in TYPES:
+                p = self.value(action.params)
+                body = getattr(self, f"_{action.api}")(action, p)
+                name = ident(action.key, "snake")
+                if isinstance(body, list):  # one resource per ingress range; for_each cannot take unknown values
+                    self.blocks += [_block(f'resource "{TYPES[action.api]}" "{name}_{n}"', b)
+                                    for n, b in enumerate(body, 1)]
+                    continue
+                self.blocks.append(_block(f'resource "{TYPES[action.api]}" "{name}"', body))
+                self._import(action)
+        return "\n\n".join(self.blocks) + "\n"
+
+    def _import(self, action: Action) -> None:
+        res = self.ctx.state.resource(action.key)
+        if res is None or res.status != "created" or not res.id:
+            return
+        ids = {"aws_internet_gateway_attachment": f"{res.id}:{res.attrs.get('vpc_id')}",
+               "aws_route": f"{res.id}_{next(iter(res.attrs.values()), '')}",
+               "aws_ec2_traffic_mirror_filter_rule": f"{res.attrs.get('filter')}:{res.id}",
+               "aws_network_interface_attachment": None}
+        import_id = ids.get(TYPES[action.api], res.id)
+        if import_id is not None:
+            self.blocks.append(_block("import", {"to": Expr(self.address(action)), "id": import_id}))
+
+    # -- one body per create call -----------------------------------------
+    def _CreateVpc(self, a, p):
+        return {"cidr_block": p["CidrBlock"], "assign_generated_ipv6_cidr_block": p.get("AmazonProvidedIpv6CidrBlock"),
+                "tags": _tags(p)}
+
+    def _CreateSubnet(self, a, p):
+        return {"vpc_id": p["VpcId"], "cidr_block": p["CidrBlock"], "ipv6_cidr_block": p.get("Ipv6CidrBlock"),
+                "tags": _tags(p)}
+
+    def _CreateInternetGateway(self, a, p):
+        return {"tags": _tags(p)}
+
+    def _AttachInternetGateway(self, a, p):
+        return {"internet_gateway_id": p["InternetGatewayId"], "vpc_id": p["VpcId"]}
+
+    def _CreateRoute(self, a, p):
+        attachments = [self.address(x) for x in self.actions if x.api == "AttachInternetGateway"]
+        return {"route_table_id": p["RouteTableId"], "destination_cidr_block": p.get("DestinationCidrBlock"),
+                "destination_ipv6_cidr_block": p.get("DestinationIpv6CidrBlock"), "gateway_id": p["GatewayId"],
+                "depends_on": Expr("[" + ", ".join(attachments) + "]") if attachments else None}
+
+    def _CreateSecurityGroup(self, a, p):
+        # Terraform drops AWS's default allow-all egress rule unless it is written out; apply keeps it.
+        return {"name": p["GroupName"], "description": p["Description"], "vpc_id": p["VpcId"],
+                "+egress": {"from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"]},
+                "tags": _tags(p)}
+
+    def _AuthorizeSecurityGroupIngress(self, a, p):
+        """Rule ids are not recorded, so these are not imported: import their group's rules by hand if needed."""
+        out = []
+        for perm in p["IpPermissions"]:
+            ranges = [("cidr_ipv4", r["CidrIp"]) for r in perm.get("IpRanges", [])]
+            ranges += [("cidr_ipv6", r["CidrIpv6"]) for r in perm.get("Ipv6Ranges", [])]
+            out += [{"security_group_id": p["GroupId"], "ip_protocol": perm["IpProtocol"],
+                     "from_port": perm["FromPort"], "to_port": perm["ToPort"], field: cidr} for field, cidr in ranges]
+        return out
+
+    def _RunInstances(self, a, p):
+        nic, disk = p["NetworkInterfaces"][0], p["BlockDeviceMappings"][0]["Ebs"]
+        return {"ami": p["ImageId"], "instance_type": p["InstanceType"], "key_name": p.get("KeyName"),
+                "subnet_id": nic["SubnetId"], "associate_public_ip_address": nic.get("AssociatePublicIpAddress"),
+                "vpc_security_group_ids": nic.get("Groups"), "ipv6_address_count": nic.get("Ipv6AddressCount"),
+                "user_data": p.get("UserData"),
+                "+root_block_device": {"volume_size": disk["VolumeSize"], "volume_type": disk["VolumeType"],
+                                       "delete_on_termination": disk["DeleteOnTermination"],
+                                       "encrypted": disk["Encrypted"]},
+                "+metadata_options": {"http_tokens": p["MetadataOptions"]["HttpTokens"],
+                                      "http_endpoint": p["MetadataOptions"]["HttpEndpoint"]},
+                "tags": _tags(p), "volume_tags": _tags(p)}
+
+    def _CreateNetworkInterface(self, a, p):
+        return {"subnet_id": p["SubnetId"], "security_groups": p.get("Groups"), "description": p.get("Description"),
+                "tags": _tags(p)}
+
+    def _AttachNetworkInterface(self, a, p):
+        return {"network_interface_id": p["NetworkInterfaceId"], "instance_id": p["InstanceId"],
+                "device_index": p["DeviceIndex"]}
+
+    def _CreateTrafficMirrorTarget(self, a, p):
+        return {"network_interface_id": p["NetworkInterfaceId"], "description": p.get("Description"), "tags": _tags(p)}
+
+    def _CreateTrafficMirrorFilter(self, a, p):
+        services = [x.params["AddNetworkServices"] for x in self.actions
+                    if x.api == "ModifyTrafficMirrorFilterNetworkServices"
+                    and x.params["TrafficMirrorFilterId"] == "${" + a.key + "}"]
+        return {"description": p.get("Description"), "network_services": services[0] if services else None,
+                "tags": _tags(p)}
+
+    def _CreateTrafficMirrorFilterRule(self, a, p):
+        body = {"traffic_mirror_filter_id": p["TrafficMirrorFilterId"], "traffic_direction": p["TrafficDirection"],
+                "rule_number": p["RuleNumber"], "rule_action": p["RuleAction"],
+                "source_cidr_block": p["SourceCidrBlock"], "destination_cidr_block": p["DestinationCidrBlock"],
+                "protocol": p.get("Protocol"), "description": p.get("Description")}
+        for field, block in (("SourcePortRange", "+source_port_range"),
+                             ("DestinationPortRange", "+destination_port_range")):
+            if field in p:
+                body[block] = {"from_port": p[field]["FromPort"], "to_port": p[field]["ToPort"]}
+        return body
+
+    def _CreateTrafficMirrorSession(self, a, p):
+        return {"network_interface_id": p["NetworkInterfaceId"], "traffic_mirror_target_id": p["TrafficMirrorTargetId"],
+                "traffic_mirror_filter_id": p["TrafficMirrorFilterId"], "session_number": p["SessionNumber"],
+                "virtual_network_id": p.get("VirtualNetworkId"), "packet_length": p.get("PacketLength"),
+                "description": p.get("Description"), "tags": _tags(p)}
+
+
+def _tags(params: dict) -> dict:
+    return {t["Key"]: t["Value"] for t in tags(params)}
+
+
+def render(ctx: Context, actions: list[Action]) -> str:
+    header = (f"# vpc-mirror setup {ctx.setup!r} for Terraform's hashicorp/aws provider "
+              f"(`vpc-mirror export --format terraform`); region {ctx.aws.region}.\n\n")
+    provider = _block('provider "aws"', {"region": ctx.aws.region}) + "\n\n"
+    return header + provider + _Config(ctx, actions).build()

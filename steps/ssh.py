@@ -1,0 +1,313 @@
+"""The sensor over SSH (asyncssh): verified host keys, sudo, quoted commands, remote file edits.
+
+Host keys are always verified against our own known_hosts file. A host seen
+for the first time is trusted only when its key's fingerprint matches the
+one the user gave (``--accept-host-key``), the fingerprints cloud-init printed
+to the instance's console, or the user says yes to it; a key that differs from
+the recorded one is refused, never replaced. ``~/.ssh/config`` and the agent
+are honoured (asyncssh's defaults). A sudo password is asked at most once per
+connection and kept only in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+CONNECT_TIMEOUT = 20
+KEEPALIVE_INTERVAL = 15
+KEEPALIVE_COUNT_MAX = 4
+COMMAND_TIMEOUT = 120
+BACKUP_SUFFIX = ".vpc-mirror.bak"
+
+AskYesNo = Callable[[str], Awaitable[bool]]
+AskSecret = Callable[[str], Awaitable[str | None]]
+
+_CONSOLE_FINGERPRINT = re.compile(r"^(?:\S+: )?\d+ (SHA256:[A-Za-z0-9+/]{43}) .*\((\w+)\)\s*$")
+
+
+class SshError(Exception):
+    """Connecting or working over SSH failed; the message says what to do."""
+
+
+class HostKeyRefused(SshError):
+    """The sensor's host key is not the one we trust (changed, or not what AWS says)."""
+
+
+class RemoteCommandFailed(SshError):
+    def __init__(self, command: str, exit_status: int | None, output: str):
+        self.command, self.exit_status, self.output = command, exit_status, output
+        shown = output.strip() or "(no output)"
+        super().__init__(f"`{command}` failed (exit {exit_status}):\n{shown}")
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where to connect; ``None`` fields are left to ~/.ssh/config and asyncssh's defaults."""
+
+    host: str
+    known_hosts: Path
+    port: int | None = None
+    user: str | None = None
+    identity: Path | None = None
+    #: OpenSSH client config files; None = ~/.ssh/config (tests pass [] to ignore the developer's)
+    ssh_config: Sequence[str] | None = None
+    #: SSH agent socket; None = $SSH_AUTH_SOCK
+    agent_path: str | None = None
+
+    @property
+    def label(self) -> str:
+        who = f"{self.user}@" if self.user else ""
+        return f"{who}{self.host}" + (f":{self.port}" if self.port and self.port != 22 else "")
+
+    def options(self) -> dict:
+        opts: dict = {"connect_timeout": CONNECT_TIMEOUT, "keepalive_interval": KEEPALIVE_INTERVAL,
+                      "keepalive_count_max": KEEPALIVE_COUNT_MAX}
+        if self.port:
+            opts["port"] = self.port
+        if self.ssh_config is not None:
+            opts["config"] = list(self.ssh_config)
+        return opts
+
+
+@dataclass
+class HostKeyPolicy:
+    """How a host we have never seen may be trusted."""
+
+    accept: str | None = None  # --accept-host-key SHA256:…
+    console_fingerprints: list[str] | None = None  # cloud-init's, from GetConsoleOutput; None = no console data
+    ask: AskYesNo | None = None  # interactive confirmation; None = refuse unknown keys
+
+
+def console_fingerprints(console_text: str) -> list[str]:
+    """The SHA256 fingerprints in cloud-init's BEGIN/END SSH HOST KEY FINGERPRINTS block."""
+    found: list[str] = []
+    inside = False
+    for line in console_text.splitlines():
+        if "-----BEGIN SSH HOST KEY FINGERPRINTS-----" in line:
+            inside = True
+        elif "-----END SSH HOST KEY FINGERPRINTS-----" in line:
+            inside = False
+        elif inside:
+            match = _CONSOLE_FINGERPRINT.match(line.strip())
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+def _known_hosts_pattern(host: str, port: int | None) -> str:
+    return host if port in (None, 22) else f"[{host}]:{port}"
+
+
+def _recorded(known_hosts: Path, pattern: str) -> bool:
+    if not known_hosts.exists():
+        return False
+    for line in known_hosts.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if fields and not line.startswith("#") and pattern in fields[0].split(","):
+            return True
+    return False
+
+
+def _record(known_hosts: Path, pattern: str, key: asyncssh.SSHKey) -> None:
+    known_hosts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    line = f"{pattern} {key.export_public_key('openssh').decode().strip()}\n"
+    with open(known_hosts, "a", encoding="utf-8") as handle:
+        handle.write(line)
+    known_hosts.chmod(0o600)
+
+
+async def _first_contact(target: SshTarget, policy: HostKeyPolicy, log: Callable[[str], None]) -> None:
+    """Fetch the host key of a host we never saw, decide whether to trust it, record it if so."""
+    try:
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(target.host, **_probe_options(target)),
+                                     CONNECT_TIMEOUT + 5)
+    except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
+        raise _unreachable(target, exc) from None
+    if key is None:
+        raise SshError(f"{target.label} sent no host key; it is not an SSH server we can verify")
+    fingerprint = key.get_fingerprint("sha256")
+    log(f"first contact with {target.host}: host key {key.get_algorithm()} {fingerprint}")
+    if policy.accept is not None:
+        if policy.accept != fingerprint:
+            raise HostKeyRefused(
+                f"{target.host} presented host key {fingerprint}, not {policy.accept} given with "
+                "--accept-host-key; check the fingerprint (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub "
+                "on the sensor) — someone may be in between")
+        log("it matches --accept-host-key")
+    elif policy.console_fingerprints:
+        if fingerprint not in policy.console_fingerprints:
+            raise HostKeyRefused(
+                f"WARNING: {target.host} presented host key {fingerprint}, which is NOT among the fingerprints "
+                f"the instance printed to its console ({', '.join(policy.console_fingerprints)}). "
+                "Do not connect: the address may belong to another machine, or someone is in between.")
+        log("it matches the fingerprints in the instance's console output")
+    elif policy.ask is not None:
+        if not await policy.ask(f"{target.host} is unknown; its host key is {fingerprint} and no console output "
+                                "could confirm it. Trust it?"):
+            raise HostKeyRefused(f"host key {fingerprint} of {target.host} was not accepted; nothing was done")
+    else:
+        raise HostKeyRefused(
+            f"{target.host} is unknown and its host key {fingerprint} could not be checked against the "
+            f"instance's console output; if it is right, pass --accept-host-key {fingerprint}")
+    _record(target.known_hosts, _known_hosts_pattern(target.host, target.port), key)
+    log(f"recorded it in {target.known_hosts}")
+
+
+def _probe_options(target: SshTarget) -> dict:
+    opts = {k: v for k, v in target.options().items() if k in ("port", "config")}
+    return opts
+
+
+def _unreachable(target: SshTarget, exc: BaseException) -> SshError:
+    reason = str(exc) or type(exc).__name__
+    return SshError(f"cannot reach {target.label} ({reason}); check the address, that the instance runs, and that "
+                    "its security group allows SSH from this machine")
+
+
+async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: AskSecret | None = None,
+                  log: Callable[[str], None] = lambda line: None) -> Sensor:
+    """An authenticated connection whose host key is verified; see the module docstring for the rules."""
+    pattern = _known_hosts_pattern(target.host, target.port)
+    if not _recorded(target.known_hosts, pattern):
+        await _first_contact(target, policy, log)
+    opts = target.options()
+    if target.user:
+        opts["username"] = target.user
+    if target.identity is not None:
+        opts["client_keys"] = [str(target.identity)]
+    if target.agent_path is not None:
+        opts["agent_path"] = target.agent_path
+    try:
+        conn = await asyncssh.connect(target.host, known_hosts=str(target.known_hosts), **opts)
+    except asyncssh.HostKeyNotVerifiable:
+        raise HostKeyRefused(
+            f"WARNING: the host key of {target.host} has CHANGED since it was recorded in {target.known_hosts}. "
+            "Refusing to connect. If the sensor was rebuilt, check its new fingerprint and delete its line from "
+            "that file; otherwise someone may be in between.") from None
+    except asyncssh.PermissionDenied:
+        raise SshError(f"{target.label} refused the login; check the user (--user) and the key "
+                       "(--identity, ~/.ssh/config or the agent)") from None
+    except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
+        raise _unreachable(target, exc) from None
+    sensor = Sensor(conn, target, ask_password=ask_password, log=log)
+    try:
+        await sensor.prepare_root()
+    except BaseException:
+        sensor.close()
+        raise
+    return sensor
+
+
+@dataclass
+class Result:
+    command: str
+    exit_status: int | None
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+@dataclass
+class Sensor:
+    """One connection to the sensor. ``run`` quotes every argument; ``root=True`` goes through sudo."""
+
+    conn: asyncssh.SSHClientConnection
+    target: SshTarget
+    ask_password: AskSecret | None = None
+    log: Callable[[str], None] = lambda line: None
+    is_root: bool = False
+    _password: str | None = field(default=None, repr=False)
+
+    async def prepare_root(self) -> None:
+        """Find how to become root: already root, ``sudo -n``, or sudo with a password asked once."""
+        whoami = await self.run(["id", "-u"])
+        if whoami.stdout.strip() == "0":
+            self.is_root = True
+            return
+        probe = await self.run(["sudo", "-n", "true"], check=False)
+        if probe.exit_status == 0:
+            return
+        if "password" not in probe.stderr:
+            raise SshError(f"{self.target.label} may not use sudo ({probe.output or 'sudo failed'}); "
+                           "log in as a user with sudo rights (the image's default user has them)")
+        if self.ask_password is None:
+            raise SshError(f"sudo on {self.target.label} needs a password and none can be asked here; "
+                           "run interactively, or allow password-less sudo for this user")
+        password = await self.ask_password(f"sudo password for {self.target.label}: ")
+        if not password:
+            raise SshError(f"no sudo password given for {self.target.label}; nothing was done")
+        self._password = password
+        check = await self.run(["true"], root=True, check=False)
+        if check.exit_status != 0:
+            self._password = None
+            raise SshError(f"sudo on {self.target.label} did not accept the password; run again and retype it")
+
+    def command_line(self, argv: Sequence[str], root: bool = False) -> str:
+        """The remote command line: every argument shell-quoted."""
+        argv = list(argv)
+        if root and not self.is_root:
+            argv = ["sudo", "-S", "-p", "", "--", *argv] if self._password is not None else ["sudo", "-n", "--", *argv]
+        return shlex.join(argv)
+
+    async def run(self, argv: Sequence[str], *, root: bool = False, input: str | None = None,
+                  timeout: float = COMMAND_TIMEOUT, check: bool = True) -> Result:
+        command = self.command_line(argv, root)
+        stdin = input
+        if root and not self.is_root and self._password is not None:
+            stdin = f"{self._password}\n{input or ''}"
+        try:
+            done = await self.conn.run(command, input=stdin, check=False, timeout=timeout)
+        except asyncssh.TimeoutError:
+            raise SshError(f"`{command}` did not finish within {timeout:.0f} s on {self.target.label}; "
+                           "run the step again once the sensor is responsive") from None
+        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError) as exc:
+            raise SshError(f"the connection to {self.target.label} dropped while running `{command}` ({exc}); "
+                           "run the step again: it continues where it stopped") from None
+        result = Result(command, done.exit_status, _text(done.stdout), _text(done.stderr))
+        if check and result.exit_status != 0:
+            raise RemoteCommandFailed(command, result.exit_status, result.output)
+        return result
+
+    async def script(self, text: str, *args: str, root: bool = True, timeout: float = COMMAND_TIMEOUT,
+                     check: bool = True) -> Result:
+        """Run a shell script (as ``sh -c``); values go in as positional arguments, never pasted in."""
+        return await self.run(["sh", "-c", text, "sh", *args], root=root, timeout=timeout, check=check)
+
+    async def read_file(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        result = await self.script('if [ -e "$1" ]; then cat -- "$1"; else exit 3; fi', path, check=False)
+        if result.exit_status == 3:
+            return None
+        if result.exit_status != 0:
+            raise RemoteCommandFailed(result.command, result.exit_status, result.output)
+        return result.stdout
+
+    async def write_file(self, path: str, text: str, mode: int = 0o644) -> None:
+        """Replace ``path`` atomically; the first time, keep the original as ``path`` + BACKUP_SUFFIX."""
+        await self.run(["sh", "-c", _WRITE, "sh", path, f"{mode:04o}", BACKUP_SUFFIX], root=True, input=text)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_WRITE = (
+    'set -e; mkdir -p -- "$(dirname -- "$1")"; '
+    'if [ -e "$1" ] && [ ! -e "$1$3" ]; then cp -p -- "$1" "$1$3"; fi; '
+    't="$1.vpc-mirror.tmp"; cat > "$t"; chmod "$2" "$t"; mv -f -- "$t" "$1"'
+)
+
+
+def _text(data: str | bytes | None) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data

@@ -1,0 +1,275 @@
+"""Step 11 — zeek: install, configure and run Zeek on the sensor over SSH [runbook 2c-f, 5e-g].
+
+``survey`` only reads the sensor and works out what would change (each file's
+diff, the capture interface's state, whether Zeek must be installed or
+redeployed); ``carry_out`` applies exactly that and ends with the parsed
+``zeekctl status``. Every part is idempotent: a second run finds nothing to
+change and says so. Teardown leaves the sensor as it is (the originals stay in
+``*.vpc-mirror.bak``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from models.zeek import ZeekPlan, ZeekStatus
+from steps import zeek_scripts as scripts
+from steps.ssh import RemoteCommandFailed, Sensor, SshError
+from steps.zeek_status import parse_status
+
+INSTALL_TIMEOUT = 1800
+ZEEK_PREFIXES = ("/opt/zeek", "/usr/local/zeek", "/usr")
+MINIMUM_ZEEK = (3, 0)
+
+
+class ZeekRefused(Exception):
+    """The sensor cannot be set up as asked; nothing was changed. The message says what to do."""
+
+
+@dataclass
+class FileChange:
+    path: str
+    old: str | None
+    new: str
+    mode: int = 0o644
+
+    @property
+    def diff(self) -> str:
+        old = [] if self.old is None else self.old.splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, self.new.splitlines(keepends=True),
+                                            "/dev/null" if self.old is None else f"a{self.path}", f"b{self.path}"))
+
+
+@dataclass
+class Link:
+    name: str
+    mac: str
+    mtu: int
+    up: bool
+    addresses: list[str]
+
+
+@dataclass
+class Survey:
+    """What the sensor has, and what this run would change there."""
+
+    os: scripts.OsRelease
+    systemd: bool
+    interface: str
+    zeek_version: str | None
+    prefix: str
+    install: str | None = None  # the install script, when Zeek is missing
+    files: list[FileChange] = field(default_factory=list)
+    interface_fixes: list[str] = field(default_factory=list)
+    running: bool = False
+
+    @property
+    def config_changed(self) -> bool:
+        return any(f.path.endswith(("node.cfg", "local.zeek")) for f in self.files)
+
+    @property
+    def needs_deploy(self) -> bool:
+        return self.install is not None or self.config_changed or not self.running
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.install or self.files or self.interface_fixes) or self.needs_deploy
+
+    def commands(self) -> list[str]:
+        """What carry_out runs, in order, for showing before it does."""
+        out = ["install Zeek, tcpdump and ethtool (script below)"] if self.install else []
+        if self.interface_fixes:
+            out.append(f"{scripts.CAPTURE_SCRIPT}  ({'; '.join(self.interface_fixes)})")
+        if self.systemd and any(f.path.endswith(".service") for f in self.files):
+            out += ["systemctl daemon-reload", "systemctl enable vpc-mirror-capture.service zeek.service"]
+        if self.needs_deploy:
+            out += [f"{self.prefix}/bin/zeekctl check", f"{self.prefix}/bin/zeekctl deploy"]
+            if self.systemd:
+                out.append("systemctl start zeek.service")
+        return out
+
+    def facts(self) -> dict:
+        """For State: what was found (never secrets)."""
+        return {"os": self.os.pretty or self.os.key, "zeek_version": self.zeek_version, "prefix": self.prefix,
+                "interface": self.interface, "systemd": self.systemd}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("-")[0].split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
+async def _find_zeek(sensor: Sensor, answers: ZeekPlan) -> tuple[str | None, str | None]:
+    """(prefix, version) of an installed Zeek, or (None, None)."""
+    candidates = [answers.zeek_prefix] if answers.zeek_prefix else list(ZEEK_PREFIXES)
+    found = await sensor.script('for p do if [ -x "$p/bin/zeekctl" ]; then printf %s "$p"; exit 0; fi; done; exit 1',
+                                *candidates, root=False, check=False)
+    if found.exit_status != 0:
+        if answers.zeek_prefix:
+            raise ZeekRefused(f"zeek_prefix: there is no {answers.zeek_prefix}/bin/zeekctl on the sensor; "
+                              "give the prefix Zeek is installed under, or leave it out to install Zeek")
+        return None, None
+    prefix = found.stdout
+    version = await sensor.run([f"{prefix}/bin/zeek", "--version"], check=False)
+    text = version.stdout.strip().split()[-1] if version.exit_status == 0 and version.stdout.strip() else "unknown"
+    if _version_tuple(text) and _version_tuple(text) < MINIMUM_ZEEK:
+        raise ZeekRefused(f"Zeek {text} in {prefix} is older than 3.0, which cannot decapsulate the VXLAN that "
+                          "traffic mirroring sends; upgrade Zeek (e.g. remove it and let vpc-mirror install "
+                          "zeek-8.0)")
+    return prefix, text
+
+
+async def _links(sensor: Sensor) -> list[Link]:
+    shown = await sensor.run(["ip", "-j", "addr", "show"])
+    links = []
+    for item in json.loads(shown.stdout or "[]"):
+        addresses = [a["local"] for a in item.get("addr_info", []) if a.get("scope") != "link"]
+        links.append(Link(item["ifname"], item.get("address", ""), int(item.get("mtu", 0)),
+                          "UP" in item.get("flags", []), addresses))
+    return links
+
+
+def _pick_interface(links: list[Link], answers: ZeekPlan, mac: str | None) -> Link:
+    if answers.interface:
+        for link in links:
+            if link.name == answers.interface:
+                return link
+        raise ZeekRefused(f"interface: the sensor has no interface {answers.interface}; it has "
+                          f"{', '.join(f'{l.name} ({l.mac})' for l in links)}")
+    wanted = answers.mac or mac
+    if wanted is None:
+        raise ZeekRefused("no capture interface given: pass --mac (the capture ENI's MAC) or --interface")
+    for link in links:
+        if link.mac.lower() == wanted:
+            return link
+    raise ZeekRefused(f"no interface on the sensor has MAC {wanted} (the capture ENI); it has "
+                      f"{', '.join(f'{l.name} ({l.mac})' for l in links)}. Check that the capture ENI is attached "
+                      "to this instance, or pass --interface")
+
+
+async def _interface_fixes(sensor: Sensor, link: Link) -> list[str]:
+    fixes = []
+    if not link.up:
+        fixes.append(f"{link.name} is down")
+    if link.mtu != scripts.CAPTURE_MTU:
+        fixes.append(f"MTU {link.mtu} -> {scripts.CAPTURE_MTU}")
+    if link.addresses:
+        fixes.append(f"remove addresses {', '.join(link.addresses)}")
+    shown = await sensor.run(["ethtool", "-k", link.name], root=True, check=False)
+    if shown.exit_status != 0:
+        fixes.append("offloads unknown (ethtool missing)")
+        return fixes
+    on = []
+    for line in shown.stdout.splitlines():
+        name, _, value = line.strip().partition(": ")
+        if name in scripts.OFFLOADS.values() and value.startswith("on") and "[fixed]" not in value:
+            on.append(name)
+    if on:
+        fixes.append(f"turn off {', '.join(on)}")
+    return fixes
+
+
+async def _config_paths(sensor: Sensor, prefix: str) -> tuple[str, str]:
+    """(node.cfg, local.zeek) as zeekctl reports them; the packages' layout when Zeek is not installed yet."""
+    shown = await sensor.run([f"{prefix}/bin/zeekctl", "config"], root=True, check=False)
+    values = dict(line.split(" = ", 1) for line in shown.stdout.splitlines() if " = " in line)
+    if "nodecfg" in values and "sitepolicypath" in values:
+        return values["nodecfg"].strip(), f"{values['sitepolicypath'].strip()}/local.zeek"
+    if prefix == "/usr":
+        return "/etc/zeek/node.cfg", "/usr/share/zeek/site/local.zeek"
+    return f"{prefix}/etc/node.cfg", f"{prefix}/share/zeek/site/local.zeek"
+
+
+async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> Survey:
+    """Read the sensor and work out every change; changes nothing. ZeekRefused when it cannot be set up."""
+    os_text = await sensor.read_file("/etc/os-release")
+    os = scripts.OsRelease.parse(os_text or "")
+    prefix, version = await _find_zeek(sensor, answers)
+    install = None
+    if prefix is None:
+        try:
+            install = scripts.install_script(os, answers.package)
+        except scripts.UnsupportedOs as exc:
+            raise ZeekRefused(str(exc)) from None
+        prefix = scripts.default_prefix(os)
+    links = await _links(sensor)
+    link = _pick_interface(links, answers, mac)
+    ssh_server = (await sensor.script('printf %s "${SSH_CONNECTION:-}"', root=False)).stdout.split()
+    if len(ssh_server) >= 3 and ssh_server[2] in link.addresses:
+        raise ZeekRefused(f"{link.name} carries {ssh_server[2]}, the address this SSH session uses; it cannot be "
+                          "the capture interface (its address would be removed). Give the capture ENI's MAC")
+    systemd = (await sensor.run(["test", "-d", "/run/systemd/system"], check=False)).exit_status == 0
+    node_path, local_path = await _config_paths(sensor, prefix)
+    local_now = await sensor.read_file(local_path)
+    wanted = [
+        (node_path, scripts.node_cfg(link.name, answers.workers), 0o644),
+        (local_path, scripts.local_zeek(local_now or ""), 0o644),
+        (scripts.CAPTURE_SCRIPT, scripts.capture_script(link.name), 0o755),
+        (scripts.CRON_FILE, scripts.cron_file(prefix, systemd), 0o644),
+    ]
+    if prefix != "/usr":
+        wanted.append((scripts.PROFILE_FILE, scripts.profile_path(prefix), 0o644))
+    if systemd:
+        wanted += [(scripts.CAPTURE_UNIT, scripts.capture_unit(link.name), 0o644),
+                   (scripts.ZEEK_UNIT, scripts.zeek_unit(prefix), 0o644)]
+    files = []
+    for path, text, mode in wanted:
+        old = local_now if path == local_path else await sensor.read_file(path)
+        if old != text:
+            files.append(FileChange(path, old, text, mode))
+    result = Survey(os=os, systemd=systemd, interface=link.name, zeek_version=version, prefix=prefix,
+                    install=install, files=files)
+    result.interface_fixes = await _interface_fixes(sensor, link)
+    if install is None:
+        result.running = (await zeekctl_status(sensor, prefix)).running
+    return result
+
+
+async def zeekctl_status(sensor: Sensor, prefix: str) -> ZeekStatus:
+    shown = await sensor.run([f"{prefix}/bin/zeekctl", "status"], root=True, check=False)
+    return parse_status(shown.stdout + shown.stderr, shown.exit_status or 0)
+
+
+async def carry_out(sensor: Sensor, work: Survey, answers: ZeekPlan, mac: str | None = None,
+                    log: Callable[[str], None] = lambda line: None) -> ZeekStatus:
+    """Apply ``work`` (each file's diff is logged before it is written); the resulting ``zeekctl status``."""
+    if work.install:
+        log(f"… installing Zeek on {work.os.pretty or work.os.key} (this takes a few minutes)")
+        try:
+            await sensor.script(work.install, timeout=INSTALL_TIMEOUT)
+        except RemoteCommandFailed as exc:
+            raise SshError(f"installing Zeek failed; the package repository may be unreachable from the sensor "
+                           f"or the package {answers.package!r} may not exist for {work.os.key}.\n{exc}") from None
+        # paths depend on where the package put Zeek: survey again, now with Zeek present
+        work = await survey(sensor, answers, mac)
+        if work.install:
+            raise SshError("the install script finished but no zeekctl was found; see its output above")
+    for change in work.files:
+        log(f"… {change.path}:\n{change.diff}")
+        await sensor.write_file(change.path, change.new, change.mode)
+    if work.interface_fixes or any(f.path == scripts.CAPTURE_SCRIPT for f in work.files):
+        log(f"… capture interface {work.interface}: {'; '.join(work.interface_fixes) or 'script updated'}")
+        await sensor.run([scripts.CAPTURE_SCRIPT], root=True)
+    if work.systemd and any(f.path.endswith(".service") for f in work.files):
+        await sensor.run(["systemctl", "daemon-reload"], root=True)
+        await sensor.run(["systemctl", "enable", "vpc-mirror-capture.service", "zeek.service"], root=True)
+    zeekctl = f"{work.prefix}/bin/zeekctl"
+    if work.needs_deploy:
+        check = await sensor.run([zeekctl, "check"], root=True, check=False)
+        if check.exit_status != 0:
+            raise SshError(f"`zeekctl check` failed, so Zeek was not (re)started:\n{check.output}")
+        log("… zeekctl deploy")
+        await sensor.run([zeekctl, "deploy"], root=True, timeout=600)
+        if work.systemd:
+            await sensor.run(["systemctl", "start", "zeek.service"], root=True, timeout=600)
+    status = await zeekctl_status(sensor, work.prefix)
+    if not status.running:
+        raise SshError(f"Zeek is not running after deploy ({status.summary()}):\n{status.output.strip()}")
+    return status

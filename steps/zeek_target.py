@@ -1,0 +1,57 @@
+"""Where a setup's sensor is for SSH: its address, login user, capture MAC and console fingerprints (from AWS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from steps.engine import Context
+from steps.ssh import console_fingerprints
+
+#: Login user implied by the image name (AWS documents these per distribution).
+_IMAGE_USERS = (("ubuntu", "ubuntu"), ("debian", "admin"), ("amzn", "ec2-user"), ("amazon", "ec2-user"),
+                ("al20", "ec2-user"), ("rocky", "rocky"), ("centos", "centos"), ("fedora", "fedora"),
+                ("alma", "ec2-user"), ("rhel", "ec2-user"))
+
+
+def user_for_image(name: str) -> str | None:
+    lowered = name.lower()
+    return next((user for marker, user in _IMAGE_USERS if marker in lowered), None)
+
+
+@dataclass
+class SensorTarget:
+    instance_id: str | None
+    host: str | None
+    user: str | None
+    mac: str | None
+
+
+def sensor_target(ctx: Context) -> SensorTarget:
+    """What the saved state knows of the sensor (nothing AWS is called)."""
+    sensor = ctx.state.resource("sensor")
+    eni = ctx.state.resource("sensor-eni")
+    attrs = sensor.attrs if sensor else {}
+    image = ctx.plan.sensor.image
+    return SensorTarget(instance_id=sensor.id if sensor else None,
+                        host=attrs.get("public_ip") or attrs.get("private_ip"),
+                        user=user_for_image(image) if not image.startswith("ami-") else None,
+                        mac=(eni.attrs.get("mac") if eni else None))
+
+
+def instance_fingerprints(ctx: Context, instance_id: str) -> list[str] | None:
+    """The host key fingerprints cloud-init printed to the console; None when there are none to compare."""
+    try:
+        output = ctx.aws.ec2.get_console_output(InstanceId=instance_id).get("Output") or ""
+    except (ClientError, BotoCoreError):
+        return None
+    return console_fingerprints(output) or None
+
+
+def image_user(ctx: Context, image_id: str) -> str | None:
+    try:
+        images = ctx.aws.ec2.describe_images(ImageIds=[image_id])["Images"]
+    except (ClientError, BotoCoreError):
+        return None
+    return user_for_image(images[0].get("Name", "")) if images else None

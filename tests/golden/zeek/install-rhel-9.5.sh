@@ -1,0 +1,9 @@
+#!/bin/sh
+# vpc-mirror: install Zeek (zeek) from EPEL on Red Hat Enterprise Linux 9.5 (Plow), non-interactively
+set -eu
+dnf install -y https://dl.fedoraproject.org/pub/epel/epel-release-latest-9.noarch.rpm
+if ! dnf install -y --setopt=install_weak_deps=False zeek tcpdump ethtool; then
+  echo "vpc-mirror: EPEL has no installable zeek package for this release;" \
+    "use a Fedora, Debian or Ubuntu sensor, or install Zeek yourself and pass --zeek-prefix" >&2
+  exit 3
+fi

@@ -1,0 +1,76 @@
+"""Preflight against the sandbox: DryRun per mutating call, and the session limits, changing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from argparse import Namespace
+
+from models.plan import SessionPlan
+from sandbox import demo_answers_text
+from steps.preflight import preflight
+from steps.setup import open_context
+from tests.awsfacts import Recorder, demo_plan, ec2, inventory
+from tui.export_cli import preflight as preflight_command
+
+
+def _checks(sandbox, plan, recorder=None):
+    ctx = open_context(plan, None, endpoint_url=sandbox.endpoint_url, region=sandbox.region)
+    if recorder:
+        ctx.aws.on_call(recorder.before)
+    try:
+        return asyncio.run(preflight(ctx))
+    finally:
+        ctx.close()
+
+
+def test_denied_action_is_named_and_nothing_changes(sandbox):
+    sandbox.set_denied(["ec2:CreateTrafficMirrorSession", "ec2:RunInstances"])
+    before = inventory(sandbox)
+    recorder = Recorder()
+    checks = _checks(sandbox, demo_plan(), recorder)
+    denied = [c for c in checks if c.ok is False]
+    assert {c.what for c in denied} == {"ec2:CreateTrafficMirrorSession", "ec2:RunInstances"}
+    assert len([c for c in denied if c.what == "ec2:CreateTrafficMirrorSession"]) == 3  # one per source
+    assert all(f"grant the IAM action {c.what}" in c.detail for c in denied)
+    allowed = {c.what for c in checks if c.ok is True and c.what.startswith("ec2:")}
+    assert {"ec2:CreateTrafficMirrorTarget", "ec2:CreateTrafficMirrorFilter", "ec2:CreateTrafficMirrorFilterRule",
+            "ec2:AttachNetworkInterface", "ec2:CreateSecurityGroup"} <= allowed
+    # Every mutating call was a DryRun: the account is unchanged.
+    assert inventory(sandbox) == before
+    assert recorder.mutating_calls() and all(op.startswith(("Create", "Run", "Attach", "Authorize", "Modify"))
+                                             for op in recorder.mutating_calls())
+
+
+def test_full_source_eni_and_taken_session_number_are_failed_checks(sandbox):
+    c = ec2(sandbox)
+    web = c.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web-1"]}])["Reservations"][0]["Instances"][0]
+    eni = web["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    target_eni = c.create_network_interface(SubnetId=web["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"]
+    target = c.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
+    filt = c.create_traffic_mirror_filter()["TrafficMirrorFilter"]
+    for number in (1, 2, 3):
+        c.create_traffic_mirror_session(NetworkInterfaceId=eni, SessionNumber=number,
+                                        TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+                                        TrafficMirrorFilterId=filt["TrafficMirrorFilterId"])
+    checks = _checks(sandbox, demo_plan(session=SessionPlan(session_number=2)))
+    sessions = {c.what: c for c in checks if c.what.startswith("sessions on")}
+    assert len(sessions) == 3
+    full = next(c for w, c in sessions.items() if eni in w)
+    assert full.ok is False
+    assert "already has 3 mirror sessions" in full.detail and "2 is already used" in full.detail
+    assert all(c.ok for w, c in sessions.items() if eni not in w)
+    # Reported once, as the ENI's check, not again as a plan problem.
+    assert not any(c.what.startswith("plan") and eni in c.detail for c in checks)
+
+
+def test_command_lists_checks_and_fails_on_a_denied_action(sandbox, tmp_path, capsys):
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(demo_answers_text())
+    args = Namespace(target=str(answers), endpoint_url=sandbox.endpoint_url, profile=None, region=None,
+                     state_dir=tmp_path / "state", command="preflight")
+    assert preflight_command(args) == 0
+    assert "checks passed" in capsys.readouterr().out
+    sandbox.set_denied(["ec2:CreateTrafficMirrorFilter"])
+    assert preflight_command(args) == 1
+    out = capsys.readouterr().out
+    assert "✗ ec2:CreateTrafficMirrorFilter: denied: grant the IAM action ec2:CreateTrafficMirrorFilter" in out

@@ -1,0 +1,88 @@
+"""`vpc-mirror export` and `vpc-mirror preflight`, and the cost line of `status`.
+
+Handlers take the parsed arguments like those in tui/cli.py and share its
+conventions: CommandError for the user, exit 0 ok, 1 failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError, _print, _store
+
+_MARK = {True: "✓", False: "✗", None: "?"}
+
+
+def _aws_options(args) -> dict:
+    return {"endpoint_url": args.endpoint_url, "profile": args.profile, "region": args.region}
+
+
+def _planned(ctx, run):
+    """Run ``run(ctx)`` (a coroutine function), mapping engine failures to CommandError."""
+    from steps.aws_errors import AwsError
+    from steps.engine import Refused
+
+    try:
+        return asyncio.run(run(ctx))
+    except Refused as exc:
+        lines = "\n".join(f"  {r}" for r in exc.reasons)
+        raise CommandError(f"the setup's answers no longer fit the account:\n{lines}", EXIT_BAD_INPUT) from None
+    except AwsError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        ctx.close()
+
+
+def export(args) -> int:
+    from steps.exports import render
+    from steps.setup import plan_setup, saved_context
+
+    ctx = saved_context(_store(args), args.name, **_aws_options(args))
+    if ctx is None:
+        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+    if args.format == "answers":
+        ctx.close()
+        actions = []
+    else:  # read-only: the plan is inspected in AWS, nothing is changed or saved
+        actions = _planned(ctx, plan_setup)
+    text = render(args.format, ctx, actions)
+    if args.output:
+        from steps.state_store import write_private
+
+        write_private(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def preflight(args) -> int:
+    """Exit 0 when every check passed, 1 when one failed or could not tell."""
+    from steps.preflight import preflight as run_preflight
+    from steps.setup import open_context, saved_context
+
+    target = args.target
+    if Path(target).is_file():
+        from tui.cli import _load_plan
+
+        args.answers, args.name = Path(target), None
+        ctx = open_context(_load_plan(args), None, **_aws_options(args))
+    else:
+        ctx = saved_context(_store(args), target, **_aws_options(args))
+        if ctx is None:
+            raise CommandError(f"no saved setup named {target!r} in {args.state_dir}, and no answers file; "
+                               "give a setup name or an ANSWERS.yaml path", EXIT_BAD_INPUT)
+    checks = _planned(ctx, run_preflight)
+    for check in checks:
+        _print(f"  {_MARK[check.ok]} {check.what}: {check.detail}")
+    failed = [c for c in checks if c.ok is not True]
+    _print(f"Preflight of {ctx.setup}: {len(checks) - len(failed)} of {len(checks)} checks passed.")
+    return EXIT_OK if not failed else EXIT_FAILED
+
+
+def cost_line(state) -> str:
+    """The running cost of a saved setup, for `status`."""
+    from steps.cost import running_cost
+
+    return running_cost(state).line()
