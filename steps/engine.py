@@ -60,6 +60,8 @@ class Context:
     store: StateStore | None = None
     concurrency: int = 8
     log: Callable[[str], None] = lambda line: None
+    #: Called with (action, "running" | "done" | "failed", id or error) as apply works, for progress views.
+    progress: Callable[[Action, str, str | None], None] = lambda action, phase, detail: None
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
@@ -212,6 +214,7 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
     for action in actions:
         if action.verb == "reuse":
             ctx.record(action, status="reused", id=action.id, attrs=action.params)
+            ctx.progress(action, "done", action.id)
         elif action.verb == "create":
             by_kind.setdefault(action.kind, []).append(action)
     for kind_name, group in by_kind.items():
@@ -237,7 +240,13 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
 
     for wave in waves(actions):
         await adopt_existing(ctx, wave)
-        todo = [a for a in wave if a.verb == "create" and not _is_live(ctx.state.resource(a.key))]
+        todo = []
+        for action in (a for a in wave if a.verb == "create"):
+            res = ctx.state.resource(action.key)
+            if _is_live(res):
+                ctx.progress(action, "done", res.id)
+            else:
+                todo.append(action)
         if not todo:
             continue
 
@@ -248,9 +257,15 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
             if ctx.takes_client_token(action.api):
                 params["ClientToken"] = ctx.token(action)
             ctx.log(f"… {action.summary}")
-            made = await ctx.call(guarded(lambda: kind.create(ctx, action, params), action))
+            ctx.progress(action, "running", None)
+            try:
+                made = await ctx.call(guarded(lambda: kind.create(ctx, action, params), action))
+            except Exception as exc:
+                ctx.progress(action, "failed", str(exc))
+                raise
             ctx.record(action, status="created", id=made.id, attrs=made.attrs)
             ctx.log(f"✓ {action.summary}: {made.id}")
+            ctx.progress(action, "done", made.id)
 
         await _gather_all([make(a) for a in todo])
 

@@ -41,14 +41,18 @@ STEPS: list[Step] = [
 
 def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | None = None,
                  profile: str | None = None, region: str | None = None, concurrency: int = 8,
-                 log: Callable[[str], None] = lambda line: None) -> Context:
+                 log: Callable[[str], None] = lambda line: None,
+                 progress: Callable[[Action, str, str | None], None] | None = None) -> Context:
     """The context for one run: the saved state (or a new one) and AWS clients."""
     state = (store.load(plan.setup) if store else None) or State(setup=plan.setup)
     aws = Aws(region=region or plan.account.region, profile=profile or plan.account.profile,
               endpoint_url=endpoint_url, pool=max(concurrency * 2, 10))
     for step in STEPS:
         state.step(step.name)
-    return Context(plan=plan, state=state, aws=aws, store=store, concurrency=concurrency, log=log)
+    ctx = Context(plan=plan, state=state, aws=aws, store=store, concurrency=concurrency, log=log)
+    if progress is not None:
+        ctx.progress = progress
+    return ctx
 
 
 def saved_context(store: StateStore, name: str, **options) -> Context | None:

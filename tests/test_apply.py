@@ -88,6 +88,35 @@ def test_second_apply_makes_no_mutating_call(sandbox, state_dir):
     assert inventory(sandbox) == before
 
 
+def test_progress_reports_every_created_action_then_all_done_on_resume(sandbox, state_dir):
+    import asyncio
+
+    from steps.setup import apply_setup, open_context, plan_setup
+
+    events: list[tuple[str, str]] = []
+    ctx = open_context(demo_plan(), StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region,
+                       progress=lambda action, phase, detail: events.append((action.key, phase)))
+    try:
+        creates = {a.key for a in asyncio.run(plan_setup(ctx)) if a.verb == "create"}
+        asyncio.run(apply_setup(ctx))
+    finally:
+        ctx.close()
+    running = [key for key, phase in events if phase == "running"]
+    assert sorted(running) == sorted(creates)
+    assert {key for key, phase in events if phase == "done"} >= creates
+
+    events.clear()
+    # A second apply has nothing to create: every action is reported done, none running.
+    ctx = open_context(demo_plan(), StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region,
+                       progress=lambda action, phase, detail: events.append((action.key, phase)))
+    try:
+        asyncio.run(apply_setup(ctx))
+    finally:
+        ctx.close()
+    assert {key for key, phase in events} >= creates
+    assert {phase for _key, phase in events} == {"done"}
+
+
 def test_state_file_is_private_and_holds_no_secrets(sandbox, state_dir):
     run(sandbox, state_dir)
     path = StateStore(state_dir).state_path("demo")
