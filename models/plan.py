@@ -27,6 +27,7 @@ from models.ids import (
     VpcRef,
 )
 from models.mirroring_support import MAX_RULES_PER_FILTER
+from models.zeek import ZeekPlan
 
 TCP, UDP = 6, 17
 
@@ -269,6 +270,7 @@ class Plan(_Model):
     target: TargetPlan = Field(default_factory=TargetPlan)
     filter: FilterPlan = Field(default_factory=FilterPlan)
     session: SessionPlan = Field(default_factory=SessionPlan)
+    zeek: ZeekPlan = Field(default_factory=ZeekPlan)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Plan":

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 #: Linux allows 15 bytes; we accept the characters real interface names use.
-_INTERFACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$")
+INTERFACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _MAC = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 #: Debian and RPM package names.
@@ -23,7 +23,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.:-]*[A-Za-z0-9])?$")
 
 
 def _interface(value: str) -> str:
-    if _INTERFACE.match(value):
+    if INTERFACE_NAME.match(value):
         return value
     raise ValueError(f"{value!r} is not an interface name; use the name `ip link` shows, e.g. ens6 or eth1 "
                      "(letters, digits, . _ @ -, at most 15 characters)")

@@ -38,6 +38,10 @@ STEPS: list[Step] = [
     SessionStep(),
 ]
 
+#: Every step of a setup in DESIGN.md's order: the AWS steps above, then the two on the sensor
+#: (run by `vpc-mirror zeek` and `vpc-mirror watch` or their wizard screens).
+STEP_NAMES: list[str] = [step.name for step in STEPS] + ["zeek", "verify"]
+
 
 def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | None = None,
                  profile: str | None = None, region: str | None = None, concurrency: int = 8,
@@ -47,8 +51,8 @@ def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | No
     state = (store.load(plan.setup) if store else None) or State(setup=plan.setup)
     aws = Aws(region=region or plan.account.region, profile=profile or plan.account.profile,
               endpoint_url=endpoint_url, pool=max(concurrency * 2, 10))
-    for step in STEPS:
-        state.step(step.name)
+    for name in STEP_NAMES:
+        state.step(name)
     ctx = Context(plan=plan, state=state, aws=aws, store=store, concurrency=concurrency, log=log)
     if progress is not None:
         ctx.progress = progress

@@ -126,7 +126,7 @@ async def _find_zeek(sensor: Sensor, answers: ZeekPlan) -> tuple[str | None, str
     return prefix, text
 
 
-async def _links(sensor: Sensor) -> list[Link]:
+async def links(sensor: Sensor) -> list[Link]:
     shown = await sensor.run(["ip", "-j", "addr", "show"])
     links = []
     for item in json.loads(shown.stdout or "[]"):
@@ -187,6 +187,11 @@ async def _config_paths(sensor: Sensor, prefix: str) -> tuple[str, str]:
     return f"{prefix}/etc/node.cfg", f"{prefix}/share/zeek/site/local.zeek"
 
 
+async def capture_link(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> Link:
+    """The capture interface: the one the answers name, or the one whose MAC is the capture ENI's."""
+    return _pick_interface(await links(sensor), answers, mac)
+
+
 async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> Survey:
     """Read the sensor and work out every change; changes nothing. ZeekRefused when it cannot be set up."""
     os_text = await sensor.read_file("/etc/os-release")
@@ -199,8 +204,7 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
         except scripts.UnsupportedOs as exc:
             raise ZeekRefused(str(exc)) from None
         prefix = scripts.default_prefix(os)
-    links = await _links(sensor)
-    link = _pick_interface(links, answers, mac)
+    link = await capture_link(sensor, answers, mac)
     ssh_server = (await sensor.script('printf %s "${SSH_CONNECTION:-}"', root=False)).stdout.split()
     if len(ssh_server) >= 3 and ssh_server[2] in link.addresses:
         raise ZeekRefused(f"{link.name} carries {ssh_server[2]}, the address this SSH session uses; it cannot be "

@@ -45,15 +45,16 @@ def test_apply_status_export_teardown(cli, answers, sandbox):
     doc = json.loads(out)
     assert doc["setup"] == "demo"
     assert [s["name"] for s in doc["steps"]] == [
-        "account", "vpc", "sensor", "test_beacon", "sources", "source_eni", "sensor_eni", "target", "filter", "session"]
+        "account", "vpc", "sensor", "test_beacon", "sources", "source_eni", "sensor_eni", "target", "filter", "session", "zeek", "verify"]
     steps = {s["name"]: s for s in doc["steps"]}
-    assert all(s["status"] == "done" for s in doc["steps"])
+    assert [s["name"] for s in doc["steps"] if s["status"] != "done"] == ["zeek", "verify"]
+    assert doc["cost"]["sessions"] == 3 and doc["cost"]["usd_per_month"] == round(3 * 0.015 * 730, 2)
     assert steps["target"]["resources"]["target"].startswith("tmt-")
     assert steps["filter"]["resources"]["filter"].startswith("tmf-")
     assert all(v.startswith("tms-") for v in steps["session"]["resources"].values())
 
     code, out, _ = cli("status")
-    assert code == 0 and "demo: account" in out and "10 of 10 steps" in out
+    assert code == 0 and "demo: account" in out and "10 of 12 steps" in out and "USD 0.045/hour" in out
 
     code, out, _ = cli("export", "demo", "--format", "answers")
     assert code == 0 and yaml.safe_load(out)["sources"]["instances"] == ["name:web-1", "name:api-1", "name:batch-1"]

@@ -54,7 +54,8 @@ def comparable(sandbox) -> Counter:
 
     def named(value):
         if isinstance(value, str):
-            value = re.sub(r"\d+\.\d+\.\d+\.\d+", lambda m: addresses.get(m.group(0), m.group(0)), value)
+            # addresses and /32s, not wider blocks (the sandbox may hand out a subnet's first address)
+            value = re.sub(r"\d+\.\d+\.\d+\.\d+(?!\d|/(?!32\b))", lambda m: addresses.get(m.group(0), m.group(0)), value)
             return re.sub(r"i-[0-9a-f]+", lambda m: instances.get(m.group(0), m.group(0)), value)
         if isinstance(value, tuple):
             return tuple(sorted(map(named, value), key=str)) if all(isinstance(v, tuple) for v in value) \

@@ -16,6 +16,7 @@ from pathlib import Path
 from tui import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXPORT_FORMATS = ["answers", "aws-cli", "cloudformation", "terraform", "iam-policy"]
 
 
 class CommandError(Exception):
@@ -70,10 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="delete without asking")
     p.add_argument("--concurrency", type=int, default=8, help="parallel AWS calls within a step (default 8)")
 
-    p = command("export", "export a setup")
+    p = command("export", "export a setup as answers, an AWS CLI script, CloudFormation, Terraform or an IAM policy")
     p.add_argument("name")
-    p.add_argument("--format", required=True, choices=["answers"], help="what to export")
-    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to export")
+    p.add_argument("-o", "--output", type=Path, help="write here (mode 0600) instead of standard output")
+
+    p = command("preflight", "try every change a setup needs with DryRun: which IAM actions are allowed or denied")
+    p.add_argument("target", metavar="NAME|ANSWERS", help="a saved setup's name, or an answers file")
 
     command("schema", "print the JSON Schema of the answers file")
 
@@ -84,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fraction (0-1) of EC2 calls answered RequestLimitExceeded before doing anything")
     p.add_argument("--deny", action="append", default=[], metavar="ACTION",
                    help="answer UnauthorizedOperation for this IAM action, e.g. ec2:CreateTrafficMirrorSession")
+
+    from tui import watch_cli, zeek_cli
+
+    zeek_cli.add_parser(sub, _common)
+    watch_cli.add_parser(sub, _common)
     return parser
 
 
@@ -109,8 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             "status": _status,
             "teardown": _teardown,
             "export": _export,
+            "preflight": _preflight,
             "schema": _schema,
             "sandbox": _sandbox,
+            "zeek": _zeek,
+            "watch": _watch,
         }[args.command]
         return handler(args)
     except CommandError as exc:
@@ -208,6 +220,8 @@ def _apply(args) -> int:
 
 def status_document(state) -> dict:
     """The JSON shape of `status --json` for one setup."""
+    from steps.cost import running_cost
+
     return {
         "setup": state.setup,
         "account": state.account_id,
@@ -224,6 +238,7 @@ def status_document(state) -> dict:
             }
             for step in state.steps.values()
         ],
+        "cost": running_cost(state).document(),
     }
 
 
@@ -231,6 +246,8 @@ _MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", 
 
 
 def _status(args) -> int:
+    from steps.cost import running_cost
+
     store = _store(args)
     if args.name:
         state = store.load(args.name)
@@ -249,6 +266,7 @@ def _status(args) -> int:
         total = len(state.steps)
         _print(f"{state.setup}: account {state.account_id or '?'} in {state.region or '?'}, "
                f"{state.done_count()} of {total} steps, updated {state.updated_at:%Y-%m-%d %H:%M} UTC")
+        _print(f"  {running_cost(state).line()}")
         for step in state.steps.values():
             ids = ", ".join(f"{k}={r.id}" for k, r in step.resources.items() if r.status in ("created", "reused"))
             _print(f"  {_MARK[step.status]} {step.name:12} {step.status:11} {ids}")
@@ -293,19 +311,27 @@ def _teardown(args) -> int:
 
 
 def _export(args) -> int:
-    from models.answers import dump_answers
+    from tui.export_cli import export
 
-    plan = _store(args).load_answers(args.name)
-    if plan is None:
-        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
-    text = dump_answers(plan)
-    if args.output:
-        from steps.state_store import write_private
+    return export(args)
 
-        write_private(args.output, text)
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
+
+def _preflight(args) -> int:
+    from tui.export_cli import preflight
+
+    return preflight(args)
+
+
+def _zeek(args) -> int:
+    from tui.zeek_cli import run
+
+    return run(args)
+
+
+def _watch(args) -> int:
+    from tui.watch_cli import run
+
+    return run(args)
 
 
 def _schema(args) -> int:

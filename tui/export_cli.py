@@ -1,4 +1,4 @@
-"""`vpc-mirror export` and `vpc-mirror preflight`, and the cost line of `status`.
+"""`vpc-mirror export` and `vpc-mirror preflight`.
 
 Handlers take the parsed arguments like those in tui/cli.py and share its
 conventions: CommandError for the user, exit 0 ok, 1 failed, 2 bad input.
@@ -80,9 +80,3 @@ def preflight(args) -> int:
     _print(f"Preflight of {ctx.setup}: {len(checks) - len(failed)} of {len(checks)} checks passed.")
     return EXIT_OK if not failed else EXIT_FAILED
 
-
-def cost_line(state) -> str:
-    """The running cost of a saved setup, for `status`."""
-    from steps.cost import running_cost
-
-    return running_cost(state).line()

@@ -13,9 +13,10 @@ import argparse
 import asyncio
 import getpass
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
 
 
 def add_parser(sub, common) -> argparse.ArgumentParser:
@@ -24,12 +25,7 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
     p = sub.add_parser("zeek", help=help, description=help)
     common(p, suppress=True)
     p.add_argument("name", nargs="?", help="a saved setup: the sensor comes from its state")
-    p.add_argument("--host", help="the sensor's address (instead of NAME)")
-    p.add_argument("--port", type=int, help="SSH port (default: ~/.ssh/config or 22)")
-    p.add_argument("--user", help="login user (default: the image's, e.g. ubuntu)")
-    p.add_argument("--identity", type=Path, help="private key file (default: ~/.ssh/config and the agent)")
-    p.add_argument("--known-hosts", type=Path, help="known_hosts file (default: STATE_DIR/known_hosts)")
-    p.add_argument("--accept-host-key", metavar="SHA256:...", help="trust this host key fingerprint on first contact")
+    add_ssh_options(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--interface", help="capture interface name")
     which.add_argument("--mac", help="capture interface MAC (default: the capture ENI's)")
@@ -41,16 +37,20 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
     return p
 
 
-class _Fail(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.code = code
+def add_ssh_options(p: argparse.ArgumentParser) -> None:
+    """How to reach a sensor without a saved setup; shared with `vpc-mirror watch`."""
+    p.add_argument("--host", help="the sensor's address (instead of NAME)")
+    p.add_argument("--port", type=int, help="SSH port (default: ~/.ssh/config or 22)")
+    p.add_argument("--user", help="login user (default: the image's, e.g. ubuntu)")
+    p.add_argument("--identity", type=Path, help="private key file (default: ~/.ssh/config and the agent)")
+    p.add_argument("--known-hosts", type=Path, help="known_hosts file (default: STATE_DIR/known_hosts)")
+    p.add_argument("--accept-host-key", metavar="SHA256:...", help="trust this host key fingerprint on first contact")
 
 
 def run(args) -> int:
     try:
         return asyncio.run(_run(args))
-    except _Fail as exc:
+    except CommandError as exc:
         print(f"vpc-mirror: {exc}", file=sys.stderr)
         return exc.code
 
@@ -60,9 +60,9 @@ def _answers(args, base):
 
     from models.zeek import ZeekPlan
 
-    flags = {"host": args.host, "port": args.port, "user": args.user,
-             "identity": str(args.identity) if args.identity else None, "interface": args.interface,
-             "mac": args.mac, "zeek_prefix": args.zeek_prefix, "package": args.package, "workers": args.workers}
+    names = ("host", "port", "user", "interface", "mac", "zeek_prefix", "package", "workers")
+    flags = {name: getattr(args, name, None) for name in names}
+    flags["identity"] = str(args.identity) if args.identity else None
     values = base.model_dump() if base is not None else {}
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
@@ -70,7 +70,7 @@ def _answers(args, base):
     except ValidationError as exc:
         lines = "\n".join(f"  --{'-'.join(map(str, e['loc'])).replace('_', '-') or 'options'}: "
                           f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
-        raise _Fail(f"invalid option(s):\n{lines}", EXIT_BAD_INPUT) from None
+        raise CommandError(f"invalid option(s):\n{lines}", EXIT_BAD_INPUT) from None
 
 
 def _fingerprint(args):
@@ -81,7 +81,7 @@ def _fingerprint(args):
     try:
         return check_fingerprint(args.accept_host_key)
     except ValueError as exc:
-        raise _Fail(f"--accept-host-key: {exc}", EXIT_BAD_INPUT) from None
+        raise CommandError(f"--accept-host-key: {exc}", EXIT_BAD_INPUT) from None
 
 
 def _from_setup(args):
@@ -93,15 +93,15 @@ def _from_setup(args):
     store = StateStore(args.state_dir)
     plan = store.load_answers(args.name)
     if plan is None or store.load(args.name) is None:
-        raise _Fail(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
     ctx = open_context(plan, store, endpoint_url=args.endpoint_url, profile=args.profile, region=args.region)
     target = sensor_target(ctx)
     if target.instance_id is None:
-        raise _Fail(f"setup {args.name} has no sensor yet; run `vpc-mirror resume {args.name}` first", EXIT_BAD_INPUT)
+        raise CommandError(f"setup {args.name} has no sensor yet; run `vpc-mirror resume {args.name}` first", EXIT_BAD_INPUT)
     user = target.user or (image_user(ctx, ctx.facts("sensor").get("image_id") or plan.sensor.image)
                            if plan.sensor.image.startswith("ami-") else None)
     fingerprints = instance_fingerprints(ctx, target.instance_id)
-    return getattr(plan, "zeek", None), target.host, user, target.mac, fingerprints, ctx
+    return plan.zeek, target.host, user, target.mac, fingerprints, ctx
 
 
 async def _ask_yes(question: str) -> bool:
@@ -113,62 +113,92 @@ async def _ask_password(prompt: str) -> str | None:
     return await asyncio.to_thread(getpass.getpass, prompt)
 
 
-async def _run(args) -> int:
+@dataclass
+class Connected:
+    """An open sensor connection and what is known of it (answers, capture MAC, the setup's context)."""
+
+    sensor: object
+    answers: object
+    mac: str | None
+    ctx: object | None
+
+    def close(self) -> None:
+        self.sensor.close()
+        if self.ctx is not None:
+            self.ctx.close()
+
+
+async def open_sensor(args) -> Connected:
+    """Connect to the sensor of setup ``args.name`` or to ``args.host``, host key verified; CommandError if not."""
     from steps.ssh import HostKeyPolicy, SshError, SshTarget, connect
-    from steps.zeek import ZeekRefused, carry_out, survey
 
     if (args.name is None) == (args.host is None):
-        raise _Fail("give a setup NAME or --host (not both)", EXIT_BAD_INPUT)
+        raise CommandError("give a setup NAME or --host (not both)", EXIT_BAD_INPUT)
     accept = _fingerprint(args)
     ctx = None
     base = host = user = mac = fingerprints = None
     if args.name:
         base, host, user, mac, fingerprints, ctx = _from_setup(args)
-    answers = _answers(args, base)
-    host = answers.host or host
-    user = answers.user or user
-    if host is None:
-        raise _Fail("the sensor has no public address in the saved state; pass --host", EXIT_BAD_INPUT)
-    interactive = sys.stdin.isatty() and not args.yes
-    target = SshTarget(host=host, port=answers.port, user=user,
-                       identity=Path(answers.identity).expanduser() if answers.identity else None,
-                       known_hosts=args.known_hosts or args.state_dir / "known_hosts")
-    policy = HostKeyPolicy(accept=accept, console_fingerprints=fingerprints, ask=_ask_yes if interactive else None)
     try:
-        sensor = await connect(target, policy, ask_password=_ask_password if sys.stdin.isatty() else None,
-                               log=print)
+        answers = _answers(args, base)
+        host = answers.host or host
+        user = answers.user or user
+        if host is None:
+            raise CommandError("the sensor has no public address in the saved state; pass --host", EXIT_BAD_INPUT)
+        interactive = sys.stdin.isatty() and not getattr(args, "yes", False)
+        target = SshTarget(host=host, port=answers.port, user=user,
+                           identity=Path(answers.identity).expanduser() if answers.identity else None,
+                           known_hosts=args.known_hosts or args.state_dir / "known_hosts")
+        policy = HostKeyPolicy(accept=accept, console_fingerprints=fingerprints,
+                               ask=_ask_yes if interactive else None)
         try:
-            work = await survey(sensor, answers, mac)
-            _show(work)
-            if not work.changes_anything:
-                print(f"Nothing to change: Zeek {work.zeek_version} already runs on {work.interface}.")
-                status = None
-            elif args.dry_run:
-                print("Dry run: nothing was changed.")
-                return EXIT_OK
-            else:
-                if interactive and not await _ask_yes("Apply these changes?"):
-                    print("Nothing changed.")
-                    return EXIT_OK
-                status = await carry_out(sensor, work, answers, mac, log=print)
-            from steps.zeek import zeekctl_status
-
-            status = status or await zeekctl_status(sensor, work.prefix)
-            print(status.output.rstrip())
-            print(f"Zeek: {status.summary()}")
-            if ctx is not None:
-                ctx.facts("zeek").update(work.facts(), status=status.summary())
-                ctx.save()
-        finally:
-            sensor.close()
-    except ZeekRefused as exc:
-        raise _Fail(f"{exc}\nNothing was changed.", EXIT_BAD_INPUT) from None
-    except SshError as exc:
-        raise _Fail(str(exc)) from None
-    finally:
+            sensor = await connect(target, policy, ask_password=_ask_password if sys.stdin.isatty() else None,
+                                   log=lambda line: print(line, file=sys.stderr))
+        except SshError as exc:
+            raise CommandError(str(exc)) from None
+    except BaseException:
         if ctx is not None:
             ctx.close()
-    return EXIT_OK
+        raise
+    return Connected(sensor, answers, mac, ctx)
+
+
+async def _run(args) -> int:
+    from steps.ssh import SshError
+    from steps.zeek import ZeekRefused, carry_out, survey, zeekctl_status
+
+    conn = await open_sensor(args)
+    sensor, answers, mac, ctx = conn.sensor, conn.answers, conn.mac, conn.ctx
+    try:
+        work = await survey(sensor, answers, mac)
+        _show(work)
+        if not work.changes_anything:
+            print(f"Nothing to change: Zeek {work.zeek_version} already runs on {work.interface}.")
+            status = None
+        elif args.dry_run:
+            print("Dry run: nothing was changed.")
+            return EXIT_OK
+        else:
+            if sys.stdin.isatty() and not args.yes and not await _ask_yes("Apply these changes?"):
+                print("Nothing changed.")
+                return EXIT_OK
+            status = await carry_out(sensor, work, answers, mac, log=print)
+        status = status or await zeekctl_status(sensor, work.prefix)
+        print(status.output.rstrip())
+        print(f"Zeek: {status.summary()}")
+        if ctx is not None:
+            from steps.engine import set_status
+
+            ctx.facts("zeek").update(work.facts(), status=status.summary())
+            set_status(ctx, "zeek", "done" if status.running else "failed",
+                       None if status.running else f"Zeek is not running: {status.summary()}")
+    except ZeekRefused as exc:
+        raise CommandError(f"{exc}\nNothing was changed.", EXIT_BAD_INPUT) from None
+    except SshError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        conn.close()
+    return EXIT_OK if status.running else EXIT_FAILED
 
 
 def _show(work) -> None:

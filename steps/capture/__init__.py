@@ -1,6 +1,6 @@
 """Capture: decode the sensor's mirrored VXLAN traffic and aggregate it for the live view.
 
-Pure standard library; the bytes come from whoever drives `CaptureSession.feed`
+Decoding is pure standard library; the bytes come from whoever drives `CaptureSession.feed`
 (tcpdump over SSH, a pcap file, the sandbox's synthetic source).
 """
 

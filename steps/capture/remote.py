@@ -14,10 +14,10 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from models.zeek import INTERFACE_NAME
+
 from .session import CaptureSession
 
-#: Linux interface names: at most 15 characters, no spaces, slashes or shell syntax.
-_INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 DEFAULT_SNAPLEN = 262144
 
 
@@ -36,7 +36,7 @@ def tcpdump_command(interface: str, port: int = 4789, snaplen: int = DEFAULT_SNA
 
     Wrapped so that tcpdump is killed when our stdin closes.
     """
-    if not _INTERFACE.match(interface):
+    if not INTERFACE_NAME.match(interface):
         raise BadCaptureInput(f"interface {interface!r} is not a valid interface name; use one like eth1 or ens6")
     if not 1 <= int(port) <= 65535:
         raise BadCaptureInput(f"port {port} is outside 1-65535; AWS mirrors to UDP 4789")

@@ -1,0 +1,222 @@
+"""A live capture: one source feeding a CaptureSession in the background, read at the reader's pace.
+
+The headless `vpc-mirror watch` and the TUI's Verify pane both hold a
+`LiveCapture` and run one source against it: the sensor over SSH
+(`RemoteSource`), a pcap file (`PcapFileSource`), or the demo's synthetic
+traffic (`SyntheticSource`). Feeding and snapshots are guarded by a lock, so a
+source may feed from a worker thread while the UI takes snapshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
+from .decode import VXLAN_PORT
+from .pcap import global_header
+from .rawview import DEFAULT_CAPACITY
+from .remote import DEFAULT_SNAPLEN, CaptureStatus, RemoteCapture
+from .session import CaptureSession
+from .synthetic import Beacon, FlowSpec, SyntheticTraffic
+
+READ_CHUNK = 1 << 20
+
+
+class LiveCapture:
+    """A CaptureSession shared between one feeding source and any number of readers."""
+
+    def __init__(self, port: int = VXLAN_PORT, flow_capacity: int = DEFAULT_FLOW_CAPACITY,
+                 raw_capacity: int = DEFAULT_CAPACITY,
+                 on_status: Callable[[CaptureStatus], None] = lambda status: None) -> None:
+        self.port = port
+        self._session = CaptureSession(port, flow_capacity, raw_capacity=raw_capacity)
+        self._lock = threading.Lock()
+        self._on_status = on_status
+        self.status = CaptureStatus("starting", "starting the capture")
+        self.started = time.monotonic()
+        self.fed_bytes = 0
+
+    def feed(self, data: bytes) -> None:
+        with self._lock:
+            self._session.feed(data)
+            self.fed_bytes += len(data)
+
+    def elapsed(self) -> float:
+        """Seconds since the capture was set up."""
+        return time.monotonic() - self.started
+
+    def set_status(self, status: CaptureStatus) -> None:
+        self.status = status
+        self._on_status(status)
+
+    @property
+    def error(self) -> str | None:
+        """Why the stream could not be read (not pcap, ...), or None."""
+        return self._session.error
+
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        with self._lock:
+            return self._session.snapshot(now)
+
+    def raw_lines(self, n: int | None = None) -> list[str]:
+        with self._lock:
+            return self._session.raw_lines(n)
+
+    async def run(self, source, stop: asyncio.Event) -> CaptureStatus:
+        """Run ``source`` until it ends or ``stop`` is set; returns the last status."""
+        try:
+            await source.run(self, stop)
+        except Exception as exc:  # a source's failure is a status to show, never a crash of the view
+            self.set_status(CaptureStatus("failed", str(exc) or type(exc).__name__))
+        if self.status.state in ("starting", "listening"):
+            self.set_status(CaptureStatus("stopped", "capture stopped"))
+        return self.status
+
+
+class PcapFileSource:
+    """A pcap file read once from start to end (``--pcap FILE``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
+        live.set_status(CaptureStatus("listening", f"reading {self.path}"))
+        await asyncio.to_thread(self._read, live, stop)
+        if live.error:
+            live.set_status(CaptureStatus("failed", f"{self.path}: {live.error}"))
+        else:
+            live.set_status(CaptureStatus("stopped", f"read all of {self.path}"))
+
+    def _read(self, live: LiveCapture, stop: asyncio.Event) -> None:
+        with open(self.path, "rb") as f:
+            while not stop.is_set() and (chunk := f.read(READ_CHUNK)):
+                live.feed(chunk)
+                if live.error:
+                    return
+
+
+class RemoteSource:
+    """tcpdump on the sensor over an already verified SSH connection (``steps.ssh.Sensor``)."""
+
+    def __init__(self, sensor, interface: str, *, port: int = VXLAN_PORT, snaplen: int = DEFAULT_SNAPLEN) -> None:
+        self.sensor = sensor
+        self.interface = interface
+        self.port = port
+        self.snaplen = snaplen
+
+    async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
+        session = _LockedFeed(live)
+        capture = RemoteCapture(self.sensor.conn, session, self.interface, port=self.port, snaplen=self.snaplen,
+                                sudo=not self.sensor.is_root, on_status=live.set_status)
+        live.set_status(capture.status)
+        await capture.run(stop)
+
+
+class _LockedFeed:
+    """What RemoteCapture feeds: the live capture's locked `feed`."""
+
+    def __init__(self, live: LiveCapture) -> None:
+        self.feed = live.feed
+
+
+class SyntheticSource:
+    """Synthetic mirrored traffic paced to the wall clock: the demo's live view and the live benchmark.
+
+    Traffic is generated one `window` of seconds at a time (the beacon's round
+    restarts each window) and fed in slices of `tick` seconds as real time
+    passes, so the view sees a steady stream rather than bursts.
+    """
+
+    def __init__(self, make_window: Callable[[float], SyntheticTraffic], *, window: float,
+                 tick: float = 0.05, clock: Callable[[], float] = time.time) -> None:
+        self.make_window = make_window
+        self.window = window
+        self.tick = tick
+        self.clock = clock
+
+    async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
+        live.set_status(CaptureStatus("listening", "synthetic mirrored traffic (demo)"))
+        await asyncio.to_thread(self._pump, live, stop)
+
+    def _pump(self, live: LiveCapture, stop: asyncio.Event) -> None:
+        live.feed(global_header())
+        start = self.clock()
+        packets = self._packets(start)
+        pending = next(packets, None)
+        while pending is not None and not stop.is_set():
+            now = self.clock()
+            parts = []
+            while pending is not None and pending[0] <= now:
+                ts, frame = pending
+                sec = int(ts)
+                parts.append(_RECORD.pack(sec, int((ts - sec) * 1e6), len(frame), len(frame)))
+                parts.append(frame)
+                pending = next(packets, None)
+            if parts:
+                live.feed(b"".join(parts))
+            if pending is not None:
+                stop_wait = min(self.tick, max(pending[0] - self.clock(), 0.0))
+                time.sleep(stop_wait)
+
+    def _packets(self, start: float) -> Iterator[tuple[float, bytes]]:
+        k = 0
+        while True:
+            yield from self.make_window(start + k * self.window).packets()
+            k += 1
+
+
+_RECORD = struct.Struct("<IIII")
+
+
+class DemoTraffic:
+    """The demo's mirrored traffic: ordinary flows from each source plus the tame beacon.
+
+    ``sources`` maps a source's name to its private address (the outer source
+    of its mirrored packets and the inner host of its own flows). The beacon
+    runs on the first source every `beacon_period` seconds, its first round a
+    few seconds in so the view shows it early. Peers use documentation
+    addresses (RFC 5737); nothing is ever sent anywhere.
+    """
+
+    def __init__(self, sources: dict[str, str], target: str, vni: int, *, pps: float = 200.0,
+                 beacon_period: float = 34.0, beacon_server: str = "192.0.2.80", seed: int = 0) -> None:
+        if not sources:
+            raise ValueError("the demo traffic needs at least one source address")
+        self.sources, self.target, self.vni = sources, target, vni
+        self.pps, self.period, self.server, self.seed = pps, beacon_period, beacon_server, seed
+
+    def flows(self) -> list[FlowSpec]:
+        """Per window: each source serves HTTPS to a client and asks the VPC resolver."""
+        per_flow = max(int(self.pps * self.period) // (3 * len(self.sources)), 1)
+        specs = []
+        for n, address in enumerate(self.sources.values()):
+            client = f"203.0.113.{10 + n}"
+            specs += [
+                FlowSpec(address, self.vni, 6, client, address, 50000 + n, 443, per_flow, 200),
+                FlowSpec(address, self.vni, 6, address, client, 443, 50000 + n, per_flow, 1200),
+                FlowSpec(address, self.vni, 17, address, "10.0.0.2", 40000 + n, 53, per_flow, 40),
+            ]
+        return specs
+
+    def window(self, start: float) -> SyntheticTraffic:
+        first = next(iter(self.sources.values()))
+        beacon = Beacon(first, self.vni, first, self.server, period=self.period, offset=min(3.0, self.period / 2))
+        return SyntheticTraffic(self.flows(), target=self.target, start=start, duration=self.period,
+                                seed=self.seed, beacon=beacon)
+
+    def source(self, **options) -> SyntheticSource:
+        """A paced source of this traffic; ``options`` are SyntheticSource's (tick, clock)."""
+        return SyntheticSource(self.window, window=self.period, **options)
+
+
+BEACON_PORT = 999
+
+
+def beacon_flows(snap: Snapshot) -> list:
+    """Inner flows that look like the runbook's tame beacon: UDP datagrams to port 999."""
+    return [f for f in snap.flows if f.proto == 17 and f.dport == BEACON_PORT]

@@ -1,0 +1,89 @@
+"""Watching a setup's mirrored traffic: what the capture should see, the demo's traffic, and why nothing arrives.
+
+Shared by the headless `vpc-mirror watch` and the TUI's Verify pane, so both
+judge a silent capture the same way. Reads the saved state only, except
+`explain_silence`, which reads AWS (blocking calls on the engine's pool) and,
+when connected, the sensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steps.capture.aggregate import Snapshot
+from steps.capture.live import DemoTraffic, LiveCapture
+from steps.diagnostics import CaptureView, Check, Interface, SensorView, diagnose
+from steps.engine import Context
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """What the mirrored packets of a setup look like from the sensor."""
+
+    sources: dict[str, str]  # source name (or instance id) -> address its mirrored packets come from
+    target: str | None  # the capture ENI's private address
+    mac: str | None  # the capture ENI's MAC, to find its interface on the sensor
+    vnis: list[int]  # the sessions' VNIs (empty when AWS picked them and state does not know)
+
+
+def endpoints(ctx: Context) -> Endpoints:
+    """From the saved state: the sources' addresses (a dedicated ENI's own), the target's, the VNIs."""
+    sources: dict[str, str] = {}
+    for s in ctx.facts("sources").get("sources", []):
+        dedicated = ctx.state.resource(f"source-eni/{s['instance_id']}")
+        address = (dedicated.attrs.get("private_ip") if dedicated and dedicated.status == "created" else None) \
+            or s["private_ip"]
+        sources[s.get("name") or s["instance_id"]] = address
+    target = ctx.state.resource("sensor-eni")
+    vnis = sorted({r.attrs["vni"] for r in ctx.state.step("session").resources.values()
+                   if r.status == "created" and r.attrs.get("vni") is not None})
+    if not vnis and ctx.plan.session.vni is not None:
+        vnis = [ctx.plan.session.vni]
+    return Endpoints(sources=sources, target=target.attrs.get("private_ip") if target else None,
+                     mac=target.attrs.get("mac") if target else None, vnis=vnis)
+
+
+def verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
+    """Does the capture prove this setup's mirroring works? (yes, None) or (no, why)."""
+    if snap.vxlan_packets == 0:
+        return False, "no mirrored VXLAN packet arrived"
+    ends = endpoints(ctx)
+    if ends.vnis and not set(snap.vnis) & set(ends.vnis):
+        return False, (f"VXLAN packets arrive with VNI {', '.join(map(str, sorted(snap.vnis)))}, not this setup's "
+                       f"{', '.join(map(str, ends.vnis))}")
+    if ends.sources and not set(snap.sources) & set(ends.sources.values()):
+        return False, "VXLAN packets arrive, but from none of this setup's sources"
+    return True, None
+
+
+def demo_traffic(ctx: Context, **options) -> DemoTraffic:
+    """The demo's synthetic traffic for this setup: its sources, its target, its VNI.
+
+    ``options`` are DemoTraffic's (pps, beacon_period, ...); the beacon period
+    defaults to the test beacon's interval.
+    """
+    ends = endpoints(ctx)
+    if not ends.sources or ends.target is None:
+        raise ValueError(f"setup {ctx.setup} has no applied sources and capture ENI yet; apply it first")
+    options.setdefault("beacon_period", float(ctx.plan.test_beacon.interval_seconds))
+    return DemoTraffic(ends.sources, ends.target, ends.vnis[0] if ends.vnis else 1, **options)
+
+
+async def sensor_view(sensor, capture_interface: str | None) -> SensorView:
+    """The sensor's interfaces as the checks need them, read over SSH (`steps.ssh.Sensor`)."""
+    from steps.zeek import links
+
+    return SensorView([Interface(l.name, l.mac, l.up, l.mtu) for l in await links(sensor)], capture_interface)
+
+
+def capture_view(live: LiveCapture) -> CaptureView:
+    snap = live.snapshot()
+    return CaptureView(seconds=live.elapsed(), vxlan_packets=snap.vxlan_packets,
+                       vnis={vni: s.packets for vni, s in snap.vnis.items()})
+
+
+async def explain_silence(ctx: Context, sensor=None, capture_interface: str | None = None,
+                          live: LiveCapture | None = None) -> list[Check]:
+    """The diagnostics checklist for this setup, with the sensor's and the capture's view when there is one."""
+    view = await sensor_view(sensor, capture_interface) if sensor is not None else None
+    return await diagnose(ctx, view, capture_view(live) if live is not None else None)

@@ -1,0 +1,253 @@
+"""`vpc-mirror watch`: the headless summary from a pcap file, from real VXLAN over SSH, and the demo's traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sensor_host import _free_block
+from steps.capture.live import LiveCapture, PcapFileSource, beacon_flows
+from steps.capture.remote import BadCaptureInput, status_of, tcpdump_command
+from steps.capture.summary import summarize_pcap
+from steps.setup import open_context
+from steps.state_store import StateStore
+from steps.watch import demo_traffic, endpoints, verdict
+from tests.awsfacts import demo_plan, run
+from tui.cli import main
+
+CAPTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vxlan"
+PCAP = CAPTURES / "tcpdump" / "vxlan.pcap"
+
+
+def watch(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["watch", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_pcap_summary_is_the_documented_json(capsys, state_dir):
+    code, out, err = watch(capsys, "--pcap", str(PCAP), "--headless", "--json", "--state-dir", str(state_dir))
+    assert code == 0, err
+    doc = json.loads(out)
+    expected = json.loads(json.dumps(summarize_pcap(PCAP)))  # JSON turns the VNI keys into strings
+    assert doc == expected and doc["vxlan_packets"] > 0
+    assert set(doc) == {"packets", "vxlan_packets", "non_vxlan", "malformed", "truncated", "vnis", "sources", "flows"}
+    assert set(doc["flows"][0]) == {"vni", "src", "dst", "proto", "sport", "dport", "packets", "bytes"}
+
+
+def test_pcap_summary_as_text_names_vnis_and_sources(capsys, state_dir):
+    code, out, _ = watch(capsys, "--pcap", str(PCAP), "--headless", "--state-dir", str(state_dir))
+    expected = summarize_pcap(PCAP)
+    assert code == 0
+    assert f"{expected['vxlan_packets']} VXLAN" in out
+    assert all(f"VNI {vni}: {n} packets" in out for vni, n in expected["vnis"].items())
+    assert all(f"from {source}: {n} packets" in out for source, n in expected["sources"].items())
+
+
+@pytest.mark.parametrize("argv, named", [
+    ([], "NAME"),
+    (["--pcap", "/nonexistent.pcap"], "--pcap"),
+    (["--pcap", str(PCAP), "--seconds", "0"], "--seconds"),
+    (["demo", "--pcap", str(PCAP)], "--pcap FILE, or a setup NAME"),
+    (["--host", "10.0.0.1", "--interface", "eth1;rm -rf /"], "interface"),
+    (["--pcap", str(PCAP), "--vxlan-port", "70000"], "--vxlan-port"),
+])
+def test_bad_input_exits_2_naming_the_option(capsys, state_dir, argv, named):
+    code, out, err = watch(capsys, *argv, "--headless", "--state-dir", str(state_dir))
+    assert code == 2 and named in err and out == ""
+
+
+def test_a_file_that_is_not_pcap_fails_with_the_reason(capsys, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a capture\n" * 10)
+    code, _, err = watch(capsys, "--pcap", str(junk), "--headless", "--state-dir", str(tmp_path))
+    assert code == 1 and "notes.txt" in err
+
+
+@pytest.mark.parametrize("interface", ["eth1;rm -rf /", "$(reboot)", "a b", "x" * 16, "-i"])
+def test_capture_command_refuses_interface_names_the_shell_would_read(interface):
+    with pytest.raises(BadCaptureInput, match="not a valid interface name"):
+        tcpdump_command(interface)
+
+
+def test_capture_command_is_quoted_and_stops_tcpdump_when_we_go():
+    command = tcpdump_command("ens6", port=4789, snaplen=9001)
+    assert command.startswith("sudo -n sh -c ")
+    assert "tcpdump -i ens6 -U -s 9001 -w - 'udp dst port 4789'" in command.replace("'\"'\"'", "'")
+    assert "read -r _" in command and "kill" in command
+
+
+@pytest.mark.parametrize("line, state", [
+    ("tcpdump: listening on ens6, link-type EN10MB (Ethernet), snapshot length 262144 bytes", "listening"),
+    ("tcpdump: ens7: No such device exists", "no-such-device"),
+    ("tcpdump: ens6: You don't have permission to capture on that device", "permission-denied"),
+    ("sh: 1: tcpdump: not found", "tcpdump-missing"),
+    ("sudo: a password is required", "sudo-password"),
+])
+def test_tcpdump_stderr_becomes_a_status(line, state):
+    assert status_of(line).state == state
+
+
+def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):
+    run(sandbox, state_dir)
+    ctx = open_context(demo_plan(), StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region)
+    try:
+        ends = endpoints(ctx)
+        instances = {i["Tags"][0]["Value"]: i["PrivateIpAddress"]
+                     for r in sandbox.client("ec2").describe_instances()["Reservations"] for i in r["Instances"]
+                     if i.get("Tags")}
+        assert ends.sources == {name: instances[name] for name in ("web-1", "api-1", "batch-1")}
+        assert ends.vnis == [4242] and ends.target and ends.mac
+
+        live = LiveCapture()
+        traffic = demo_traffic(ctx, pps=400, beacon_period=2.0)
+
+        async def two_seconds():
+            stop = asyncio.Event()
+            task = asyncio.create_task(live.run(traffic.source(), stop))
+            await asyncio.sleep(2.0)
+            stop.set()
+            return await task
+
+        assert asyncio.run(two_seconds()).state == "stopped"
+        snap = live.snapshot()
+        assert set(snap.vnis) == {4242} and set(snap.sources) == set(ends.sources.values())
+        assert beacon_flows(snap), "the tame beacon's UDP 999 datagram is in the demo traffic"
+        assert verdict(ctx, snap) == (True, None)
+        for res in ctx.state.step("session").resources.values():
+            res.attrs["vni"] = 7  # as if another session's packets arrived
+        assert not verdict(ctx, snap)[0] and "not this setup's 7" in verdict(ctx, snap)[1]
+    finally:
+        ctx.close()
+
+
+def test_pcap_source_stops_when_asked(tmp_path):
+    live = LiveCapture()
+
+    async def stopped_at_once():
+        stop = asyncio.Event()
+        stop.set()
+        return await live.run(PcapFileSource(PCAP), stop)
+
+    assert asyncio.run(stopped_at_once()).state == "stopped"
+    assert live.snapshot().packets == 0
+
+
+# -- real VXLAN over a real sshd --------------------------------------------------------------------------------
+
+VNI = 4242
+INNER_SRC, INNER_DST = "192.168.77.1", "192.168.77.2"
+
+
+@contextlib.contextmanager
+def vxlan_source(host):
+    """A namespace of our own holding the sensor's capture peer and a Linux vxlan device sending to the sensor."""
+    ns = f"vpcm-src-{host.token}"
+    block = _free_block()
+    local, remote = str(block[1]), str(block[2])
+    inside = ["ip", "netns", "exec", ns]
+
+    def sh(*argv: str) -> None:
+        subprocess.run(argv, check=True, capture_output=True, timeout=15)
+
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "set", host.capture_peer, "netns", ns)
+        sh(*inside, "ip", "addr", "add", f"{local}/30", "dev", host.capture_peer)
+        sh(*inside, "ip", "link", "set", host.capture_peer, "up")
+        # The capture interface has no address (as Zeek wants it); the sender knows its MAC.
+        sh(*inside, "ip", "neigh", "add", remote, "lladdr", host.capture_mac, "dev", host.capture_peer)
+        sh(*inside, "ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", local, "remote", remote,
+           "dstport", "4789", "dev", host.capture_peer)
+        sh(*inside, "ip", "addr", "add", f"{INNER_SRC}/24", "dev", "vx0")
+        sh(*inside, "ip", "link", "set", "vx0", "up")
+        sh(*inside, "ip", "neigh", "add", INNER_DST, "lladdr", "02:00:00:00:77:02", "dev", "vx0")
+        host.exec("ip", "link", "set", host.capture_if, "up")
+        yield inside, local
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=15)
+
+
+SEND = f"""
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"Infected", ("{INNER_DST}", 999))
+s = socket.socket()
+s.settimeout(0.3)
+try:
+    s.connect(("{INNER_DST}", 443))
+except OSError:
+    pass
+"""
+
+
+def send_beacon_rounds(inside: list[str], stop: threading.Event) -> None:
+    """The tame beacon, for real: a ping, UDP "Infected" to 999, a TCP connection to 443, until stopped."""
+    while not stop.is_set():
+        subprocess.run([*inside, "ping", "-c", "1", "-W", "0.2", INNER_DST], capture_output=True, timeout=5)
+        subprocess.run([*inside, "python3", "-c", SEND], capture_output=True, timeout=5)
+        stop.wait(0.3)
+
+
+@pytest.mark.root
+def test_remote_capture_over_ssh_sees_real_vxlan_and_leaves_no_tcpdump(sensor_host, capsys, state_dir):
+    with vxlan_source(sensor_host) as (inside, outer_source):
+        stop = threading.Event()
+        sender = threading.Thread(target=lambda: (time.sleep(1.5), send_beacon_rounds(inside, stop)))
+        sender.start()
+        try:
+            code, out, err = watch(
+                capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
+                "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
+                "--accept-host-key", sensor_host.host_key_fingerprints[0], "--mac", sensor_host.capture_mac,
+                "--headless", "--seconds", "4", "--json", "--state-dir", str(state_dir))
+        finally:
+            stop.set()
+            sender.join()
+    assert code == 0, err
+    assert "capturing on ens6" in err
+    doc = json.loads(out)
+    assert doc["vnis"] == {str(VNI): doc["vxlan_packets"]} and doc["sources"] == {outer_source: doc["vxlan_packets"]}
+    flows = {(f["proto"], f["src"], f["dst"], f["dport"]) for f in doc["flows"] if f["vni"] == VNI}
+    assert (1, INNER_SRC, INNER_DST, None) in flows  # ping
+    assert (17, INNER_SRC, INNER_DST, 999) in flows  # "Infected"
+    assert (6, INNER_SRC, INNER_DST, 443) in flows  # the TCP connection's SYN
+    left = sensor_host.exec("pgrep", "-a", "tcpdump", check=False)
+    assert left.returncode == 1, f"tcpdump still runs on the sensor: {left.stdout}"
+
+
+@pytest.mark.root
+def test_remote_capture_on_a_wrong_interface_is_refused_before_capturing(sensor_host, capsys, state_dir):
+    code, _, err = watch(
+        capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
+        "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
+        "--accept-host-key", sensor_host.host_key_fingerprints[0], "--interface", "ens9",
+        "--headless", "--seconds", "1", "--state-dir", str(state_dir))
+    assert code == 2 and "no interface ens9" in err and "ens6" in err
+
+
+@pytest.mark.root
+def test_silent_capture_of_a_setup_prints_the_checklist_and_marks_verify_failed(sensor_host, sandbox, state_dir,
+                                                                                   capsys):
+    from models.zeek import ZeekPlan
+
+    zeek = ZeekPlan(host=sensor_host.address, user=sensor_host.sudo_user, identity=str(sensor_host.client_key))
+    run(sandbox, state_dir, demo_plan(zeek=zeek))
+    sensor_host.exec("ip", "link", "set", sensor_host.capture_if, "up")
+    code, out, err = watch(
+        capsys, "demo", "--interface", sensor_host.capture_if, "--known-hosts", str(sensor_host.dir / "known_hosts"),
+        "--accept-host-key", sensor_host.host_key_fingerprints[0], "--headless", "--seconds", "1.5",
+        "--endpoint-url", sandbox.endpoint_url, "--state-dir", str(state_dir))
+    assert code == 1, err
+    assert "0 VXLAN" in out and "No mirrored packet arrived. Checklist:" in out
+    assert "✓ a session for every source" in out or "✓" in out
+    assert "? capture runs on the target ENI's interface: the target ENI's interface was not found" in out
+    state = StateStore(state_dir).load("demo")
+    assert state.step("verify").status == "failed"
+    assert state.step("verify").error == "no mirrored VXLAN packet arrived"

@@ -1,0 +1,153 @@
+"""``vpc-mirror watch``: is mirrored traffic arriving? The live view, or one summary for scripts.
+
+Sources: a setup's sensor (NAME: address, user, capture MAC from its state),
+any sensor (--host, --interface or --mac), or a pcap file (--pcap). Headless,
+it captures for --seconds (a pcap file: to its end) and prints a summary; when
+a live capture saw no VXLAN packet it runs the diagnostics checklist (for a
+setup) and exits 1. Without --headless it opens the troubleshooting screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
+from tui.zeek_cli import add_ssh_options, open_sensor
+
+DEFAULT_SECONDS = 10.0
+_MARK = {"ok": "✓", "failed": "✗", "unknown": "?", "warning": "!"}
+
+
+def add_parser(sub, common) -> argparse.ArgumentParser:
+    help = "watch mirrored VXLAN traffic arrive on the sensor (or in a pcap file), and say why when it does not"
+    p = sub.add_parser("watch", help=help, description=help)
+    common(p, suppress=True)
+    p.add_argument("name", nargs="?", help="a saved setup: capture on its sensor's capture interface")
+    add_ssh_options(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--interface", help="capture interface (default: the one with the capture ENI's MAC)")
+    which.add_argument("--mac", help="find the capture interface by this MAC")
+    p.add_argument("--pcap", type=Path, help="read this capture file instead of capturing")
+    p.add_argument("--vxlan-port", type=int, default=4789, help="UDP port of the mirrored traffic (default 4789)")
+    p.add_argument("--headless", action="store_true", help="no screen: capture, then print one summary")
+    p.add_argument("--seconds", type=float, help=f"how long to capture headless (default {DEFAULT_SECONDS:g})")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def run(args) -> int:
+    try:
+        _check(args)
+        if not args.headless:
+            from tui.screens.troubleshoot import run_troubleshoot
+
+            return run_troubleshoot(args)
+        return asyncio.run(_headless(args))
+    except CommandError as exc:
+        print(f"vpc-mirror: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def _check(args) -> None:
+    if args.pcap is not None and (args.name or args.host):
+        raise CommandError("give --pcap FILE, or a setup NAME, or --host, not several", EXIT_BAD_INPUT)
+    if args.pcap is None and (args.name is None) == (args.host is None):
+        raise CommandError("give a setup NAME, --host H (with --interface or --mac), or --pcap FILE", EXIT_BAD_INPUT)
+    if args.pcap is not None and not args.pcap.is_file():
+        raise CommandError(f"--pcap: {args.pcap} is not a file", EXIT_BAD_INPUT)
+    if args.seconds is not None and not 0 < args.seconds <= 86400:
+        raise CommandError(f"--seconds {args.seconds:g} is outside 0-86400; use e.g. 10", EXIT_BAD_INPUT)
+    if not 1 <= args.vxlan_port <= 65535:
+        raise CommandError(f"--vxlan-port {args.vxlan_port} is outside 1-65535; AWS mirrors to 4789", EXIT_BAD_INPUT)
+
+
+async def _headless(args) -> int:
+    from steps.capture.live import LiveCapture, PcapFileSource
+    from steps.capture.summary import summary
+
+    live = LiveCapture(port=args.vxlan_port, raw_capacity=0,
+                       on_status=lambda status: print(f"capture: {status.message}", file=sys.stderr))
+    if args.pcap is not None:
+        status = await _capture(live, PcapFileSource(args.pcap), args.seconds)
+        if status.state == "failed":
+            raise CommandError(status.message)
+        _report(args, summary(live.snapshot()), [])
+        return EXIT_OK
+    conn = await open_sensor(args)
+    try:
+        status, checks = await _remote(args, conn, live)
+    finally:
+        conn.close()
+    doc = summary(live.snapshot())
+    _report(args, doc, checks)
+    if status.state not in ("stopped", "listening"):
+        raise CommandError(f"the capture failed: {status.message}")
+    return EXIT_OK if doc["vxlan_packets"] else EXIT_FAILED
+
+
+async def _remote(args, conn, live):
+    """Capture on the sensor; with no VXLAN packet and a setup, also the diagnostics checklist."""
+    from steps.capture.live import RemoteSource
+    from steps.capture.remote import BadCaptureInput
+    from steps.ssh import SshError
+    from steps.zeek import ZeekRefused, capture_link
+
+    try:
+        link = await capture_link(conn.sensor, conn.answers, conn.mac)
+    except (ZeekRefused, SshError) as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port)
+        status = await _capture(live, source, args.seconds or DEFAULT_SECONDS)
+    except BadCaptureInput as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+    checks = []
+    if conn.ctx is not None:
+        from steps.engine import set_status
+        from steps.watch import explain_silence, verdict
+
+        seen, problem = verdict(conn.ctx, live.snapshot())
+        set_status(conn.ctx, "verify", "done" if seen else "failed", problem)
+        if not seen:
+            checks = await explain_silence(conn.ctx, conn.sensor, link.name, live)
+    return status, checks
+
+
+async def _capture(live, source, seconds: float | None):
+    stop = asyncio.Event()
+    task = asyncio.create_task(live.run(source, stop))
+    if seconds is not None:
+        try:
+            await asyncio.wait_for(asyncio.shield(task), seconds)
+        except asyncio.TimeoutError:
+            stop.set()
+    return await task
+
+
+def _report(args, doc: dict, checks) -> None:
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        out = sys.stderr
+    else:
+        out = sys.stdout
+        print(f"{doc['packets']} packets: {doc['vxlan_packets']} VXLAN, {doc['non_vxlan']} other, "
+              f"{doc['malformed']} malformed, {doc['truncated']} truncated by the snap length")
+        for vni, packets in sorted(doc["vnis"].items()):
+            print(f"  VNI {vni}: {packets} packets")
+        for source, packets in sorted(doc["sources"].items(), key=lambda kv: -kv[1]):
+            print(f"  from {source}: {packets} packets")
+        for flow in doc["flows"][:10]:
+            ports = (f":{flow['sport']} > " if flow["sport"] is not None else " > ")
+            dport = f":{flow['dport']}" if flow["dport"] is not None else ""
+            print(f"  vni {flow['vni']} proto {flow['proto']} {flow['src']}{ports}{flow['dst']}{dport}: "
+                  f"{flow['packets']} packets, {flow['bytes']} bytes")
+    if checks:
+        print("No mirrored packet arrived. Checklist:", file=out)
+        for check in checks:
+            print(f"  {_MARK[check.status]} {check.name}: {check.detail}", file=out)
+            if check.fix and check.status != "ok":
+                print(f"      fix: {check.fix}", file=out)
