@@ -163,9 +163,9 @@ class Step:
         actions = self.plan(ctx)
         await adopt_existing(ctx, actions)
         wanted = [a for a in actions if a.verb == "create"]
-        if all(_is_live(ctx.state.resource(a.key)) for a in wanted) and actions:
+        if all(is_live(ctx.state.resource(a.key)) for a in wanted) and actions:
             return "done"
-        return "pending" if not any(_is_live(ctx.state.resource(a.key)) for a in wanted) else "in-progress"
+        return "pending" if not any(is_live(ctx.state.resource(a.key)) for a in wanted) else "in-progress"
 
     async def apply(self, ctx: Context) -> None:
         await execute(ctx, self.plan(ctx))
@@ -174,7 +174,7 @@ class Step:
         await undo_step(ctx, self.name)
 
 
-def _is_live(res: Resource | None) -> bool:
+def is_live(res: Resource | None) -> bool:
     return res is not None and res.id is not None and res.status in ("created", "reused")
 
 
@@ -219,7 +219,7 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
             by_kind.setdefault(action.kind, []).append(action)
     for kind_name, group in by_kind.items():
         kind = KINDS[kind_name]
-        resolvable = [a for a in group if all(_is_live(ctx.state.resource(k)) for k in a.refs())]
+        resolvable = [a for a in group if all(is_live(ctx.state.resource(k)) for k in a.refs())]
         if not resolvable:
             continue
         found = await ctx.call(guarded(lambda: kind.existing(ctx, resolvable), context=f"looking up {kind_name}"))
@@ -243,7 +243,7 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
         todo = []
         for action in (a for a in wave if a.verb == "create"):
             res = ctx.state.resource(action.key)
-            if _is_live(res):
+            if is_live(res):
                 ctx.progress(action, "done", res.id)
             else:
                 todo.append(action)
@@ -353,6 +353,7 @@ __all__ = [
     "adopt_existing",
     "execute",
     "guarded",
+    "is_live",
     "set_status",
     "undo_step",
     "waves",

@@ -17,8 +17,7 @@ from botocore.exceptions import ClientError
 
 from models.actions import REF, Action
 from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
-from steps.engine import Context
-from steps.setup import inspect_setup
+from steps.engine import Context, is_live
 
 #: Stand-ins for ids and attributes of resources that do not exist yet.
 PLACEHOLDER_IDS = {
@@ -49,15 +48,21 @@ class Check:
 
 async def preflight(ctx: Context) -> list[Check]:
     """All checks for the context's answers; changes nothing in AWS or in the state."""
+    from steps.setup import inspect_setup  # setup runs the permission checks before applying
+
     actions, problems = await inspect_setup(ctx)
     enis = ctx.facts("session").get("source_enis", [])
     checks = [_session_check(entry) for entry in enis]
     shown = {p for entry in enis for p in entry["problems"]}
     checks += [Check(f"plan ({step})", False, reason) for step, reason in problems if reason not in shown]
+    return checks + await permission_checks(ctx, actions)
+
+
+async def permission_checks(ctx: Context, actions: list[Action]) -> list[Check]:
+    """One DryRun call per create the plan still has to make (what already exists needs no permission)."""
     by_key = {a.key: a for a in actions}
-    mutating = [a for a in actions if a.verb == "create" and a.api]
-    checks += await asyncio.gather(*(ctx.call(_dry_run, ctx, a, by_key) for a in mutating))
-    return checks
+    todo = [a for a in actions if a.verb == "create" and a.api and not is_live(ctx.state.resource(a.key))]
+    return list(await asyncio.gather(*(ctx.call(_dry_run, ctx, a, by_key) for a in todo)))
 
 
 def _session_check(entry: dict) -> Check:

@@ -15,6 +15,7 @@ from steps.account import AccountStep
 from steps.aws import Aws
 from steps.engine import Context, Refused, Step, set_status
 from steps.filter import FilterStep
+from steps.preflight import permission_checks
 from steps.sensor import SensorStep
 from steps.sensor_eni import SensorEniStep
 from steps.session import SessionStep
@@ -95,8 +96,20 @@ async def plan_setup(ctx: Context) -> list[Action]:
 
 
 async def apply_setup(ctx: Context, confirm: Callable[[list[Action]], bool] | None = None) -> bool:
-    """Plan, confirm, then apply every step; False when the user declined. State is kept on failure."""
+    """Plan, check permissions (DryRun), confirm, then apply every step; False when the user declined.
+
+    A denied permission stops here, before the first change; a check AWS
+    could not answer (a placeholder id it did not like) is only logged. State
+    is kept on failure.
+    """
     actions = await plan_setup(ctx)
+    checks = await permission_checks(ctx, actions)
+    for check in checks:
+        if check.ok is None:
+            ctx.log(f"preflight {check.what}: {check.detail}")
+    denied = [check.detail for check in checks if check.ok is False]
+    if denied:
+        raise Refused("preflight", denied)
     if confirm is not None and not confirm(actions):
         return False
     if ctx.store is not None:

@@ -81,10 +81,14 @@ class Recorder:
 
     def __init__(self, crash_before: int | None = None, crash_after: int | None = None):
         self.calls: list[str] = []
+        self.dry_runs: list[str] = []  # permission checks: they change nothing
         self.mutating = 0
         self.crash_before, self.crash_after = crash_before, crash_after
 
     def before(self, op: str, params: dict) -> None:
+        if params.get("DryRun"):
+            self.dry_runs.append(op)
+            return
         if is_mutating(op):
             if self.crash_before is not None and self.mutating + 1 == self.crash_before:
                 raise Crash(f"crash before mutating call {self.crash_before} ({op})")
@@ -92,6 +96,8 @@ class Recorder:
         self.calls.append(op)
 
     def after(self, op: str, params: dict) -> None:
+        if params.get("DryRun"):
+            return
         if is_mutating(op) and self.crash_after is not None and self.mutating == self.crash_after:
             self.crash_after = None
             raise Crash(f"crash after mutating call {self.mutating} ({op})")

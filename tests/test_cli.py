@@ -91,12 +91,32 @@ def test_unsupported_source_exits_2_with_the_reason(cli, tmp_path, sandbox):
     assert inventory(sandbox) == before
 
 
-def test_aws_failure_exits_1_and_says_how_to_resume(cli, answers, sandbox):
+def test_denied_permission_exits_2_before_any_change(cli, answers, sandbox):
     sandbox.set_denied(["ec2:CreateTrafficMirrorSession"])
     code, _, err = cli("apply", str(answers), "--yes")
+    assert code == 2
+    assert "nothing was changed" in err and "grant the IAM action ec2:CreateTrafficMirrorSession" in err
+    assert not tagged(sandbox, "demo")
+
+
+def test_aws_failure_mid_apply_exits_1_and_says_how_to_resume(cli, answers, sandbox, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from steps.resources import KINDS
+
+    session = KINDS["mirror-session"]
+
+    def refused(ctx, action, params):  # AWS turning a create down after the permission checks passed
+        raise ClientError({"Error": {"Code": "TrafficMirrorSessionsPerInterfaceLimitExceeded",
+                                     "Message": "limit"}}, "CreateTrafficMirrorSession")
+
+    monkeypatch.setattr(session, "create", refused)
+    code, _, err = cli("apply", str(answers), "--yes")
     assert code == 1
-    assert "ec2:CreateTrafficMirrorSession" in err and "vpc-mirror resume demo" in err
-    sandbox.set_denied([])
+    assert "already has 3 mirror sessions" in err
+    assert "vpc-mirror resume demo" in err
+    assert any(k[0] == "target" for k in tagged(sandbox, "demo"))  # what was made before is kept
+    monkeypatch.undo()
     code, out, err = cli("resume", "demo", "--yes")
     assert code == 0, err
     assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3

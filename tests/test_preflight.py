@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from argparse import Namespace
 
+import pytest
+
 from models.plan import SessionPlan
 from sandbox import demo_answers_text
 from steps.preflight import preflight
@@ -37,8 +39,8 @@ def test_denied_action_is_named_and_nothing_changes(sandbox):
             "ec2:AttachNetworkInterface", "ec2:CreateSecurityGroup"} <= allowed
     # Every mutating call was a DryRun: the account is unchanged.
     assert inventory(sandbox) == before
-    assert recorder.mutating_calls() and all(op.startswith(("Create", "Run", "Attach", "Authorize", "Modify"))
-                                             for op in recorder.mutating_calls())
+    assert recorder.mutating_calls() == [] and recorder.dry_runs
+    assert all(op.startswith(("Create", "Run", "Attach", "Authorize", "Modify")) for op in recorder.dry_runs)
 
 
 def test_full_source_eni_and_taken_session_number_are_failed_checks(sandbox):
@@ -74,3 +76,20 @@ def test_command_lists_checks_and_fails_on_a_denied_action(sandbox, tmp_path, ca
     assert preflight_command(args) == 1
     out = capsys.readouterr().out
     assert "✗ ec2:CreateTrafficMirrorFilter: denied: grant the IAM action ec2:CreateTrafficMirrorFilter" in out
+
+
+def test_apply_stops_before_the_first_change_when_a_permission_is_denied(sandbox, state_dir):
+    from steps.engine import Refused
+    from tests.awsfacts import run
+
+    sandbox.set_denied(["ec2:CreateTrafficMirrorSession"])
+    before = inventory(sandbox)
+    recorder = Recorder()
+    with pytest.raises(Refused) as refused:
+        run(sandbox, state_dir, recorder=recorder)
+    assert refused.value.reasons and all("grant the IAM action ec2:CreateTrafficMirrorSession" in r
+                                         for r in refused.value.reasons)
+    assert recorder.mutating_calls() == [] and inventory(sandbox) == before
+    sandbox.set_denied([])
+    run(sandbox, state_dir)  # granted: the same apply goes through
+    assert inventory(sandbox) != before
