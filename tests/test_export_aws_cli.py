@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections import Counter
 import sys
+from collections import Counter
 from pathlib import Path
 
 from steps.exports import aws_cli
@@ -54,8 +54,7 @@ def comparable(sandbox) -> Counter:
 
     def named(value):
         if isinstance(value, str):
-            # addresses and /32s, not wider blocks (the sandbox may hand out a subnet's first address)
-            value = re.sub(r"\d+\.\d+\.\d+\.\d+(?!\d|/(?!32\b))", lambda m: addresses.get(m.group(0), m.group(0)), value)
+            value = re.sub(r"\d+\.\d+\.\d+\.\d+", lambda m: addresses.get(m.group(0), m.group(0)), value)
             return re.sub(r"i-[0-9a-f]+", lambda m: instances.get(m.group(0), m.group(0)), value)
         if isinstance(value, tuple):
             return tuple(sorted(map(named, value), key=str)) if all(isinstance(v, tuple) for v in value) \

@@ -137,3 +137,17 @@ def test_run_forever_prints_the_environment_and_stops_on_sigterm():
     assert "export VPC_MIRROR_ENDPOINT_URL=http://127.0.0.1:" in "".join(lines)
     assert "export AWS_DEFAULT_REGION=us-east-1" in "".join(lines)
     assert process.returncode == 0 and "stopped" in rest
+
+
+def test_new_interfaces_get_unique_usable_addresses_of_their_subnet(sandbox, ec2):
+    import ipaddress
+
+    subnet = ec2.describe_subnets(SubnetIds=[sandbox.seed_info.subnet_ids[0]])["Subnets"][0]
+    block = ipaddress.ip_network(subnet["CidrBlock"])
+    for _ in range(30):
+        ec2.create_network_interface(SubnetId=subnet["SubnetId"])
+    addresses = [ipaddress.ip_address(e["PrivateIpAddress"]) for e in ec2.describe_network_interfaces(
+        Filters=[{"Name": "subnet-id", "Values": [subnet["SubnetId"]]}])["NetworkInterfaces"]]
+    assert len(addresses) == len(set(addresses)) > 30  # the demo instances' interfaces too
+    reserved = {block.network_address + i for i in range(4)} | {block.broadcast_address}
+    assert all(a in block and a not in reserved for a in addresses)
