@@ -6,7 +6,8 @@ Against the embedded sandbox (moto over HTTP, in this process), which holds each
 EC2 call --latency seconds to stand for AWS's round trip. For each source
 count it applies a setup with bounded concurrency (8) and, as the reference in
 the same run, one by one (concurrency 1), then tears both down; it prints the
-calls each step made beside the minimum that step needs, and the times.
+calls each step made beside the minimum that step needs (the DryRun permission
+checks before the first change counted apart), and the times.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def run_once(sandbox: Sandbox, sources: list[str], concurrency: int, state_dir: 
         return next((s.name for s in ctx.state.steps.values() if s.status == "in-progress"), "plan")
 
     def before(op: str, params: dict) -> None:
-        calls[(phase[0], current_step(), "mutating" if is_mutating(op) else "read")] += 1
+        kind = "dry-run" if params.get("DryRun") else "mutating" if is_mutating(op) else "read"
+        calls[(phase[0], current_step(), kind)] += 1
 
     ctx.aws.on_call(before=before)
     phase = ["apply"]
@@ -98,17 +100,20 @@ def main() -> None:
             sandbox.set_fail_rate(0.0)
             sandbox.set_latency(0.0)
             print(f"\n== {n} source instance(s), fail rate {args.fail_rate}, latency {args.latency * 1000:.0f} ms ==")
-            print(f"{'step':12} {'mutating':>9} {'minimum':>8} {'reads':>6}")
+            print(f"{'step':12} {'mutating':>9} {'minimum':>8} {'reads':>6} {'dry-run':>8}")
             minimum = minimum_mutating(n)
             for step in ["plan"] + [s.name for s in STEPS]:
                 mut = bounded["calls"][("apply", step, "mutating")]
                 reads = bounded["calls"][("apply", step, "read")]
-                if mut or reads:
-                    print(f"{step:12} {mut:9} {minimum.get(step, 0):8} {reads:6}")
+                dry = bounded["calls"][("apply", step, "dry-run")]
+                if mut or reads or dry:
+                    print(f"{step:12} {mut:9} {minimum.get(step, 0):8} {reads:6} {dry:8}")
             total_mut = sum(v for k, v in bounded["calls"].items() if k[0] == "apply" and k[2] == "mutating")
             total = sum(v for k, v in bounded["calls"].items() if k[0] == "apply")
             td = sum(v for k, v in bounded["calls"].items() if k[0] == "teardown")
-            print(f"apply: {total} calls ({total_mut} mutating, minimum {sum(minimum.values())}); teardown: {td} calls")
+            dry = sum(v for k, v in bounded["calls"].items() if k[0] == "apply" and k[2] == "dry-run")
+            print(f"apply: {total} calls ({total_mut} mutating, minimum {sum(minimum.values())}; "
+                  f"{dry} DryRun permission checks); teardown: {td} calls")
             for what in ("apply", "teardown"):
                 ratio = serial[what] / bounded[what] if bounded[what] else float("nan")
                 print(f"{what:9} wall time: {bounded[what]:.2f} s with concurrency 8, "
