@@ -106,6 +106,21 @@ class Recorder:
         return [op for op in self.calls if is_mutating(op)]
 
 
+def fill_sessions(sandbox, instance: str = "web-1", numbers=(1, 2, 3)) -> str:
+    """Another tool's mirror sessions on an instance's primary ENI (AWS allows 3); returns the ENI id."""
+    c = ec2(sandbox)
+    found = c.describe_instances(Filters=[{"Name": "tag:Name", "Values": [instance]}])["Reservations"][0]["Instances"][0]
+    eni = found["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    target_eni = c.create_network_interface(SubnetId=found["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"]
+    target = c.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
+    filt = c.create_traffic_mirror_filter()["TrafficMirrorFilter"]
+    for number in numbers:
+        c.create_traffic_mirror_session(NetworkInterfaceId=eni, SessionNumber=number,
+                                        TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+                                        TrafficMirrorFilterId=filt["TrafficMirrorFilterId"])
+    return eni
+
+
 class Crash(BaseException):
     """Stands for the process dying: not an Exception, so nothing in the engine handles it."""
 

@@ -10,7 +10,7 @@ import pytest
 from models.plan import SessionPlan, SourceEniPlan, SourcesPlan, TestBeaconPlan, VpcPlan
 from steps.engine import Refused
 from steps.state_store import StateStore
-from tests.awsfacts import Crash, Recorder, demo_plan, ec2, inventory, run, tagged
+from tests.awsfacts import Crash, Recorder, demo_plan, ec2, fill_sessions, inventory, run, tagged
 
 #: What the demo answers must create, by the resources' Name tags.
 EXPECTED = {
@@ -257,17 +257,7 @@ def test_reapply_after_teardown_creates_everything_again(sandbox, state_dir):
 
 
 def test_source_eni_with_three_sessions_is_refused(sandbox, state_dir):
-    c = ec2(sandbox)
-    web = c.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web-1"]}])["Reservations"][0]["Instances"][0]
-    eni = web["NetworkInterfaces"][0]["NetworkInterfaceId"]
-    subnet = web["SubnetId"]
-    target_eni = c.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
-    target = c.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
-    filt = c.create_traffic_mirror_filter()["TrafficMirrorFilter"]
-    for number in (1, 2, 3):
-        c.create_traffic_mirror_session(NetworkInterfaceId=eni, SessionNumber=number,
-                                        TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
-                                        TrafficMirrorFilterId=filt["TrafficMirrorFilterId"])
+    eni = fill_sessions(sandbox)
     before = inventory(sandbox)
     recorder = Recorder()
     with pytest.raises(Refused) as err:

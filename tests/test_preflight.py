@@ -11,7 +11,7 @@ from models.plan import SessionPlan
 from sandbox import demo_answers_text
 from steps.preflight import preflight
 from steps.setup import open_context
-from tests.awsfacts import Recorder, demo_plan, ec2, inventory
+from tests.awsfacts import Recorder, demo_plan, ec2, fill_sessions, inventory
 from tui.export_cli import preflight as preflight_command
 
 
@@ -44,16 +44,7 @@ def test_denied_action_is_named_and_nothing_changes(sandbox):
 
 
 def test_full_source_eni_and_taken_session_number_are_failed_checks(sandbox):
-    c = ec2(sandbox)
-    web = c.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web-1"]}])["Reservations"][0]["Instances"][0]
-    eni = web["NetworkInterfaces"][0]["NetworkInterfaceId"]
-    target_eni = c.create_network_interface(SubnetId=web["SubnetId"])["NetworkInterface"]["NetworkInterfaceId"]
-    target = c.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
-    filt = c.create_traffic_mirror_filter()["TrafficMirrorFilter"]
-    for number in (1, 2, 3):
-        c.create_traffic_mirror_session(NetworkInterfaceId=eni, SessionNumber=number,
-                                        TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
-                                        TrafficMirrorFilterId=filt["TrafficMirrorFilterId"])
+    eni = fill_sessions(sandbox)
     checks = _checks(sandbox, demo_plan(session=SessionPlan(session_number=2)))
     sessions = {c.what: c for c in checks if c.what.startswith("sessions on")}
     assert len(sessions) == 3
