@@ -135,6 +135,8 @@ class TestBeaconPlan(_Model):
     destination: Host = Field("example.com", description="where the beacon pings, sends UDP 999 and GETs HTTPS")
     interval_seconds: int = Field(34, ge=5, le=3600, description="seconds between beacons (5-3600)")
     instance_type: InstanceType = Field("t3.micro", description="test instance type")
+    mirror: bool = Field(True, description="mirror the beacon's own traffic too (a session on its primary ENI), "
+                                           "so the live view shows its periodic flow")
 
 
 class SourcesPlan(_Model):

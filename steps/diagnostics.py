@@ -15,6 +15,7 @@ from typing import Literal
 
 from models.mirroring_support import VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6, support_of
 from steps.engine import Context, guarded
+from steps.test_beacon import mirrors_beacon
 
 CheckStatus = Literal["ok", "failed", "unknown", "warning"]
 
@@ -101,6 +102,10 @@ def gather(ctx: Context) -> AwsView:
         res = ctx.state.resource(f"source-eni/{src.instance_id}")
         if res is not None and res.status == "created" and res.attrs.get("private_ip"):
             src.address = res.attrs["private_ip"]
+    beacon = ctx.state.resource("test-beacon")
+    if mirrors_beacon(ctx) and beacon is not None and beacon.status == "created":
+        sources.append(Source(instance_id=beacon.id, name="test-beacon", instance_type=beacon.attrs["instance_type"],
+                              eni=beacon.attrs["primary_eni"], address=beacon.attrs["private_ip"]))
     view = AwsView(setup=ctx.setup, port=ctx.plan.sensor_eni.vxlan_port, sources=sources,
                    target_id=_live_id(ctx, "target"), filter_id=_live_id(ctx, "filter"),
                    sensor_id=_live_id(ctx, "sensor"))

@@ -35,6 +35,7 @@ PLACEHOLDER_ATTRS = {
     "main_route_table_id": "rtb-0123456789abcdef0",
     "subnet_id": PLACEHOLDER_IDS["subnet"],
     "private_ip": "10.0.0.10",
+    "primary_eni": PLACEHOLDER_IDS["network-interface"],
 }
 
 

@@ -11,22 +11,25 @@ from models.actions import Action
 from steps.engine import Context, Step
 from steps.source_eni import source_eni_key
 from steps.sources import sources_of
+from steps.test_beacon import mirrors_beacon
 
 #: AWS's default "inbound rules per security group" quota (each CIDR is one rule).
 RULES_PER_GROUP = 60
 
 
 def vxlan_sources(ctx: Context) -> tuple[list[str], str]:
-    """The CIDRs allowed to send VXLAN, and how they were chosen."""
+    """The CIDRs allowed to send VXLAN, and how they were chosen (the mirrored test beacon always by address)."""
     sources = sources_of(ctx)
+    beacon = ["${test-beacon.private_ip}/32"] if mirrors_beacon(ctx) else []
     if ctx.plan.source_eni.mode == "primary":
         hosts = sorted({f"{s['private_ip']}/32" for s in sources})
     else:
         hosts = ["${" + source_eni_key(s["instance_id"]) + ".private_ip}/32" for s in sources]
-    if len(hosts) <= RULES_PER_GROUP:
-        return hosts, "each source address"
+    if len(hosts) + len(beacon) <= RULES_PER_GROUP:
+        return hosts + beacon, "each source address"
     subnets = sorted({s["subnet_cidr"] for s in sources})
-    return subnets, f"the sources' {len(subnets)} subnets ({len(hosts)} addresses pass the {RULES_PER_GROUP}-rule quota)"
+    return subnets + beacon, (f"the sources' {len(subnets)} subnets ({len(hosts)} addresses pass the "
+                              f"{RULES_PER_GROUP}-rule quota)")
 
 
 class SensorEniStep(Step):

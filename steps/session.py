@@ -16,6 +16,7 @@ from models.mirroring_support import (
 from steps.engine import Context, Refused, Step, guarded
 from steps.source_eni import source_eni_key
 from steps.sources import sources_of
+from steps.test_beacon import mirrors_beacon
 
 class SessionStep(Step):
     name = "session"
@@ -41,7 +42,7 @@ class SessionStep(Step):
             return sessions, targets
 
         sessions, targets = await ctx.call(guarded(look, context="reading existing mirror sessions"))
-        problems = await self._target_capacity(ctx, len(enis))
+        problems = await self._target_capacity(ctx, len(enis) + mirrors_beacon(ctx))
         others: dict[str, list[int]] = {}
         for s in sessions:
             if s["NetworkInterfaceId"] in eni_ids and not ctx.owns(s.get("Tags")):
@@ -96,29 +97,35 @@ class SessionStep(Step):
                 "use a larger sensor.instance_type or fewer sources"]
 
     def plan(self, ctx: Context) -> list[Action]:
-        answers = ctx.plan.session
         numbers = ctx.facts(self.name).get("session_numbers", {})
-        actions = []
-        for s in sources_of(ctx):
-            iid = s["instance_id"]
-            key = f"session/{iid}"
-            name = ctx.name_tag(key)
-            number = numbers.get(iid, answers.session_number or 1)
-            params: dict = {
-                "NetworkInterfaceId": "${" + source_eni_key(iid) + "}",
-                "TrafficMirrorTargetId": "${target}",
-                "TrafficMirrorFilterId": "${filter}",
-                "SessionNumber": number,
-                "Description": answers.description,
-                "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-session"),
-            }
-            if answers.vni is not None:
-                params["VirtualNetworkId"] = answers.vni
-            if answers.packet_length is not None:
-                params["PacketLength"] = answers.packet_length
-            vni = answers.vni if answers.vni is not None else "chosen by AWS"
-            actions.append(Action(step=self.name, key=key, kind="mirror-session", verb="create", name=name,
-                                  api="CreateTrafficMirrorSession", params=params,
-                                  summary=f"mirror {iid} ({s['name'] or 'no name'}, {s['instance_type']}): "
-                                          f"session {number}, VNI {vni}"))
+        wanted = ctx.plan.session.session_number
+        actions = [
+            self._session(ctx, f"session/{s['instance_id']}", "${" + source_eni_key(s["instance_id"]) + "}",
+                          numbers.get(s["instance_id"], wanted or 1),
+                          f"{s['instance_id']} ({s['name'] or 'no name'}, {s['instance_type']})")
+            for s in sources_of(ctx)
+        ]
+        if mirrors_beacon(ctx):  # a new instance: no other session on its ENI yet
+            actions.append(self._session(ctx, "session/test-beacon", "${test-beacon.primary_eni}", wanted or 1,
+                                         f"the test beacon ({ctx.plan.test_beacon.instance_type})"))
         return actions
+
+    def _session(self, ctx: Context, key: str, eni: str, number: int, what: str) -> Action:
+        answers = ctx.plan.session
+        name = ctx.name_tag(key)
+        params: dict = {
+            "NetworkInterfaceId": eni,
+            "TrafficMirrorTargetId": "${target}",
+            "TrafficMirrorFilterId": "${filter}",
+            "SessionNumber": number,
+            "Description": answers.description,
+            "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-session"),
+        }
+        if answers.vni is not None:
+            params["VirtualNetworkId"] = answers.vni
+        if answers.packet_length is not None:
+            params["PacketLength"] = answers.packet_length
+        vni = answers.vni if answers.vni is not None else "chosen by AWS"
+        return Action(step=self.name, key=key, kind="mirror-session", verb="create", name=name,
+                      api="CreateTrafficMirrorSession", params=params,
+                      summary=f"mirror {what}: session {number}, VNI {vni}")

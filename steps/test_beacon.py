@@ -9,8 +9,10 @@ from __future__ import annotations
 import shlex
 
 from models.actions import Action
-from steps.engine import Context, Step, guarded
+from models.mirroring_support import support_of
+from steps.engine import Context, Refused, Step, guarded
 from steps.launch import resolve_image, run_instances_params
+from steps.sources import instance_type_info
 
 BEACON_IMAGE = "ubuntu-24.04"
 
@@ -56,9 +58,20 @@ class TestBeaconStep(Step):
     title = "Test beacon"
 
     async def inspect(self, ctx: Context) -> None:
-        if ctx.plan.test_beacon.enabled:
-            ctx.facts(self.name).update(await ctx.call(guarded(
-                lambda: resolve_image(ctx, self.name, "test_beacon", BEACON_IMAGE), context="looking up the image")))
+        answers = ctx.plan.test_beacon
+        if not answers.enabled:
+            return
+        ctx.facts(self.name).update(await ctx.call(guarded(
+            lambda: resolve_image(ctx, self.name, "test_beacon", BEACON_IMAGE), context="looking up the image")))
+        if answers.mirror:
+            types = await ctx.call(guarded(lambda: instance_type_info(ctx, {answers.instance_type}),
+                                           context="reading the beacon's instance type"))
+            info = types.get(answers.instance_type, {})
+            support = support_of(answers.instance_type, info.get("Hypervisor"), bool(info.get("BareMetal")))
+            if not support.supported:
+                raise Refused(self.name, [f"test_beacon.instance_type: {answers.instance_type} cannot be mirrored "
+                                          f"({support.reason}); pick a Nitro type such as t3.micro, or set "
+                                          "test_beacon.mirror: false"])
 
     def plan(self, ctx: Context) -> list[Action]:
         answers = ctx.plan.test_beacon
@@ -73,3 +86,8 @@ class TestBeaconStep(Step):
                        name=ctx.name_tag("test-beacon"), api="RunInstances", params=params,
                        summary=f"launch test beacon {answers.instance_type} beaconing to {answers.destination} "
                                f"every {answers.interval_seconds} s")]
+
+
+def mirrors_beacon(ctx: Context) -> bool:
+    """Whether the setup mirrors its test beacon (a session on the beacon's primary ENI)."""
+    return ctx.plan.test_beacon.enabled and ctx.plan.test_beacon.mirror

@@ -14,6 +14,7 @@ from steps.capture.aggregate import Snapshot
 from steps.capture.live import DemoTraffic, LiveCapture
 from steps.diagnostics import CaptureView, Check, Interface, SensorView, diagnose
 from steps.engine import Context
+from steps.test_beacon import mirrors_beacon
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ def endpoints(ctx: Context) -> Endpoints:
         address = (dedicated.attrs.get("private_ip") if dedicated and dedicated.status == "created" else None) \
             or s["private_ip"]
         sources[s.get("name") or s["instance_id"]] = address
+    beacon = ctx.state.resource("test-beacon")
+    if mirrors_beacon(ctx) and beacon is not None and beacon.status == "created":
+        sources["test-beacon"] = beacon.attrs["private_ip"]
     target = ctx.state.resource("sensor-eni")
     vnis = sorted({r.attrs["vni"] for r in ctx.state.step("session").resources.values()
                    if r.status == "created" and r.attrs.get("vni") is not None})
@@ -59,13 +63,14 @@ def verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
 def demo_traffic(ctx: Context, **options) -> DemoTraffic:
     """The demo's synthetic traffic for this setup: its sources, its target, its VNI.
 
-    ``options`` are DemoTraffic's (pps, beacon_period, ...); the beacon period
-    defaults to the test beacon's interval.
+    ``options`` are DemoTraffic's (pps, beacon_period, ...); the beacon runs on
+    the mirrored test beacon, at its interval, when the setup has one.
     """
     ends = endpoints(ctx)
     if not ends.sources or ends.target is None:
         raise ValueError(f"setup {ctx.setup} has no applied sources and capture ENI yet; apply it first")
     options.setdefault("beacon_period", float(ctx.plan.test_beacon.interval_seconds))
+    options.setdefault("beacon_host", ends.sources.get("test-beacon"))
     return DemoTraffic(ends.sources, ends.target, ends.vnis[0] if ends.vnis else 1, **options)
 
 

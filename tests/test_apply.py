@@ -33,11 +33,14 @@ def test_full_apply_creates_exactly_the_expected_resources(sandbox, state_dir):
         assert count == 1, f"duplicate {key}"
         kinds.setdefault(key[0], set()).add(key[1])
     sources = ctx.facts("sources")["sources"]
-    assert kinds.pop("session") == {f"vpc-mirror/demo/session/{s['name']}" for s in sources}
+    # One session per source, and one on the test beacon so its periodic flow shows in the live view.
+    assert kinds.pop("session") == {f"vpc-mirror/demo/session/{s['name']}" for s in sources} | \
+        {"vpc-mirror/demo/session/test-beacon"}
     assert kinds == EXPECTED
     # The capture ENI's group admits VXLAN from each source's address only, never from everywhere.
+    beacon = ctx.state.resource("test-beacon").attrs["private_ip"]
     vxlan = next(k for k in added if k[0] == "sg" and k[1] == "vpc-mirror-demo-vxlan")
-    assert set(vxlan[2]) == {("udp", 4789, 4789, f"{s['private_ip']}/32") for s in sources}
+    assert set(vxlan[2]) == {("udp", 4789, 4789, f"{a}/32") for a in [s["private_ip"] for s in sources] + [beacon]}
     ssh = next(k for k in added if k[0] == "sg" and k[1] == "vpc-mirror-demo-ssh")
     assert ssh[2] == (("tcp", 22, 22, "198.51.100.7/32"),)
     # The filter mirrors everything, both directions, with amazon-dns.
@@ -153,7 +156,7 @@ def test_throttled_sandbox_still_completes(sandbox, state_dir):
     ctx = run(sandbox, state_dir)
     sandbox.set_fail_rate(0.0)
     assert len(ctx.facts("sources")["sources"]) == 3
-    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3
+    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3 + 1  # and the test beacon
 
 
 def test_teardown_removes_everything_tagged_and_leaves_lookalikes(sandbox, state_dir):

@@ -48,13 +48,14 @@ def test_apply_status_export_teardown(cli, answers, sandbox):
         "account", "vpc", "sensor", "test_beacon", "sources", "source_eni", "sensor_eni", "target", "filter", "session", "zeek", "verify"]
     steps = {s["name"]: s for s in doc["steps"]}
     assert [s["name"] for s in doc["steps"] if s["status"] != "done"] == ["zeek", "verify"]
-    assert doc["cost"]["sessions"] == 3 and doc["cost"]["usd_per_month"] == round(3 * 0.015 * 730, 2)
+    # three sources and the test beacon
+    assert doc["cost"]["sessions"] == 4 and doc["cost"]["usd_per_month"] == round(4 * 0.015 * 730, 2)
     assert steps["target"]["resources"]["target"].startswith("tmt-")
     assert steps["filter"]["resources"]["filter"].startswith("tmf-")
     assert all(v.startswith("tms-") for v in steps["session"]["resources"].values())
 
     code, out, _ = cli("status")
-    assert code == 0 and "demo: account" in out and "10 of 12 steps" in out and "USD 0.045/hour" in out
+    assert code == 0 and "demo: account" in out and "10 of 12 steps" in out and "USD 0.060/hour" in out
 
     code, out, _ = cli("export", "demo", "--format", "answers")
     assert code == 0 and yaml.safe_load(out)["sources"]["instances"] == ["name:web-1", "name:api-1", "name:batch-1"]
@@ -119,7 +120,7 @@ def test_aws_failure_mid_apply_exits_1_and_says_how_to_resume(cli, answers, sand
     monkeypatch.undo()
     code, out, err = cli("resume", "demo", "--yes")
     assert code == 0, err
-    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 3
+    assert sum(1 for k in tagged(sandbox, "demo") if k[0] == "session") == 4
 
 
 def test_every_invalid_answers_file_exits_2_naming_the_field_and_creates_nothing(cli, tmp_path, sandbox):

@@ -20,7 +20,7 @@ def test_cost_is_per_session_hour_with_a_month_of_730_hours():
 
 def test_plan_and_applied_setup_cost_the_same_and_teardown_ends_it(sandbox, state_dir):
     _, actions = planned(sandbox, demo_plan())
-    assert planned_cost(actions).sessions == 3
+    assert planned_cost(actions).sessions == 4  # three sources and the test beacon
     ctx = run(sandbox, state_dir)
     assert running_cost(ctx.state) == planned_cost(actions)
     ctx = run(sandbox, state_dir, teardown=True)

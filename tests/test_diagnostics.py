@@ -140,3 +140,11 @@ def test_unsupported_source_type_is_found(applied, sandbox, state_dir):
     checks = {c.name: c for c in evaluate(view)}
     assert checks["source instance types support mirroring"].status == "failed"
     assert "t2.micro" in checks["source instance types support mirroring"].detail
+
+
+def test_session_of_the_mirrored_test_beacon_is_checked_too(applied, sandbox):
+    session = applied.state.resource("session/test-beacon")
+    ec2(sandbox).delete_traffic_mirror_session(TrafficMirrorSessionId=session.id)
+    bad = failed(applied())
+    assert list(bad) == ["a mirror session per source"]
+    assert "test-beacon" in bad["a mirror session per source"].detail

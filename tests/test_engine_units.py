@@ -38,7 +38,7 @@ def _ctx(n: int, mode: str = "primary"):
     sources = [{"instance_id": f"i-{i:017x}", "private_ip": f"10.0.{i // 200}.{i % 200 + 4}",
                 "subnet_cidr": f"10.0.{i // 200}.0/24"} for i in range(n)]
     facts = {"sources": {"sources": sources}}
-    plan = SimpleNamespace(source_eni=SimpleNamespace(mode=mode))
+    plan = SimpleNamespace(source_eni=SimpleNamespace(mode=mode), test_beacon=SimpleNamespace(enabled=False))
     return SimpleNamespace(facts=lambda step: facts.get(step, {}), plan=plan)
 
 
@@ -62,3 +62,14 @@ def test_waves_order_actions_by_their_references():
     c = Action(step="s", key="other", kind="mirror-filter-rule", verb="create", summary="o",
                params={"Cidr": "${elsewhere.private_ip}/32"})
     assert [[x.key for x in w] for w in waves([b, a, c])] == [["filter", "other"], ["rule"]]
+
+
+def test_mirrored_test_beacon_is_admitted_by_its_own_address():
+    ctx = _ctx(3)
+    ctx.plan.test_beacon = SimpleNamespace(enabled=True, mirror=True)
+    cidrs, _ = vxlan_sources(ctx)
+    assert cidrs[-1] == "${test-beacon.private_ip}/32" and len(cidrs) == 4
+    many = _ctx(RULES_PER_GROUP + 250)
+    many.plan.test_beacon = ctx.plan.test_beacon
+    cidrs, _ = vxlan_sources(many)
+    assert cidrs == ["10.0.0.0/24", "10.0.1.0/24", "${test-beacon.private_ip}/32"]

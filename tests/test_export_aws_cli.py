@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from steps.exports import aws_cli
 from tests.awsfacts import demo_plan, ec2, inventory, run
 from tests.exporting import planned
@@ -24,9 +26,10 @@ def test_script_passes_shellcheck(sandbox, tmp_path):
     assert "set -euo pipefail" in script.read_text()
 
 
-def test_script_creates_the_same_resources_as_apply(sandbox, state_dir, tmp_path):
-    """A created VPC and dedicated ENIs: every derived value (IPv6 /64, main route table, addresses) is used."""
-    plan = demo_plan(**CREATE_ANSWERS)
+@pytest.mark.parametrize("answers", [CREATE_ANSWERS, {}], ids=["created-vpc-dedicated-enis", "demo-mirrored-beacon"])
+def test_script_creates_the_same_resources_as_apply(sandbox, state_dir, tmp_path, answers):
+    """Every derived value is used: IPv6 /64, main route table, addresses, the beacon's primary ENI."""
+    plan = demo_plan(**answers)
     ctx, actions = planned(sandbox, plan)
     script = tmp_path / "setup.sh"
     script.write_text(aws_cli.render(ctx, actions))

@@ -8,13 +8,17 @@ from collections import Counter
 import pytest
 import yaml
 
-from steps.exports import cloudformation
+from models.plan import TestBeaconPlan
+from steps.exports import NotExportable, cloudformation
 from tests.awsfacts import demo_plan
 from tests.exporting import planned
 from tests.test_apply import CREATE_ANSWERS
 
+#: CloudFormation cannot name an instance's primary ENI, so the demo without mirroring its beacon.
+UNMIRRORED_BEACON = {"test_beacon": TestBeaconPlan(enabled=True, mirror=False)}
 
-@pytest.mark.parametrize("answers", [{}, CREATE_ANSWERS], ids=["demo", "created-vpc-dedicated-enis"])
+
+@pytest.mark.parametrize("answers", [UNMIRRORED_BEACON, CREATE_ANSWERS], ids=["demo", "created-vpc-dedicated-enis"])
 def test_template_passes_cfn_lint(sandbox, tmp_path, answers):
     ctx, actions = planned(sandbox, demo_plan(**answers))
     path = tmp_path / "setup.yaml"
@@ -23,8 +27,14 @@ def test_template_passes_cfn_lint(sandbox, tmp_path, answers):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_template_has_the_plans_resources_and_parameters_for_what_exists(sandbox):
+def test_mirrored_beacon_is_refused_with_what_to_do_instead(sandbox):
     ctx, actions = planned(sandbox, demo_plan())
+    with pytest.raises(NotExportable, match="primary network interface of test-beacon.*terraform or aws-cli"):
+        cloudformation.render(ctx, actions)
+
+
+def test_template_has_the_plans_resources_and_parameters_for_what_exists(sandbox):
+    ctx, actions = planned(sandbox, demo_plan(**UNMIRRORED_BEACON))
     template = yaml.safe_load(cloudformation.render(ctx, actions))
     types = Counter(r["Type"] for r in template["Resources"].values())
     sources = ctx.facts("sources")["sources"]

@@ -32,7 +32,8 @@ def test_denied_action_is_named_and_nothing_changes(sandbox):
     checks = _checks(sandbox, demo_plan(), recorder)
     denied = [c for c in checks if c.ok is False]
     assert {c.what for c in denied} == {"ec2:CreateTrafficMirrorSession", "ec2:RunInstances"}
-    assert len([c for c in denied if c.what == "ec2:CreateTrafficMirrorSession"]) == 3  # one per source
+    # one per source, one for the test beacon
+    assert len([c for c in denied if c.what == "ec2:CreateTrafficMirrorSession"]) == 4
     assert all(f"grant the IAM action {c.what}" in c.detail for c in denied)
     allowed = {c.what for c in checks if c.ok is True and c.what.startswith("ec2:")}
     assert {"ec2:CreateTrafficMirrorTarget", "ec2:CreateTrafficMirrorFilter", "ec2:CreateTrafficMirrorFilterRule",

@@ -19,7 +19,7 @@ async def test_plan_screen_lists_the_demo_actions_at_80x24(sandbox):
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert not table.loading
         assert ("session", "create") in {(r[0], r[1]) for r in rows}
-        assert sum(1 for r in rows if r[0] == "session") == 3
+        assert sum(1 for r in rows if r[0] == "session") == 4  # three sources and the test beacon
         banner = app.query_one("#banner", Static)
         assert f"{len(rows)} actions would be taken" in str(banner.render())
         await pilot.press("q")

@@ -103,7 +103,9 @@ def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):
         instances = {i["Tags"][0]["Value"]: i["PrivateIpAddress"]
                      for r in sandbox.client("ec2").describe_instances()["Reservations"] for i in r["Instances"]
                      if i.get("Tags")}
-        assert ends.sources == {name: instances[name] for name in ("web-1", "api-1", "batch-1")}
+        beacon = ctx.state.resource("test-beacon").attrs["private_ip"]
+        assert ends.sources == {**{name: instances[name] for name in ("web-1", "api-1", "batch-1")},
+                                "test-beacon": beacon}
         assert ends.vnis == [4242] and ends.target and ends.mac
 
         live = LiveCapture()
@@ -119,7 +121,7 @@ def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):
         assert asyncio.run(two_seconds()).state == "stopped"
         snap = live.snapshot()
         assert set(snap.vnis) == {4242} and set(snap.sources) == set(ends.sources.values())
-        assert beacon_flows(snap), "the tame beacon's UDP 999 datagram is in the demo traffic"
+        assert {f.src for f in beacon_flows(snap)} == {beacon}, "the beacon's UDP 999 datagram, from the beacon"
         assert verdict(ctx, snap) == (True, None)
         for res in ctx.state.step("session").resources.values():
             res.attrs["vni"] = 7  # as if another session's packets arrived

@@ -36,7 +36,7 @@ def _planned(ctx, run):
 
 
 def export(args) -> int:
-    from steps.exports import render
+    from steps.exports import NotExportable, render
     from steps.setup import plan_setup, saved_context
 
     ctx = saved_context(_store(args), args.name, **_aws_options(args))
@@ -47,7 +47,10 @@ def export(args) -> int:
         actions = []
     else:  # read-only: the plan is inspected in AWS, nothing is changed or saved
         actions = _planned(ctx, plan_setup)
-    text = render(args.format, ctx, actions)
+    try:
+        text = render(args.format, ctx, actions)
+    except NotExportable as exc:
+        raise CommandError(f"cannot export {args.name} as {args.format}: {exc}", EXIT_BAD_INPUT) from None
     if args.output:
         from steps.state_store import write_private
 

@@ -178,23 +178,27 @@ class DemoTraffic:
 
     ``sources`` maps a source's name to its private address (the outer source
     of its mirrored packets and the inner host of its own flows). The beacon
-    runs on the first source every `beacon_period` seconds, its first round a
-    few seconds in so the view shows it early. Peers use documentation
+    runs on `beacon_host` (default: the first source) every `beacon_period`
+    seconds, its first round a few seconds in so the view shows it early. Peers use documentation
     addresses (RFC 5737); nothing is ever sent anywhere.
     """
 
     def __init__(self, sources: dict[str, str], target: str, vni: int, *, pps: float = 200.0,
-                 beacon_period: float = 34.0, beacon_server: str = "192.0.2.80", seed: int = 0) -> None:
+                 beacon_period: float = 34.0, beacon_server: str = "192.0.2.80", beacon_host: str | None = None,
+                 seed: int = 0) -> None:
         if not sources:
             raise ValueError("the demo traffic needs at least one source address")
         self.sources, self.target, self.vni = sources, target, vni
+        self.beacon_host = beacon_host or next(iter(sources.values()))
+        #: a dedicated beacon instance does nothing but beacon
+        self.busy = [a for a in sources.values() if a != beacon_host]
         self.pps, self.period, self.server, self.seed = pps, beacon_period, beacon_server, seed
 
     def flows(self) -> list[FlowSpec]:
         """Per window: each source serves HTTPS to a client and asks the VPC resolver."""
-        per_flow = max(int(self.pps * self.period) // (3 * len(self.sources)), 1)
+        per_flow = max(int(self.pps * self.period) // (3 * max(len(self.busy), 1)), 1)
         specs = []
-        for n, address in enumerate(self.sources.values()):
+        for n, address in enumerate(self.busy):
             client = f"203.0.113.{10 + n}"
             specs += [
                 FlowSpec(address, self.vni, 6, client, address, 50000 + n, 443, per_flow, 200),
@@ -204,8 +208,8 @@ class DemoTraffic:
         return specs
 
     def window(self, start: float) -> SyntheticTraffic:
-        first = next(iter(self.sources.values()))
-        beacon = Beacon(first, self.vni, first, self.server, period=self.period, offset=min(3.0, self.period / 2))
+        host = self.beacon_host
+        beacon = Beacon(host, self.vni, host, self.server, period=self.period, offset=min(3.0, self.period / 2))
         return SyntheticTraffic(self.flows(), target=self.target, start=start, duration=self.period,
                                 seed=self.seed, beacon=beacon)
 

@@ -12,6 +12,10 @@ from steps.engine import Context
 FORMATS = ("answers", "aws-cli", "cloudformation", "terraform", "iam-policy")
 
 
+class NotExportable(ValueError):
+    """The format cannot say what apply does for this setup; the message says what can."""
+
+
 def render(fmt: str, ctx: Context, actions: list[Action]) -> str:
     """The setup in ``fmt``; ``actions`` is plan_setup's result for ``ctx``."""
     if fmt == "answers":

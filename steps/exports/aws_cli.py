@@ -39,7 +39,8 @@ LOOKUPS = {
     "subnet": ("describe-subnets --subnet-ids", "Subnets[0]", {"az": "AvailabilityZone", "cidr": "CidrBlock"}),
     "instance": ("describe-instances --instance-ids", "Reservations[0].Instances[0]",
                  {"subnet_id": "SubnetId", "private_ip": "PrivateIpAddress", "public_ip": "PublicIpAddress",
-                  "az": "Placement.AvailabilityZone", "image_id": "ImageId", "instance_type": "InstanceType"}),
+                  "az": "Placement.AvailabilityZone", "image_id": "ImageId", "instance_type": "InstanceType",
+                  "primary_eni": "NetworkInterfaces | sort_by(@, &Attachment.DeviceIndex)[0].NetworkInterfaceId"}),
     "network-interface": ("describe-network-interfaces --network-interface-ids", "NetworkInterfaces[0]",
                           {"private_ip": "PrivateIpAddress", "subnet_id": "SubnetId", "mac": "MacAddress"}),
 }

@@ -59,6 +59,12 @@ class _Template:
             return {"Ref": f"{name}RouteTable"}
         if (action.kind, attr) == ("instance", "subnet_id"):
             return self.value(action.params["NetworkInterfaces"][0]["SubnetId"], deps)
+        if (action.kind, attr) == ("instance", "primary_eni"):
+            from steps.exports import NotExportable
+
+            raise NotExportable(f"CloudFormation has no attribute for the primary network interface of {key}, which "
+                                "its mirror session needs; export --format terraform or aws-cli, or set "
+                                "test_beacon.mirror: false")
         return {"Fn::GetAtt": [name, ATTRIBUTES[(action.kind, attr)]]}
 
     def add(self, name: str, rtype: str, props: dict, deps: set[str]) -> None:

@@ -26,7 +26,8 @@ TYPES = {
 }
 #: (kind, attr) -> the provider's attribute.
 ATTRIBUTES = {("vpc", "main_route_table_id"): "main_route_table_id", ("instance", "subnet_id"): "subnet_id",
-              ("instance", "private_ip"): "private_ip", ("network-interface", "private_ip"): "private_ip",
+              ("instance", "private_ip"): "private_ip", ("instance", "primary_eni"): "primary_network_interface_id",
+              ("network-interface", "private_ip"): "private_ip",
               ("subnet", "az"): "availability_zone", ("vpc", "cidr"): "cidr_block"}
 
 
