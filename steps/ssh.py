@@ -270,7 +270,7 @@ class Sensor:
         except asyncssh.TimeoutError:
             raise SshError(f"`{command}` did not finish within {timeout:.0f} s on {self.target.label}; "
                            "run the step again once the sensor is responsive") from None
-        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError) as exc:
+        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError) as exc:
             raise SshError(f"the connection to {self.target.label} dropped while running `{command}` ({exc}); "
                            "run the step again: it continues where it stopped") from None
         result = Result(command, done.exit_status, _text(done.stdout), _text(done.stderr))

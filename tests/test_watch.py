@@ -253,3 +253,25 @@ def test_silent_capture_of_a_setup_prints_the_checklist_and_marks_verify_failed(
     state = StateStore(state_dir).load("demo")
     assert state.step("verify").status == "failed"
     assert state.step("verify").error == "no mirrored VXLAN packet arrived"
+
+
+@pytest.mark.root
+def test_a_connection_dropped_during_the_capture_is_a_failure_not_silence(sensor_host, capsys, state_dir):
+    sensor_host.exec("ip", "link", "set", sensor_host.capture_if, "up")
+    cut = threading.Timer(2.0, lambda: sensor_host.exec("pkill", "-KILL", "-u", sensor_host.sudo_user, check=False))
+    cut.start()
+    try:
+        code, _, err = watch(
+            capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
+            "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
+            "--accept-host-key", sensor_host.host_key_fingerprints[0], "--interface", sensor_host.capture_if,
+            "--headless", "--seconds", "6", "--state-dir", str(state_dir))
+    finally:
+        cut.cancel()
+    assert code == 1 and "connection to the sensor dropped" in err
+    for _ in range(50):  # the sensor notices the dead connection on its own
+        left = sensor_host.exec("pgrep", "-a", "tcpdump", check=False)
+        if left.returncode == 1:
+            break
+        time.sleep(0.1)
+    assert left.returncode == 1, f"tcpdump still runs on the sensor: {left.stdout}"

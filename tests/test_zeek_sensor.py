@@ -254,3 +254,31 @@ def test_headless_command_applies_then_says_nothing_changed(sensor_host, tmp_pat
     assert "zeek         standalone localhost     running" in first and "Zeek: 1 node(s): 1 running" in first
     assert zeek_cli.run(_args(*argv)) == 0
     assert "Nothing to change: Zeek 8.0.4 already runs on ens6." in capsys.readouterr().out
+
+
+async def test_dropped_connection_half_way_is_reported_and_a_rerun_finishes(sensor_host):
+    prefix = install_standin(sensor_host)
+    answers = ZeekPlan(zeek_prefix=prefix, mac=sensor_host.capture_mac)
+    sensor = await trusted(sensor_host)
+    written: list[str] = []
+
+    def cut_after_the_first_file(line: str) -> None:
+        written.append(line)
+        if len(written) == 2:  # the first file is written; the link dies before the second
+            sensor_host.exec("pkill", "-KILL", "-u", sensor_host.sudo_user, check=False)
+
+    try:
+        work = await survey(sensor, answers)
+        with pytest.raises(SshError, match="dropped.*run the step again"):
+            await asyncio.wait_for(carry_out(sensor, work, answers, log=cut_after_the_first_file), TIMEOUT)
+    finally:
+        sensor.close()
+    sensor = await trusted(sensor_host)
+    try:
+        again = await survey(sensor, answers)
+        assert len(again.files) < len(work.files), "what was written before the drop is kept"
+        status = await asyncio.wait_for(carry_out(sensor, again, answers), TIMEOUT)
+        assert status.running
+        assert not (await survey(sensor, answers)).changes_anything
+    finally:
+        sensor.close()

@@ -108,8 +108,11 @@ class RemoteCapture:
             await asyncio.gather(reader, errors, stopper, return_exceptions=True)
         if self.status.state in ("starting", "listening"):
             code = self._process.exit_status
-            if stop.is_set() or code in (0, None):
+            if stop.is_set() or code == 0:
                 self._set(CaptureStatus("stopped", "capture stopped"))
+            elif code is None:
+                self._set(CaptureStatus("failed", "the connection to the sensor dropped during the capture; "
+                                                  "start it again"))
             else:
                 tail = " | ".join(self.stderr_tail[-3:]) or "no message"
                 self._set(CaptureStatus("failed", f"tcpdump ended with status {code}: {tail}"))
