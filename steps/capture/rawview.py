@@ -1,10 +1,12 @@
 """The raw view: the last N packets as one tcpdump-like line each.
 
-The ring keeps only where each frame is - the feed buffer and the record's
-offset, no copy - and decodes and formats when lines are read, so the capture
-loop never builds a string, and a view that shows 30 lines a few times a
-second pays for 30 lines. The price: the ring keeps the feed buffers its
-entries point into alive, at most `capacity` of them.
+The ring keeps only the feed buffers the last frames are in - no copy, and
+not even where each record starts: the capture loop passes each buffer with
+how many whole records it holds, and the record offsets are found when lines
+are read, by walking the newest buffers' record headers. So the per-packet loop
+does no work for the raw view at all, and a view that shows 30 lines a few
+times a second pays for those buffers' headers and 30 lines. The price: the
+ring keeps alive the fewest newest buffers that hold `capacity` records.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import struct
 import time
 from collections import deque
-from collections.abc import Iterable
 
 from .decode import (
     ETH_ARP,
@@ -40,27 +41,42 @@ _ICMP_NAMES = {
 class RawView:
     """A bounded ring of recent frames, rendered on demand."""
 
-    __slots__ = ("_ring", "_record", "_scale")
+    __slots__ = ("capacity", "_spans", "_held", "_record", "_scale")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self._ring: deque[tuple[bytes, int]] = deque(maxlen=capacity)
+        self.capacity = capacity
+        self._spans: deque[tuple[bytes, int, int]] = deque()  # (buffer, end of its whole records, their count)
+        self._held = 0  # records in all spans
         self._record = struct.Struct("<IIII")
         self._scale = 1e-6
 
-    def extend(self, buf: bytes, offsets: Iterable[int], record_header: struct.Struct, scale: float) -> None:
-        """Keep the records at `offsets` in `buf` (oldest first), read with `record_header`."""
+    def add(self, buf: bytes, end: int, count: int, record_header: struct.Struct, scale: float) -> None:
+        """Keep the `count` whole records in `buf[:end]`, read with `record_header`."""
+        if not self.capacity or not count:
+            return
         self._record = record_header
         self._scale = scale
-        self._ring.extend((buf, at) for at in offsets)
+        self._spans.append((buf, end, count))
+        self._held += count
+        while self._held - self._spans[0][2] >= self.capacity:
+            self._held -= self._spans.popleft()[2]
 
     def lines(self, decoder: Decoder, n: int | None = None) -> list[str]:
-        """The last `n` frames (all kept if None), oldest first."""
-        ring = list(self._ring)
-        if n is not None:
-            ring = ring[-n:] if n > 0 else []
+        """The last `n` frames (at most `capacity`; all kept if None), oldest first."""
+        want = self.capacity if n is None else max(min(n, self.capacity), 0)
+        found: list[tuple[bytes, int]] = []
+        unpack = self._record.unpack_from
+        for buf, end, _count in reversed(self._spans):
+            if len(found) >= want:
+                break
+            at, offsets = 0, []
+            while at < end:
+                offsets.append(at)
+                at += 16 + unpack(buf, at)[2]
+            found[:0] = [(buf, o) for o in offsets]
         lines = []
-        for buf, at in ring:
-            sec, frac, caplen, wire = self._record.unpack_from(buf, at)
+        for buf, at in found[len(found) - want:] if want else []:
+            sec, frac, caplen, wire = unpack(buf, at)
             lines.append(format_packet(decoder.decode(buf, at + 16, caplen, wire, sec + frac * self._scale)))
         return lines
 

@@ -10,7 +10,7 @@ file, the sandbox's synthetic source) just calls `feed`.
 from __future__ import annotations
 
 import struct
-from collections import Counter, deque
+from collections import Counter
 
 from .aggregate import (
     CUR_BYTES,
@@ -52,7 +52,7 @@ class CaptureSession:
         self._stream = PcapStream()
         self._agg = Aggregator(flow_capacity, window)
         self._raw = RawView(raw_capacity)
-        self._raw_capacity = raw_capacity
+        self._records = 0  # whole records counted, fast and slow path
         self._decoder = Decoder(port)
         # Set from the pcap header: the fast path's Struct, its mask, whether Ethernet.
         self._fast_record: struct.Struct | None = None
@@ -96,12 +96,11 @@ class CaptureSession:
         frag_mask = self._frag_mask
         port = self.port.to_bytes(2, "big")
         min_caplen = _FAST_MIN_CAPLEN if self._fast else 1 << 62
-        recent: deque[int] = deque(maxlen=max(self._raw_capacity, 1))  # offsets of the last records
-        remember = recent.append
         pending = self._pending
         tally = pending.append
         second = self._second
-        pos = 0
+        counted = self._records + len(pending)
+        pos = last = 0
         end = len(buf)
         while True:
             try:
@@ -115,7 +114,7 @@ class CaptureSession:
             off = pos + RECORD_HEADER_LEN
             if off + caplen > end:
                 break
-            remember(pos)
+            last = pos
             pos = off + caplen
             if (
                 wire == caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
@@ -129,11 +128,12 @@ class CaptureSession:
                 tally((osrc, vni, iproto, inner, ilen))
                 continue
             slow(buf, off, caplen, wire, sec, sec + frac * scale)
+        whole = self._records + len(pending) - counted
         if len(pending) > _MAX_PENDING:
             flush()
-        if recent:
-            self._raw.extend(buf, recent, self._stream.record_header, scale)
-            sec, frac, _caplen, _wire = record(buf, recent[-1])
+        if whole:
+            self._raw.add(buf, pos, whole, self._stream.record_header, scale)
+            sec, frac, _caplen, _wire = record(buf, last)
             self._agg.latest = max(self._agg.latest, sec + frac * scale)
         return pos
 
@@ -144,6 +144,7 @@ class CaptureSession:
         size as an int, so a flow seen every second costs one lookup here.
         """
         counts = Counter(self._pending)
+        self._records += len(self._pending)
         self._pending.clear()
         sec = self._second
         agg = self._agg
@@ -168,6 +169,7 @@ class CaptureSession:
 
     def _slow(self, buf: bytes, off: int, caplen: int, wire: int, sec: int, ts: float) -> None:
         """General path; snaplen cuts count as truncated only, not as malformed."""
+        self._records += 1
         p = self._decoder.decode(buf, off, caplen, wire, ts)
         agg = self._agg
         explained = caplen < wire

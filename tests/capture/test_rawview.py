@@ -82,6 +82,11 @@ def test_ring_is_bounded_and_keeps_the_newest() -> None:
     assert [line.split()[0] for line in lines] == ["20:21:46.884062", "20:21:47.841976", "20:21:47.885359"]
     assert session.raw_lines(1) == lines[-1:]
     assert session.raw_lines(0) == []
+    chunked = CaptureSession(raw_capacity=3)
+    data = (DATA / "tcpdump" / "vxlan.pcap").read_bytes()
+    for at in range(0, len(data), 100):
+        chunked.feed(data[at:at + 100])
+    assert chunked.raw_lines() == lines
 
 
 def test_udp_and_http_lines() -> None:
