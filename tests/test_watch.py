@@ -64,6 +64,11 @@ def test_bad_input_exits_2_naming_the_option(capsys, state_dir, argv, named):
     assert code == 2 and named in err and out == ""
 
 
+def test_without_headless_it_says_to_add_it(capsys, state_dir):
+    code, out, err = watch(capsys, "--pcap", str(PCAP), "--state-dir", str(state_dir))
+    assert code == 2 and "--headless" in err and out == ""
+
+
 def test_a_file_that_is_not_pcap_fails_with_the_reason(capsys, tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("not a capture\n" * 10)
