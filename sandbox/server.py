@@ -161,6 +161,7 @@ class Sandbox:
 def run_forever(port: int, seed: str, fail_rate: float, deny: Iterable[str]) -> None:
     """``vpc-mirror sandbox``: serve until Ctrl-C (or SIGTERM), printing how to point clients at it."""
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before anything is printed: a client may send it at once
     with Sandbox(port=port, seed=seed, fail_rate=fail_rate, deny=deny) as sandbox:
         print(f"vpc-mirror sandbox ({seed}) listening on {sandbox.endpoint_url}")
         for name, value in sandbox.env().items():
@@ -169,7 +170,6 @@ def run_forever(port: int, seed: str, fail_rate: float, deny: Iterable[str]) -> 
             for name, instance_id in sandbox.seed_info.instances.items():
                 print(f"# {name}: {instance_id}")
         print("Press Ctrl-C to stop.", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             stop.wait()
         except KeyboardInterrupt:

@@ -202,6 +202,12 @@ def send_beacon_rounds(inside: list[str], stop: threading.Event) -> None:
         stop.wait(0.3)
 
 
+def ssh_flags(host) -> list[str]:
+    """Reach the test sensor as its sudo user, trusting its host key by fingerprint."""
+    return ["--host", host.address, "--user", host.sudo_user, "--identity", str(host.client_key),
+            "--known-hosts", str(host.dir / "known_hosts"), "--accept-host-key", host.host_key_fingerprints[0]]
+
+
 @pytest.mark.root
 def test_remote_capture_over_ssh_sees_real_vxlan_and_leaves_no_tcpdump(sensor_host, capsys, state_dir):
     with vxlan_source(sensor_host) as (inside, outer_source):
@@ -210,9 +216,7 @@ def test_remote_capture_over_ssh_sees_real_vxlan_and_leaves_no_tcpdump(sensor_ho
         sender.start()
         try:
             code, out, err = watch(
-                capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
-                "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
-                "--accept-host-key", sensor_host.host_key_fingerprints[0], "--mac", sensor_host.capture_mac,
+                capsys, *ssh_flags(sensor_host), "--mac", sensor_host.capture_mac,
                 "--headless", "--seconds", "4", "--json", "--state-dir", str(state_dir))
         finally:
             stop.set()
@@ -232,9 +236,7 @@ def test_remote_capture_over_ssh_sees_real_vxlan_and_leaves_no_tcpdump(sensor_ho
 @pytest.mark.root
 def test_remote_capture_on_a_wrong_interface_is_refused_before_capturing(sensor_host, capsys, state_dir):
     code, _, err = watch(
-        capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
-        "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
-        "--accept-host-key", sensor_host.host_key_fingerprints[0], "--interface", "ens9",
+        capsys, *ssh_flags(sensor_host), "--interface", "ens9",
         "--headless", "--seconds", "1", "--state-dir", str(state_dir))
     assert code == 2 and "no interface ens9" in err and "ens6" in err
 
@@ -267,9 +269,7 @@ def test_a_connection_dropped_during_the_capture_is_a_failure_not_silence(sensor
     cut.start()
     try:
         code, _, err = watch(
-            capsys, "--host", sensor_host.address, "--user", sensor_host.sudo_user,
-            "--identity", str(sensor_host.client_key), "--known-hosts", str(sensor_host.dir / "known_hosts"),
-            "--accept-host-key", sensor_host.host_key_fingerprints[0], "--interface", sensor_host.capture_if,
+            capsys, *ssh_flags(sensor_host), "--interface", sensor_host.capture_if,
             "--headless", "--seconds", "6", "--state-dir", str(state_dir))
     finally:
         cut.cancel()
