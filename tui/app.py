@@ -1,86 +1,283 @@
-"""The Textual app. For now one screen: the plan of a setup, computed in a worker.
+"""The Textual wizard: start screen, one page per step, review, apply, Zeek and verify.
 
-The full wizard (step screens, apply progress, Zeek, live view) sits on this
-app; until then it shows what `apply` would do, so `--demo` already says
-something true about the embedded account.
+The app holds what the pages share: the draft answers, the saved state of the
+setup being worked on, the engine runs in progress and their log. Engine and
+AWS work happens in worker threads that report back with messages; boto3,
+moto and asyncssh are imported there, after the first screen is up.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.screen import Screen
+
+from tui.backend import Backend, Run
+from tui.drafts import Draft, drop_draft, load_draft, save_draft
+from tui.screens.dialogs import ConfirmDialog, MessageDialog
+from tui.screens.start import StartScreen, saved_setups
+from tui.screens.wizard import WizardScreen
+from tui.wizard_steps import FORM_PAGES, PAGES, STEP_NAMES
 
 
-
-class PlanApp(App):
-    """Shows the actions an answers file would take, loaded off the UI thread."""
-
+class WizardApp(App):
     TITLE = "vpc-mirror"
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+c", "request_quit", "Quit", id="interrupt", show=False, priority=True),
+        Binding("q", "request_quit", "Quit", id="quit-q", show=False),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+    ]
 
-    def __init__(self, plan, *, endpoint_url: str | None, profile: str | None, region: str | None):
+    def __init__(self, backend: Backend, *, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
-        self.answers = plan
-        self.endpoint_url, self.profile, self.region = endpoint_url, profile, region
+        self.backend = backend
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.draft = Draft(setup="")
+        self.resumed: str | None = None
+        self.state = None
+        self.log_lines: list[str] = []
+        self.runs: set[Run] = set()
+        self.planned_actions: list = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(f"Setup [b]{self.answers.setup}[/b]: planning against AWS…", id="banner")
-        table = DataTable(id="plan", cursor_type="row")
-        table.add_columns("step", "verb", "action")
-        table.loading = True
-        yield table
-        yield Footer()
-
+    # -- start ------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.load_plan()
+        if self.backend.demo:
+            self.sub_title = "demo account (embedded sandbox)"
+        if not (self.backend.demo and self.backend.endpoint_url is None):
+            self.backend.ready.set()
+        if saved_setups(self.backend.state_dir):
+            self.push_screen(StartScreen())
+        else:  # nothing to resume: straight to a new setup (the start screen comes when it is left)
+            self.new_setup()
 
-    @work(thread=True, exclusive=True)
-    def load_plan(self) -> None:
-        import asyncio
+    def on_ready(self) -> None:
+        """The first screen is up: now the demo's sandbox may take its second to start (pickers wait for it)."""
+        if not self.backend.ready.is_set():
+            self.start_sandbox()
 
-        from steps.engine import Refused
-        from steps.setup import open_context, plan_setup
-
-        ctx = open_context(self.answers, None, endpoint_url=self.endpoint_url, profile=self.profile,
-                           region=self.region)
+    @work(thread=True, exit_on_error=False)
+    def start_sandbox(self) -> None:
         try:
-            actions = asyncio.run(plan_setup(ctx))
-            text = f"Setup [b]{self.answers.setup}[/b]: {len(actions)} actions would be taken"
-        except Refused as exc:
-            actions, text = [], "Cannot apply:\n" + "\n".join(exc.reasons)
-        except Exception as exc:  # shown, not raised: the UI must stay up
-            actions, text = [], f"Planning failed: {exc}"
-        finally:
-            ctx.close()
-        self.call_from_thread(self._show, actions, text)
+            self.backend.start_sandbox()
+        except Exception as exc:  # the demo cannot work without it: say so
+            self.call_from_thread(self.show_error, "The demo sandbox did not start", str(exc))
 
-    def _show(self, actions, text: str) -> None:
-        self.query_one("#banner", Static).update(text)
-        table = self.query_one("#plan", DataTable)
-        for action in actions:
-            table.add_row(action.step, action.verb, action.summary)
-        table.loading = False
+    def show_error(self, title: str, message: str) -> None:
+        self.push_screen(MessageDialog(title, message, error=True))
+
+    # -- setups -------------------------------------------------------------------
+    def taken_names(self) -> set[str]:
+        names = {s.name for s in saved_setups(self.backend.state_dir)}
+        return names - {self.resumed}
+
+    def new_setup(self) -> None:
+        name = "demo" if self.backend.demo else ""
+        self.draft = Draft(setup=name, answers={"setup": name, "account": {"region": self.backend.region or
+                                                                            "us-east-1"}})
+        self.resumed, self.state = None, None
+        self.push_screen(WizardScreen("account"))
+
+    def resume(self, name: str, *, applied: bool) -> None:
+        if not applied:
+            self.draft = load_draft(self.backend.state_dir, name)
+            self.resumed, self.state = name, None
+            first = next((p.name for p in FORM_PAGES if p.name not in self.draft.answered), "review")
+            self.push_screen(WizardScreen(first))
+            return
+        self.notify(f"Resuming {name}: re-reading its resources in AWS…", timeout=3)
+        self.rediscover(name)
+
+    @work(thread=True, group="engine", exit_on_error=False)
+    async def rediscover(self, name: str) -> None:
+        """Re-read a saved setup's resources (by id and tag), then continue at its first unfinished step."""
+        from tui.resume import rediscover
+
+        run = Run()
+        self.runs.add(run)
+        try:
+            plan = self.backend.store.load_answers(name)
+            ctx = self.backend.context(plan, log=self.log_lines.append)
+            try:
+                with ctx.store.lock(name):
+                    changes = await run(rediscover(ctx))
+            finally:
+                ctx.close()
+        except BaseException as exc:  # noqa: BLE001 - any failure, cancellation included, is reported
+            self.call_from_thread(self.show_error, f"Cannot resume {name}", str(exc) or type(exc).__name__)
+            return
+        finally:
+            self.runs.discard(run)
+        self.call_from_thread(self._resumed, plan, ctx.state, changes)
+
+    def _resumed(self, plan, state, changes: list[str]) -> None:
+        self.draft = Draft(setup=plan.setup, answers=plan.model_dump(mode="json", exclude_none=True),
+                           answered=[p.name for p in FORM_PAGES])
+        self.resumed, self.state = plan.setup, state
+        first = next(name for name in [*STEP_NAMES, "verify"]
+                     if name == "verify" or state.step(name).status not in ("done", "skipped"))
+        self.push_screen(WizardScreen(first))
+        body = "\n".join(f"• {c}" for c in changes) or "Nothing changed: every resource is where it was left."
+        self.push_screen(MessageDialog(f"Resuming {plan.setup} at {first.replace('_', '-')}",
+                                       "Since the last run:\n" + body))
+
+    def teardown(self, name: str, *, applied: bool) -> None:
+        def answer(yes: bool) -> None:
+            if not yes:
+                return
+            if not applied:
+                drop_draft(self.backend.state_dir, name)
+                self.back_to_start()
+                return
+            from tui.screens.teardown import TeardownScreen
+
+            self.push_screen(TeardownScreen(name), lambda _: self.back_to_start())
+
+        body = (f"Delete, newest first, every resource setup {name} created that still carries its tag. "
+                "Nothing else is touched." if applied else
+                f"{name} was never applied: this only forgets its draft answers.")
+        self.push_screen(ConfirmDialog(f"Tear down {name}?", body, yes="Tear down", no="Keep it"), answer)
+
+    def troubleshoot(self, name: str | None) -> None:
+        """The live troubleshooting screen for an applied setup (any host: `vpc-mirror watch --host`)."""
+        if name is None:
+            self.notify("Choose an applied setup first; for any other sensor run `vpc-mirror watch --host H`.",
+                        severity="warning")
+            return
+        self.open_troubleshoot(name)
+
+    @work(thread=True, exit_on_error=False)
+    def open_troubleshoot(self, name: str) -> None:
+        from tui.screens.sensor_slots import verify_args
+        from tui.screens.troubleshoot import TroubleshootScreen
+
+        try:
+            args = verify_args(self, name)
+        except Exception as exc:  # shown as a dialog; the start screen stays
+            self.call_from_thread(self.show_error, f"Cannot watch {name}", str(exc))
+            return
+        watch = args.pop("watch", None)
+        self.call_from_thread(self.push_screen, TroubleshootScreen(
+            **args, where=f"setup {name}", on_traffic=watch.record if watch else None,
+            on_leave=watch.close if watch else None))
+
+    def back_to_start(self) -> None:
+        while not isinstance(self.screen, StartScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if not isinstance(self.screen, StartScreen):
+            self.push_screen(StartScreen())
+
+    # -- the draft ----------------------------------------------------------------
+    def answered(self, name: str) -> None:
+        if name not in self.draft.answered:
+            self.draft.answered.append(name)
+        save_draft(self.backend.state_dir, self.draft)
+
+    def applied(self) -> None:
+        drop_draft(self.backend.state_dir, self.draft.setup)
+
+    def plan(self):
+        from models.plan import Plan
+
+        return Plan.model_validate(self.draft.answers)
+
+    def marks(self, current: str) -> dict[str, str]:
+        statuses = {name: step.status for name, step in self.state.steps.items()} if self.state else {}
+        aws_done = bool(statuses) and all(statuses.get(p.name) in ("done", "skipped") for p in FORM_PAGES)
+        marks = {}
+        for page in PAGES:
+            status = statuses.get(page.name)
+            if page.name == current:
+                marks[page.name] = "current"
+            elif status == "failed":
+                marks[page.name] = "failed"
+            elif status in ("done", "skipped") or page.name in self.draft.answered or \
+                    (page.name in ("review", "apply") and aws_done):
+                marks[page.name] = "done"
+            else:
+                marks[page.name] = "pending"
+        return marks
+
+    # -- quitting, help, commands -------------------------------------------------------
+    def action_request_quit(self) -> None:
+        if not self.runs:
+            self.exit()
+            return
+
+        def answer(yes: bool) -> None:
+            if yes:
+                for run in list(self.runs):
+                    run.cancel()
+                self.exit()
+
+        self.push_screen(ConfirmDialog(
+            "Leave while work runs?",
+            "AWS work is still running. Leaving stops it after the calls already sent; the state is saved "
+            "before and after every change, and Resume on the start screen continues where it stopped.",
+            yes="Leave", no="Stay"), answer)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        keys = [(self.get_key_display(b.binding), b.binding.description)
+                for b in self.active_bindings.values() if b.binding.description]
+        self.push_screen(HelpScreen(keys))
+
+    def export_answers(self) -> None:
+        from pydantic import ValidationError
+
+        from models.answers import dump_answers, problems_of
+        from steps.state_store import write_private
+
+        try:
+            plan = self.plan()
+        except ValidationError as exc:
+            self.notify("The answers are not complete yet:\n" + "\n".join(problems_of(exc)[:3]), severity="warning")
+            return
+        path = Path.cwd() / f"{plan.setup}.answers.yaml"
+        write_private(path, dump_answers(plan))
+        self.notify(f"Answers written to {path.name} (use: vpc-mirror apply {path.name})")
+
+    def open_log(self) -> None:
+        from tui.screens.log import LogScreen
+
+        self.push_screen(LogScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        if isinstance(screen, WizardScreen):
+            reachable = len(self.draft.answered) + 1
+            for index, page in enumerate(PAGES):
+                if page.name in ("review", "apply") or (index >= reachable and page.name not in self.draft.answered):
+                    continue
+                yield SystemCommand(f"Go to step: {page.title}", f"Step {index + 1} of {len(PAGES)}",
+                                    partial(screen.go, page.name))
+            yield SystemCommand("Export answers", "Write the answers as an answers file for `vpc-mirror apply`",
+                                self.export_answers)
+        yield SystemCommand("Open log", "Everything the engine logged in this session", self.open_log)
+        yield SystemCommand("Switch theme", "Choose the colour theme", self.action_change_theme)
+        yield SystemCommand("Help", "What the wizard does and its keys", self.action_help)
+        yield SystemCommand("Quit", "Leave (asks first while AWS work runs)", self.action_request_quit)
 
 
 def run_wizard(*, demo: bool, state_dir: Path, endpoint_url: str | None, profile: str | None,
                region: str | None) -> int:
-    from models.answers import parse_answers
-
-    if not demo:
-        print("The interactive wizard is not built yet; use `vpc-mirror apply ANSWERS` or `vpc-mirror --demo`.")
-        return 2
-    from sandbox import demo_answers_text
-    from sandbox.server import Sandbox
-
-    with Sandbox(seed="demo") as sandbox:
-        import os
-
-        os.environ.update(sandbox.env())
-        plan = parse_answers(demo_answers_text())
-        PlanApp(plan, endpoint_url=sandbox.endpoint_url, profile=None, region=sandbox.region).run()
+    """The wizard in this terminal; ``demo`` runs it on the embedded sandbox with a throwaway state dir."""
+    scratch = Path(tempfile.mkdtemp(prefix="vpc-mirror-demo-")) if demo else None
+    backend = (Backend(scratch, demo=True) if demo else
+               Backend(Path(state_dir), endpoint_url=endpoint_url, profile=profile, region=region))
+    try:
+        WizardApp(backend).run()
+    finally:
+        backend.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return 0

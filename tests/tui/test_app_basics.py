@@ -1,0 +1,97 @@
+"""What the wizard promises besides the flow: its steps match the engine's, it starts light,
+the start screen's Troubleshoot, Help and the command palette entries, and quitting while work runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from textual.app import SystemCommand
+
+from tests.awsfacts import run
+from tests.tui.wizard_pilot import Keys, make_app
+from tui.screens.dialogs import ConfirmDialog
+from tui.screens.help import HelpScreen
+from tui.screens.start import StartScreen
+from tui.screens.troubleshoot import TroubleshootScreen
+from tui.screens.wizard import WizardScreen
+from tui.wizard_steps import STEP_NAMES
+
+
+def test_the_wizard_has_the_engines_steps_in_order():
+    from steps.setup import STEP_NAMES as ENGINE_STEPS
+
+    assert STEP_NAMES == ENGINE_STEPS
+
+
+def test_the_first_screen_needs_neither_boto3_nor_asyncssh():
+    code = ("import sys, tui.app, tui.screens.start, tui.screens.wizard; "
+            "print(sorted(m for m in ('boto3', 'botocore', 'asyncssh', 'moto') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, monkeypatch, tmp_path):
+    await __import__("asyncio").to_thread(run, sandbox, state_dir)
+    app = make_app(sandbox, state_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        assert isinstance(app.screen, StartScreen)
+        row = app.screen.setups[0]
+        assert (row.name, row.progress, row.failed) == ("demo", "10 of 12 steps", "")
+        await keys("f1")
+        assert isinstance(app.screen, HelpScreen) and ("n", "New setup") in app.screen.keys
+        await keys("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Open log", "Switch theme", "Help", "Quit"} <= set(titles)
+        await keys("n")
+        assert isinstance(app.screen, WizardScreen)
+        commands = list(app.get_system_commands(app.screen))
+        assert "Go to step: AWS account" in [c.title for c in commands]
+        monkeypatch.chdir(tmp_path)
+        app.draft.answers["setup"] = "exported"
+        export = next(c for c in commands if c.title == "Export answers")
+        assert isinstance(export, SystemCommand)
+        export.callback()
+        assert not (tmp_path / "exported.answers.yaml").exists(), "incomplete answers are not exported"
+        app.back_to_start()
+        await keys.settle()
+        await pilot.press("t")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, TroubleshootScreen):
+                break
+        assert isinstance(app.screen, TroubleshootScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+
+
+async def test_quitting_while_apply_runs_asks_first_and_keeps_state(sandbox, state_dir):
+    app = make_app(sandbox, state_dir)
+    sandbox.set_latency(0.1)  # an apply that takes a while
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            keys = Keys(pilot)
+            await keys.settle()
+            from tests.tui.test_flow import open_review
+
+            await open_review(app, keys)
+            await pilot.press("ctrl+n", "enter")
+            for _ in range(100):  # until the first change is made
+                await pilot.pause(0.1)
+                if (state_dir / "demo.state.json").exists():
+                    break
+            assert app.runs, "apply is running"
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("enter")                           # Leave
+            await pilot.pause(0.5)
+    finally:
+        sandbox.set_latency(0.0)
+    from steps.state_store import StateStore
+
+    state = StateStore(state_dir).load("demo")
+    assert state is not None and state.failed_step() is not None  # stopped where it was, saved for resume
+    assert state.steps["session"].status != "done"

@@ -1,0 +1,106 @@
+"""Every page: an invalid answer shows the model's message beside its field and disables Next."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Checkbox, Input
+
+from models.plan import TCP
+from tests.tui.wizard_pilot import Keys
+from tui.screens.rule_dialog import RuleDialog
+from tui.screens.steps.vpc import CREATE
+
+#: page -> (control id, invalid value, field id, part of the model's message)
+INVALID = [
+    ("account", "#account-setup", "Prod_Zeek!", "#field-account-setup", "is not a setup name"),
+    ("vpc", "#vpc-ssh_from", "0.0.0.0/0", "#field-vpc-ssh_from", "whole internet"),
+    ("vpc", "#vpc-cidr", "10.0.0.0/8", "#field-vpc-cidr", "AWS allows VPC blocks from /16 to /28"),
+    ("sensor", "#sensor-instance_type", "xlarge", "#field-sensor-instance_type", "is not an instance type"),
+    ("sensor", "#sensor-root_volume_gib", "4", "#field-sensor-root_volume_gib", "greater than or equal to 8"),
+    ("test_beacon", "#test_beacon-destination", "not a host!", "#field-test_beacon-destination",
+     "neither a host name nor an IP address"),
+    ("test_beacon", "#test_beacon-interval_seconds", "1", "#field-test_beacon-interval_seconds",
+     "greater than or equal to 5"),
+    ("sensor_eni", "#sensor_eni-device_index", "0", "#field-sensor_eni-device_index", "greater than or equal to 1"),
+    ("sensor_eni", "#sensor_eni-vxlan_port", "70000", "#field-sensor_eni-vxlan_port", "less than or equal to 65535"),
+    ("target", "#target-description", "x" * 256, "#field-target-description", "at most 255 characters"),
+    ("session", "#session-vni", "0", "#field-session-vni", "greater than or equal to 1"),
+    ("session", "#session-packet_length", "9000", "#field-session-packet_length", "less than or equal to 8500"),
+    ("session", "#session-session_number", "40000", "#field-session-session_number", "less than or equal to 32766"),
+]
+
+
+async def test_invalid_answers_show_the_message_and_block_next(wizard):
+    async with wizard.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        screen = wizard.screen
+        for page, control, bad, field, message in INVALID:
+            await screen.go(page)
+            await keys.settle()
+            if page == "vpc" and control == "#vpc-cidr":
+                screen.pane("vpc").query_one("#vpc-vpcs").choose([CREATE])
+                screen.pane("vpc").answers["mode"] = "create"
+                screen.pane("vpc").activate()
+            if page == "test_beacon":
+                screen.query_one("#test_beacon-enabled", Checkbox).value = True
+            await keys.settle()
+            good = screen.query_one(control, Input).value
+            screen.query_one(control, Input).value = bad
+            await keys.settle()
+            assert message in screen.query_one(field).error, (page, control)
+            assert screen.query_one("#next", Button).disabled, (page, control)
+            await keys("ctrl+n")
+            assert screen.current == page, "Next must not leave an invalid page"
+            screen.query_one(control, Input).value = good
+            await keys.settle()
+            assert not screen.query_one(field).error
+
+
+async def test_sources_refuse_an_unsupported_instance_with_its_reason(wizard, sandbox):
+    async with wizard.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        wizard.draft.answers["vpc"] = {"vpc_id": sandbox.seed_info.vpc_id}
+        await wizard.screen.go("sources")
+        await keys.settle()
+        assert "choose at least one instance" in wizard.screen.query_one("#field-sources-instances").error
+        assert wizard.screen.query_one("#next", Button).disabled
+        await keys.type("db-1")
+        await keys("enter")                                    # m6i: a Nitro family AWS does not mirror
+        assert wizard.draft.answers["sources"].get("instances", []) == []
+        note = str(wizard.screen.query_one("#sources-picker .picker-note").content)
+        assert "m6i" in note and "not supported" in note
+
+
+async def test_a_filter_rule_is_checked_as_aws_checks_it_within_the_budget(wizard):
+    async with wizard.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        await wizard.screen.go("filter")
+        await keys.settle()
+        wizard.screen.query_one("#filter-preset").value = "internet"  # 10 rules: the whole budget
+        await keys.settle()
+        assert "10 of 10 rules" in str(wizard.screen.query_one(".budget").content)
+        wizard.screen.query_one("RuleTable").focus()
+        await keys("a")
+        dialog = wizard.screen
+        assert isinstance(dialog, RuleDialog)
+        assert "at most 10 items" in str(dialog.query_one(".rule-error").content)
+        assert dialog.query_one("#ok", Button).disabled
+        await keys("escape")
+        wizard.screen.query_one("#filter-preset").value = "everything"
+        await keys.settle()
+        wizard.screen.query_one("RuleTable").focus()
+        await keys("a")
+        dialog = wizard.screen
+        dialog.query_one("#rule-destination", Input).value = "::/0"
+        await keys.settle()
+        assert "same family" in str(dialog.query_one(".rule-error").content)
+        dialog.query_one("#rule-destination", Input).value = "0.0.0.0/0"
+        dialog.query_one("#rule-dport", Input).value = "22"
+        await keys.settle()
+        assert "ports need protocol 6" in str(dialog.query_one(".rule-error").content)
+        dialog.query_one("#rule-protocol").value = str(TCP)
+        await keys.settle()
+        assert not dialog.query_one("#ok", Button).disabled
+        await keys("escape")

@@ -1,0 +1,40 @@
+"""Helpers for driving the wizard in tests: an app on the sandbox, and key presses that are counted and waited on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tui.app import WizardApp
+from tui.backend import Backend
+
+#: The clock of every test app: "updated" columns and the like do not change from run to run.
+FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def make_app(sandbox, state_dir, *, demo: bool = True, concurrency: int = 8) -> WizardApp:
+    backend = Backend(state_dir, endpoint_url=sandbox.endpoint_url, region=sandbox.region, demo=demo,
+                      concurrency=concurrency)
+    return WizardApp(backend, clock=lambda: FIXED_NOW)
+
+
+class Keys:
+    """Presses keys through a pilot, counting them; waits until background work has answered."""
+
+    def __init__(self, pilot) -> None:
+        self.pilot = pilot
+        self.count = 0
+
+    async def settle(self) -> None:
+        app = self.pilot.app
+        await self.pilot.pause()
+        await app.workers.wait_for_complete()
+        await self.pilot.pause()
+
+    async def __call__(self, *keys: str) -> None:
+        for key in keys:
+            self.count += 1
+            await self.pilot.press(key)
+            await self.settle()
+
+    async def type(self, text: str) -> None:
+        await self(*text)

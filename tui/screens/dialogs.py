@@ -1,0 +1,82 @@
+"""Small modal dialogs: a question, a message (errors from workers land here), the apply-failure choice."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class _Dialog(ModalScreen):
+    DEFAULT_CSS = """
+    _Dialog { align: center middle; }
+    _Dialog > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%;
+                         border: thick $primary; background: $surface; padding: 0 1; }
+    _Dialog .dialog-title { text-style: bold; padding-bottom: 1; }
+    _Dialog VerticalScroll { height: auto; max-height: 14; }
+    _Dialog Horizontal { height: auto; align-horizontal: right; padding-top: 1; }
+    _Dialog Button { margin-left: 1; }
+    _Dialog.-error > Vertical { border: thick $error; }
+    """
+    BINDINGS = [Binding("escape", "dismiss_default", "Close", id="dialog-close")]
+    #: (button id, label, variant); the first is focused, the last is what Escape answers
+    BUTTONS: list[tuple[str, str, str]] = [("ok", "OK", "primary")]
+
+    def __init__(self, title: str, body: str) -> None:
+        super().__init__()
+        self.title_text, self.body = title, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="dialog-title")
+            with VerticalScroll():
+                yield Static(self.body, markup=False, classes="dialog-body")
+            with Horizontal():
+                for button_id, label, variant in self.BUTTONS:
+                    yield Button(label, id=button_id, variant=variant, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(self.answer(event.button.id))
+
+    def answer(self, button_id: str):
+        return button_id
+
+    def action_dismiss_default(self) -> None:
+        self.dismiss(self.answer(self.BUTTONS[-1][0]))
+
+
+class MessageDialog(_Dialog):
+    """Something the user should read: an error turned into a dialog, what changed on resume."""
+
+    def __init__(self, title: str, body: str, *, error: bool = False) -> None:
+        super().__init__(title, body)
+        self.set_class(error, "-error")
+
+
+class ConfirmDialog(_Dialog):
+    """A yes/no question; dismisses with True for yes. Escape says no."""
+
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__(title, body)
+        self.BUTTONS = [("yes", yes, "primary"), ("no", no, "default")]
+
+    def answer(self, button_id: str) -> bool:
+        return button_id == "yes"
+
+
+class FailureDialog(_Dialog):
+    """Apply failed: retry, stop here (state kept, resume later), or tear down what was created."""
+
+    BUTTONS = [("retry", "Retry", "primary"), ("teardown", "Tear down what was created", "error"),
+               ("stop", "Stop here", "default")]
+
+    def __init__(self, body: str) -> None:
+        super().__init__("Apply failed", body + "\n\nStop here keeps the state: resume the setup later from the "
+                                               "start screen (or `vpc-mirror resume`).")
+        self.add_class("-error")

@@ -1,0 +1,41 @@
+"""Help: what the wizard does and every key that works on the screen it was opened from."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+ABOUT = ("Each page answers one step; Next is enabled once the page is valid, and each field shows what is "
+         "wrong with it. Nothing changes in AWS before you confirm the review. The state is saved after every "
+         "change: quit at any time and resume from the start screen. Ctrl+P opens the command palette: jump "
+         "to a step, export the answers, open the log, switch the theme.")
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,f1,question_mark", "dismiss", "Close", id="help-close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical { width: 76; max-width: 100%; height: 90%; border: thick $primary;
+                            background: $surface; padding: 0 1; }
+    HelpScreen Static { height: auto; padding-bottom: 1; }
+    HelpScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = bindings
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("[b]vpc-mirror help[/b]\n" + ABOUT)
+            table = DataTable(cursor_type="row", zebra_stripes=False)
+            table.add_columns("key", "does")
+            for key, description in self.keys:
+                table.add_row(key, description)
+            yield table
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()

@@ -1,0 +1,105 @@
+"""The review page: every action the steps plan (create / reuse / exists / check), and the cost of mirroring.
+
+Planning reads AWS (inspect) and changes nothing. The wizard asks for
+confirmation before Apply makes the first change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from tui.screens.messages import PageChanged
+
+if TYPE_CHECKING:
+    from models.actions import Action
+
+
+class Planned(Message):
+    """The review's plan: actions (with their shown verb), problems per step, the cost line."""
+
+    def __init__(self, actions: list[tuple[str, Action]], problems: list[tuple[str, str]], cost: str,
+                 account: str) -> None:
+        super().__init__()
+        self.actions, self.problems, self.cost, self.account = actions, problems, cost, account
+
+
+class ReviewPane(Vertical):
+    DEFAULT_CSS = """
+    ReviewPane { height: 1fr; padding: 0 1; }
+    ReviewPane #review-head { height: auto; }
+    ReviewPane DataTable { height: 1fr; }
+    ReviewPane #review-cost { height: auto; color: $warning; }
+    ReviewPane #review-problems { height: auto; color: $error; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="page-review")
+        self.actions: list[Action] = []
+        self.problems: list[tuple[str, str]] = []
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="review-head")
+        table = DataTable(id="review-actions", cursor_type="row", zebra_stripes=False)
+        table.add_column("verb", key="verb")
+        table.add_column("step", key="step")
+        table.add_column("action", key="action")
+        yield table
+        yield Static("", id="review-problems")
+        yield Static("", id="review-cost")
+
+    def activate(self) -> None:
+        self.ready = False
+        self.query_one(DataTable).loading = True
+        self.query_one("#review-head", Static).update("Planning: reading what exists in AWS (nothing is changed)…")
+        self.query_one("#review-problems", Static).update("")
+        self.query_one("#review-cost", Static).update("")
+        self.plan(self.app.plan())
+
+    def focus_first(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="review", exit_on_error=False)
+    async def plan(self, plan) -> None:
+        from steps.cost import planned_cost
+        from steps.engine import is_live
+        from steps.setup import inspect_setup
+
+        try:
+            ctx = self.app.backend.context(plan, saved=False)
+            try:
+                actions, problems = await inspect_setup(ctx)
+                shown = [("exists" if a.verb == "create" and is_live(ctx.state.resource(a.key)) else a.verb, a)
+                         for a in actions]
+                account = ctx.facts("account")
+                head = f"account {account.get('account_id', '?')} in {ctx.aws.region}"
+            finally:
+                ctx.close()
+        except Exception as exc:  # the page says why; Back lets the user fix the answers
+            shown, problems, head = [], [("account", str(exc))], "planning failed"
+        self.post_message(Planned(shown, problems, planned_cost([a for _, a in shown]).line(), head))
+
+    def on_planned(self, event: Planned) -> None:
+        self.actions = [a for _, a in event.actions]
+        self.problems = event.problems
+        table = self.query_one(DataTable)
+        table.loading = False
+        table.clear()
+        for verb, action in event.actions:
+            table.add_row(verb, action.step.replace("_", "-"), action.summary)
+        creates = sum(1 for verb, _ in event.actions if verb == "create")
+        setup = self.app.draft.setup
+        self.query_one("#review-head", Static).update(
+            f"Setup [b]{setup}[/b], {event.account}: {creates} resources to create, "
+            f"{len(event.actions) - creates} to reuse or check. Nothing has been changed yet.")
+        self.query_one("#review-problems", Static).update(
+            "\n".join(f"✗ {reason}" for _, reason in event.problems))
+        self.query_one("#review-cost", Static).update(event.cost)
+        self.ready = not event.problems
+        self.post_message(PageChanged())

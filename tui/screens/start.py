@@ -1,0 +1,149 @@
+"""The start screen: saved setups (how far each got, when, what failed) and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Static
+
+from tui.drafts import drafts
+from tui.wizard_steps import STEP_NAMES
+
+
+@dataclass(frozen=True)
+class SavedSetup:
+    """One row: an applied (or partly applied) setup, or a draft never applied."""
+
+    name: str
+    where: str
+    progress: str
+    updated_at: datetime
+    failed: str
+    applied: bool
+
+
+def saved_setups(root: Path) -> list[SavedSetup]:
+    """Saved setups and drafts in the state directory (pydantic is imported only when there are some)."""
+    rows = []
+    states = []
+    if any(Path(root).glob("*.state.json")):
+        from steps.state_store import StateStore
+
+        states = StateStore(root).setups()
+    for state in states:
+        failed = state.failed_step()
+        rows.append(SavedSetup(state.setup, f"{state.account_id or '?'} {state.region or '?'}",
+                               f"{state.done_count()} of {len(STEP_NAMES)} steps", state.updated_at,
+                               failed.replace("_", "-") if failed else "", True))
+    known = {r.name for r in rows}
+    for draft in drafts(root):
+        if draft.setup not in known:
+            region = draft.answers.get("account", {}).get("region", "?")
+            rows.append(SavedSetup(draft.setup, f"draft {region}",
+                                   f"{len(draft.answered)} of {len(STEP_NAMES)} answered", draft.updated_at, "", False))
+    return sorted(rows, key=lambda r: r.updated_at, reverse=True)
+
+
+def ago(then: datetime, now: datetime) -> str:
+    seconds = int((now - then).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return then.strftime("%Y-%m-%d")
+
+
+class StartScreen(Screen):
+    BINDINGS = [
+        Binding("n", "new", "New setup", id="start-new"),
+        Binding("r", "resume", "Resume", id="start-resume"),
+        Binding("s", "status", "Status", id="start-status"),
+        Binding("x", "teardown", "Tear down", id="start-teardown"),
+        Binding("t", "troubleshoot", "Troubleshoot", id="start-troubleshoot"),
+    ]
+    DEFAULT_CSS = """
+    StartScreen > Vertical { padding: 0 1; }
+    StartScreen .intro { height: auto; padding-bottom: 1; }
+    StartScreen DataTable { height: 1fr; }
+    StartScreen Horizontal { height: auto; }
+    StartScreen Button { margin-right: 1; min-width: 0; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setups: list[SavedSetup] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static("Set up AWS VPC Traffic Mirroring into a Zeek sensor, step by step. Nothing changes in "
+                         "AWS before you confirm the review.", classes="intro")
+            table = DataTable(id="setups", cursor_type="row", zebra_stripes=False)
+            for column in ("setup", "account / region", "progress", "updated", "failed step"):
+                table.add_column(column)
+            yield table
+            with Horizontal():
+                yield Button("Resume", id="resume", variant="primary", compact=True)
+                yield Button("Status", id="status", compact=True)
+                yield Button("Tear down", id="teardown", compact=True)
+                yield Button("New setup", id="new", compact=True)
+                yield Button("Troubleshoot", id="troubleshoot", compact=True)
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.setups = saved_setups(self.app.backend.state_dir)
+        table = self.query_one(DataTable)
+        table.clear()
+        now = self.app.clock()
+        for s in self.setups:
+            table.add_row(s.name, s.where, s.progress, ago(s.updated_at, now), s.failed or "-", key=s.name)
+        for button in ("resume", "status", "teardown"):
+            self.query_one(f"#{button}", Button).disabled = not self.setups
+        table.focus()
+
+    def selected(self) -> SavedSetup | None:
+        table = self.query_one(DataTable)
+        if not self.setups or not table.row_count:
+            return None
+        return self.setups[table.cursor_row]
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        self.run_action(event.button.id)
+
+    @on(DataTable.RowSelected)
+    def _row(self) -> None:
+        self.action_resume()
+
+    def action_new(self) -> None:
+        self.app.new_setup()
+
+    def action_resume(self) -> None:
+        if (setup := self.selected()) is not None:
+            self.app.resume(setup.name, applied=setup.applied)
+
+    def action_status(self) -> None:
+        if (setup := self.selected()) is not None and setup.applied:
+            from tui.screens.status import StatusScreen
+
+            self.app.push_screen(StatusScreen(setup.name))
+
+    def action_teardown(self) -> None:
+        if (setup := self.selected()) is not None:
+            self.app.teardown(setup.name, applied=setup.applied)
+
+    def action_troubleshoot(self) -> None:
+        setup = self.selected()
+        self.app.troubleshoot(setup.name if setup and setup.applied else None)

@@ -1,0 +1,105 @@
+"""Page 1 — account: the setup's name, the AWS profile and region, and whose account that is."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Input, Select, Static
+
+from tui import inventory
+from tui.screens.steps.base import Loaded, StepForm
+from tui.widgets.picker import Picker, Row
+from tui.wizard_steps import setup_name_problem
+
+DEFAULT_PROFILE = "(default credential chain)"
+
+
+class AccountForm(StepForm):
+    PAGE = "account"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.identity: dict | None = None
+        self.identity_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Name this setup (its tags and saved state carry the name), then choose whose AWS "
+                     "credentials to use and the region to mirror in.", classes="intro")
+        yield self.field("setup", "Setup name", Input(placeholder="e.g. prod-zeek", compact=True))
+        yield self.field("profile", "AWS profile", Select([], prompt=DEFAULT_PROFILE, compact=True))
+        yield self.field("region", "Region", Picker(["region"], id="account-regions"))
+        yield Static("", id="account-identity")
+        yield self.section_error()
+
+    def activate(self) -> None:
+        name_input = self.query_one("#account-setup", Input)
+        if name_input.value != self.app.draft.answers.get("setup", ""):
+            name_input.value = self.app.draft.answers.get("setup", "")
+        self.query_one("#account-regions", Picker).choose([self.value("region")])
+        self.query_one("#account-regions", Picker).start_loading()
+        self.load("profiles", lambda aws: inventory.profiles())
+        self._check_account()
+        super().activate()
+
+    def _check_account(self) -> None:
+        self.identity, self.identity_error = None, None
+        self.query_one("#account-identity", Static).update("checking the credentials…")
+        self.load("regions", inventory.regions)
+        self.load("identity", inventory.identity)
+
+    @on(Input.Changed, "#account-setup")
+    def _name(self, event: Input.Changed) -> None:
+        event.stop()
+        event.prevent_default()
+        self.app.draft.answers["setup"] = event.value.strip()
+        self.app.draft.setup = event.value.strip()
+        self.changed()
+
+    @on(Select.Changed, "#account-profile")
+    def _profile(self, event: Select.Changed) -> None:
+        event.stop()
+        event.prevent_default()
+        profile = None if event.value is Select.NULL else event.value
+        if profile != self.answers.get("profile"):
+            self.set_answer("profile", profile)
+            self._check_account()
+
+    @on(Picker.Changed, "#account-regions")
+    def _region(self, event: Picker.Changed) -> None:
+        event.stop()
+        self.set_answer("region", event.picker.chosen[0])
+        self._check_account()
+
+    def on_loaded(self, event: Loaded) -> None:
+        event.stop()
+        if event.what == "profiles":
+            select = self.query_one("#account-profile", Select)
+            select.set_options([(p, p) for p in event.result or []])
+            if self.answers.get("profile") in (event.result or []):
+                select.value = self.answers["profile"]
+        elif event.what == "regions":
+            picker = self.query_one("#account-regions", Picker)
+            if event.error:
+                picker.set_error(event.error)
+            else:
+                picker.set_rows([Row(r, (r,)) for r in event.result])
+        elif event.what == "identity":
+            self.identity, self.identity_error = event.result, event.error
+            text = (f"account {event.result['account']} as {event.result['arn']}" if event.result
+                    else f"cannot use these credentials: {event.error}")
+            self.query_one("#account-identity", Static).update(text)
+            self.changed()
+
+    def problems(self) -> dict[str, str]:
+        problems = super().problems()
+        name = self.app.draft.answers.get("setup", "")
+        problem = setup_name_problem(name) if name else "is required; e.g. prod-zeek"
+        if problem is None and name in self.app.taken_names():
+            problem = f"a setup named {name!r} exists already; resume it from the start screen, or pick another name"
+        if problem:
+            problems["setup"] = problem
+        if self.identity_error:
+            problems["profile"] = self.identity_error
+        elif self.identity is None:
+            problems.setdefault("", "checking the credentials…")
+        return problems

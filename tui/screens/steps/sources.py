@@ -1,0 +1,71 @@
+"""Page 5 — sources: the instances to monitor, each with AWS's verdict on whether it can be mirrored."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tui import inventory
+from tui.screens.steps.base import Loaded, StepForm
+from tui.screens.steps.sensor import vpc_of
+from tui.widgets.picker import Picker, Row
+
+
+class SourcesForm(StepForm):
+    PAGE = "sources"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.instances: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Choose the instances whose traffic Zeek should see (Enter or Space toggles). "
+                     "AWS mirrors Nitro types and a few Xen families, never bare metal.", classes="intro")
+        yield self.field("instances", "Sources", Picker(["name", "id", "type", "state", "private IP", "mirror"],
+                                                        multi=True, id="sources-picker"))
+        yield self.section_error()
+
+    def activate(self) -> None:
+        picker = self.query_one("#sources-picker", Picker)
+        picker.choose(self.value("instances"))
+        picker.start_loading()
+        vpc = vpc_of(self.app.draft.answers)
+        self.load("instances", lambda aws: inventory.instances(aws, vpc))
+        super().activate()
+
+    def on_loaded(self, event: Loaded) -> None:
+        event.stop()
+        picker = self.query_one("#sources-picker", Picker)
+        if event.error:
+            picker.set_error(event.error)
+            return
+        self.instances = event.result
+        refs = [next((i["id"] for i in self.instances if f"name:{i['name']}" == ref), ref)
+                for ref in self.value("instances")]
+        if refs != self.value("instances"):
+            self.answers["instances"] = refs
+        picker.choose(refs)
+        sensor = self.app.draft.answers.get("sensor", {}).get("instance_id")
+        rows = []
+        for i in self.instances:
+            unavailable = None if i["supported"] else i["reason"]
+            if i["id"] == sensor:
+                unavailable = "this is the sensor; a mirror target cannot be a source"
+            rows.append(Row(i["id"], (i["name"] or "-", i["id"], i["type"], i["state"], i["private_ip"],
+                                      "ok" if i["supported"] else "no"),
+                            unavailable=unavailable, note=i["reason"]))
+        picker.set_rows(rows)
+        self.changed()
+
+    @on(Picker.Changed, "#sources-picker")
+    def _chosen(self, event: Picker.Changed) -> None:
+        event.stop()
+        self.answers["instances"] = list(event.picker.chosen)
+        self.changed()
+
+    def problems(self) -> dict[str, str]:
+        problems = super().problems()
+        if not self.value("instances"):
+            problems["instances"] = "choose at least one instance to monitor"
+        return problems

@@ -1,0 +1,93 @@
+"""Tear a setup down: delete, in reverse, what it created and still carries its tag; the log as it goes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from tui.backend import Run
+from tui.widgets.log_view import BatchedLog
+
+
+class TornDown(Message):
+    def __init__(self, error: str | None) -> None:
+        super().__init__()
+        self.error = error
+
+
+class TeardownScreen(Screen[bool]):
+    """Runs the teardown when shown; Close is enabled when it has ended. Dismisses with success."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="teardown-close")]
+    DEFAULT_CSS = """
+    TeardownScreen > Vertical { padding: 0 1; }
+    TeardownScreen #teardown-status { height: auto; }
+    TeardownScreen Horizontal { height: auto; align-horizontal: right; }
+    """
+
+    def __init__(self, setup: str) -> None:
+        super().__init__()
+        self.setup = setup
+        self.ok: bool | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static(f"Tearing down [b]{self.setup}[/b]: deleting what it created, newest first…",
+                         id="teardown-status")
+            yield BatchedLog(id="teardown-log")
+            with Horizontal():
+                yield Button("Close", id="close", disabled=True, compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.teardown()
+
+    def log_line(self, line: str) -> None:
+        self.app.log_lines.append(line)
+        self.query_one(BatchedLog).add(line)
+
+    @work(thread=True, group="engine", exit_on_error=False)
+    async def teardown(self) -> None:
+        from steps.setup import teardown_setup
+
+        run = Run()
+        self.app.runs.add(run)
+        error = None
+        try:
+            plan = self.app.backend.store.load_answers(self.setup)
+            ctx = self.app.backend.context(plan, log=self.log_line)
+            try:
+                with ctx.store.lock(self.setup):
+                    await run(teardown_setup(ctx))
+            finally:
+                ctx.close()
+        except asyncio.CancelledError:
+            error = "stopped before it finished; run the teardown again to finish it"
+        except Exception as exc:  # shown on the screen; the state says what is left
+            error = str(exc) or type(exc).__name__
+        finally:
+            self.app.runs.discard(run)
+        self.post_message(TornDown(error))
+
+    def on_torn_down(self, event: TornDown) -> None:
+        self.ok = event.error is None
+        self.query_one(BatchedLog).flush()
+        text = (f"✓ {self.setup} is torn down: everything it created is deleted." if self.ok
+                else f"✗ teardown stopped: {event.error}\nThe state is kept; tear down again to finish.")
+        self.query_one("#teardown-status", Static).update(text)
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        if self.ok is not None:
+            self.dismiss(self.ok)

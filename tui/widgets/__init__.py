@@ -1,0 +1,1 @@
+"""Widgets the wizard's pages are built from."""
