@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
@@ -83,6 +84,13 @@ def explain(exc: Exception, operation: str | None = None, context: str | None = 
     if isinstance(exc, EndpointConnectionError):
         return AwsError(f"{where}cannot reach {exc.kwargs.get('endpoint_url')}; check the network or --endpoint-url")
     return AwsError(f"{where}{type(exc).__name__}: {exc}")
+
+
+def describe(exc: Exception) -> str:
+    """A message for the user: boto3's failures explained, anything else as it says."""
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        return str(explain(exc))
+    return str(exc) or type(exc).__name__
 
 
 _STS = {"GetCallerIdentity"}

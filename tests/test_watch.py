@@ -64,9 +64,31 @@ def test_bad_input_exits_2_naming_the_option(capsys, state_dir, argv, named):
     assert code == 2 and named in err and out == ""
 
 
-def test_without_headless_it_says_to_add_it(capsys, state_dir):
+def test_without_headless_it_opens_the_live_screen(capsys, state_dir, monkeypatch):
+    from textual.widgets import DataTable
+
+    from tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen
+
+    seen = {}
+
+    async def look(pilot):
+        screen = pilot.app.screen
+        while screen.live.status.state != "stopped":
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)  # one refresh after the file's end
+        seen["screen"] = type(screen)
+        table = screen.query_one("#verify-vnis", DataTable)
+        seen["vnis"] = sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count))
+        seen["sub_title"] = screen.sub_title
+        await pilot.press("q")
+
+    real_run = TroubleshootApp.run
+    monkeypatch.setattr(TroubleshootApp, "run", lambda app: real_run(app, headless=True, size=(80, 24),
+                                                                     auto_pilot=look))
     code, out, err = watch(capsys, "--pcap", str(PCAP), "--state-dir", str(state_dir))
-    assert code == 2 and "--headless" in err and out == ""
+    assert code == 0, err
+    assert seen["screen"] is TroubleshootScreen and seen["sub_title"] == "pcap vxlan.pcap"
+    assert seen["vnis"] == sorted(str(vni) for vni in summarize_pcap(PCAP)["vnis"])
 
 
 def test_a_file_that_is_not_pcap_fails_with_the_reason(capsys, tmp_path):
@@ -98,6 +120,11 @@ def test_capture_command_is_quoted_and_stops_tcpdump_when_we_go():
 ])
 def test_tcpdump_stderr_becomes_a_status(line, state):
     assert status_of(line).state == state
+
+
+def test_listening_names_the_interface_without_tcpdumps_comma():
+    line = "tcpdump: listening on ens6, link-type EN10MB (Ethernet), snapshot length 262144 bytes"
+    assert status_of(line).message == "capturing on ens6"
 
 
 def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):

@@ -100,7 +100,7 @@ class WizardApp(App):
     @work(thread=True, group="engine", exit_on_error=False)
     async def rediscover(self, name: str) -> None:
         """Re-read a saved setup's resources (by id and tag), then continue at its first unfinished step."""
-        from tui.resume import rediscover
+        from steps.resume import rediscover
 
         run = Run()
         self.runs.add(run)

@@ -43,8 +43,9 @@ def run(args) -> int:
     try:
         _check(args)
         if not args.headless:
-            raise CommandError("the live troubleshooting screen is not in this version yet; "
-                               "add --headless for the capture summary", EXIT_BAD_INPUT)
+            from tui.screens.troubleshoot import run_troubleshoot
+
+            return run_troubleshoot(args)
         return asyncio.run(_headless(args))
     except CommandError as exc:
         print(f"vpc-mirror: {exc}", file=sys.stderr)

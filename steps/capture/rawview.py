@@ -75,7 +75,7 @@ class RawView:
                 at += 16 + unpack(buf, at)[2]
             found[:0] = [(buf, o) for o in offsets]
         lines = []
-        for buf, at in found[len(found) - want:] if want else []:
+        for buf, at in found[max(len(found) - want, 0):] if want else []:
             sec, frac, caplen, wire = unpack(buf, at)
             lines.append(format_packet(decoder.decode(buf, at + 16, caplen, wire, sec + frac * self._scale)))
         return lines

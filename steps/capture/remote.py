@@ -53,7 +53,7 @@ def tcpdump_command(interface: str, port: int = 4789, snaplen: int = DEFAULT_SNA
 
 
 _STATUS_PATTERNS = [
-    (re.compile(r"listening on (\S+)"), "listening", "capturing on {0}"),
+    (re.compile(r"listening on ([^\s,]+)"), "listening", "capturing on {0}"),
     (re.compile(r"(?:Operation not permitted|You don't have permission|Permission denied)"), "permission-denied",
      "tcpdump may not capture here; run it as root (the capture uses sudo -n)"),
     (re.compile(r"(?:No such device|SIOCGIFHWADDR|doesn't exist)"), "no-such-device",

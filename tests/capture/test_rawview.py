@@ -82,6 +82,10 @@ def test_ring_is_bounded_and_keeps_the_newest() -> None:
     assert [line.split()[0] for line in lines] == ["20:21:46.884062", "20:21:47.841976", "20:21:47.885359"]
     assert session.raw_lines(1) == lines[-1:]
     assert session.raw_lines(0) == []
+    few = CaptureSession(raw_capacity=100)
+    few.feed((DATA / "tcpdump" / "vxlan.pcap").read_bytes())
+    held = few.raw_lines()
+    assert few.raw_lines(len(held) + 50) == held  # asking for more than it holds gives all it holds, in order
     chunked = CaptureSession(raw_capacity=3)
     data = (DATA / "tcpdump" / "vxlan.pcap").read_bytes()
     for at in range(0, len(data), 100):

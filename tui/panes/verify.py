@@ -216,7 +216,6 @@ class VerifyPane(Widget):
         self._making = False  # a view is being made in a thread
         self._made = itertools.count()
         self._shown = -1  # number of the view on screen
-        self._packets = 0  # as the view on screen counted them
         self._status_lines = -1
         self.checks: list | None = None
 
@@ -293,7 +292,7 @@ class VerifyPane(Widget):
         raw = None
         raw_key = (snap.packets, self._raw_height())
         if not self.paused and raw_key != self._raw_at:
-            raw = self._raw_lines(raw_key[1], snap.packets)  # following: what fits; pausing brings the rest
+            raw = self.live.raw_lines(raw_key[1])  # following: what fits; pausing brings the rest
 
         def label(address: str) -> str:
             return f"{address} ({self.names[address]})" if address in self.names else address
@@ -313,7 +312,6 @@ class VerifyPane(Widget):
             return  # made before the one on screen (a thread's view overtaken by a direct redraw)
         self._shown = view.number
         snap = view.snapshot
-        self._packets = snap.packets
         status = self.query_one("#verify-status", Static)
         lines = view.status.cell_len // max(status.content_size.width, 1)  # a relayout only when it rewraps
         status.update(view.status, layout=lines != self._status_lines)
@@ -367,9 +365,6 @@ class VerifyPane(Widget):
         self.query_one("#verify-raw-title", Static).update(Text(f"raw packets, newest last - {state}", "bold"),
                                                            layout=False)
 
-    def _raw_lines(self, n: int, packets: int) -> list[str]:
-        # never more than were captured: RawView.lines slices wrongly when asked for more than it holds
-        return self.live.raw_lines(min(n, packets))
 
     def _raw_height(self) -> int:
         return max(self.query_one("#verify-raw", RawLines).size.height, 1)
@@ -388,14 +383,14 @@ class VerifyPane(Widget):
     @work(thread=True, group="verify-history", exclusive=True, exit_on_error=False)
     def _load_history(self) -> None:
         """The last RAW_LINES packets for the paused view, decoded off the UI thread."""
-        lines = self._raw_lines(RAW_LINES, self._packets)
+        lines = self.live.raw_lines(RAW_LINES)
         self.app.call_from_thread(lambda: self._show_raw(lines) if self.paused else None)
 
     def action_tail(self) -> None:
         self.paused = False
         self._show_raw_title()
         self._raw_at = None
-        self._show_raw(self._raw_lines(self._raw_height(), self._packets))
+        self._show_raw(self.live.raw_lines(self._raw_height()))
 
     # -- checklist ------------------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, Select, Static
 
-from tui import inventory
+from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 from tui.widgets.picker import Picker, Row
 from tui.wizard_steps import setup_name_problem

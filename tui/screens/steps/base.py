@@ -155,10 +155,6 @@ class Loaded(Message):
 
 
 def _explain(exc: Exception) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from steps.aws_errors import describe  # imports boto3: only ever called from a worker
 
-    if isinstance(exc, (ClientError, BotoCoreError)):
-        from steps.aws_errors import explain
-
-        return str(explain(exc))
-    return str(exc) or type(exc).__name__
+    return describe(exc)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.widgets import Checkbox, Select, Static
 
 from models.plan import FilterRule
-from tui.filter_presets import PRESETS, preset_of
+from models.filter_presets import PRESETS, preset_of
 from tui.screens.rule_dialog import RuleDialog
 from tui.screens.steps.base import StepForm
 from tui.widgets.rule_editor import RuleEditor

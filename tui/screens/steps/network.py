@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, RadioButton, RadioSet, Select, Static
 
-from tui import inventory
+from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 
 

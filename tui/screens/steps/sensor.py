@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Select, Static
 
 from models.plan import KNOWN_IMAGES
-from tui import inventory
+from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 from tui.widgets.picker import Picker, Row
 

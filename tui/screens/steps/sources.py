@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from tui import inventory
+from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 from tui.screens.steps.sensor import vpc_of
 from tui.widgets.picker import Picker, Row

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Static
 
-from tui import inventory
+from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 from tui.widgets.picker import Picker, Row
 

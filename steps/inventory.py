@@ -1,7 +1,7 @@
 """What the pickers list: profiles, regions, VPCs, subnets, key pairs, instances, ENIs.
 
-Pure functions over a ``steps.aws.Aws`` (blocking boto3 calls: run them in a
-worker thread). No textual here, so this can move to ``steps/inventory.py``.
+Pure functions over a ``steps.aws.Aws``: blocking boto3 calls, so the TUI runs
+them in a worker thread and never touches boto3 itself.
 """
 
 from __future__ import annotations

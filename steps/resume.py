@@ -2,8 +2,7 @@
 
 Trusts AWS over the file (DESIGN.md): every step's ``discover`` re-finds its
 resources by id and by tag, adopts what a lost answer created, and forgets
-what was deleted behind our back so that apply makes it again. No textual
-here: this can move to ``steps/``.
+what was deleted behind our back so that apply makes it again.
 """
 
 from __future__ import annotations
