@@ -60,6 +60,15 @@ def verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
     return True, None
 
 
+def record_verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
+    """The verdict, saved as the verify step's status (done, or failed with why)."""
+    from steps.engine import set_status
+
+    seen, problem = verdict(ctx, snap)
+    set_status(ctx, "verify", "done" if seen else "failed", problem)
+    return seen, problem
+
+
 def demo_traffic(ctx: Context, **options) -> DemoTraffic:
     """The demo's synthetic traffic for this setup: its sources, its target, its VNI.
 

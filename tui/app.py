@@ -165,10 +165,9 @@ class WizardApp(App):
         except Exception as exc:  # shown as a dialog; the start screen stays
             self.call_from_thread(self.show_error, f"Cannot watch {name}", str(exc))
             return
-        watch = args.pop("watch", None)
+        watch, record = args.pop("watch", None), args.pop("record")
         self.call_from_thread(self.push_screen, TroubleshootScreen(
-            **args, where=f"setup {name}", on_traffic=watch.record if watch else None,
-            on_leave=watch.close if watch else None))
+            **args, where=f"setup {name}", on_traffic=record, on_leave=watch.close if watch else None))
 
     def back_to_start(self) -> None:
         while not isinstance(self.screen, StartScreen) and len(self.screen_stack) > 1:

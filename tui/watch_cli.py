@@ -107,11 +107,9 @@ async def _remote(args, conn, live):
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     checks = []
     if conn.ctx is not None:
-        from steps.engine import set_status
-        from steps.watch import explain_silence, verdict
+        from steps.watch import explain_silence, record_verdict
 
-        seen, problem = verdict(conn.ctx, live.snapshot())
-        set_status(conn.ctx, "verify", "done" if seen else "failed", problem)
+        seen, _ = record_verdict(conn.ctx, live.snapshot())
         if not seen:
             checks = await explain_silence(conn.ctx, conn.sensor, link.name, live)
     return status, checks

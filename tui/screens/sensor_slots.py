@@ -31,6 +31,8 @@ class SensorSlot(Vertical):
         self.confirmed = False
         #: the connection a real sensor's Verify pane captures over (steps of tui.screens.troubleshoot)
         self.sensor_watch = None
+        #: saves the verify step's result from a snapshot (blocking: in a worker)
+        self.record = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="slot-note")
@@ -54,12 +56,6 @@ class SensorSlot(Vertical):
         module, cls = _PANES[self.step]
         try:
             pane_class = getattr(importlib.import_module(module), cls)
-        except ModuleNotFoundError:
-            command = "zeek" if self.step == "zeek" else "watch"
-            self.app.call_from_thread(self._note, f"This build has no {self.step} pane yet: run "
-                                                  f"`vpc-mirror {command} {setup}` in a terminal.")
-            return
-        try:
             pane = pane_class(**getattr(self, f"_{self.step}_args")(setup))
         except Exception as exc:  # shown on the page; the rest of the wizard stays usable
             self.app.call_from_thread(self._note, f"Cannot open the {self.step} pane: {exc}")
@@ -70,6 +66,18 @@ class SensorSlot(Vertical):
         event.stop()
         self.confirmed = True
         self.post_message(PageChanged())
+        if event.demo:  # the state says so too: `status` shows the Zeek step as skipped, not pending
+            self.run_worker(self._save_demo_zeek, thread=True, exit_on_error=False)
+
+    def _save_demo_zeek(self) -> None:
+        from steps.engine import set_status
+
+        with_saved_state(self.app.backend, self.built_for, lambda ctx: set_status(ctx, "zeek", "skipped"))
+
+    def on_verify_pane_traffic_seen(self, event) -> None:
+        """Mark the verify step done (or failed, with why) once mirrored traffic arrives, as `watch NAME` does."""
+        if self.record is not None:
+            self.run_worker(lambda: self.record(event.snapshot), thread=True, exit_on_error=False)
 
     def _note(self, text: str) -> None:
         self.query_one(".slot-note", Static).update(text)
@@ -84,6 +92,7 @@ class SensorSlot(Vertical):
     def _verify_args(self, setup: str) -> dict:
         args = verify_args(self.app, setup)
         self.sensor_watch = args.pop("watch", None)
+        self.record = args.pop("record")
         return args
 
     def on_unmount(self) -> None:
@@ -111,9 +120,10 @@ def verify_args(app, setup: str) -> dict:
         watch = SensorWatch(app, WatchTarget(state_dir=backend.state_dir, setup=setup,
                                              endpoint_url=backend.endpoint_url, profile=backend.profile,
                                              region=backend.region))
-        return {"live": _live(), "source": watch.source, "diagnose": watch.diagnose, "watch": watch}
+        return {"live": _live(), "source": watch.source, "diagnose": watch.diagnose, "watch": watch,
+                "record": watch.record}
     from steps.setup import saved_context
-    from steps.watch import demo_traffic, endpoints, explain_silence
+    from steps.watch import demo_traffic, endpoints, explain_silence, record_verdict
 
     backend.ready.wait()
     ctx = saved_context(backend.store, setup, endpoint_url=backend.endpoint_url, profile=backend.profile,
@@ -123,7 +133,25 @@ def verify_args(app, setup: str) -> dict:
     async def diagnose(live):
         return await explain_silence(ctx, live=live)
 
-    return {"live": _live(), "source": demo_traffic(ctx).source(), "diagnose": diagnose, "names": names}
+    def record(snapshot) -> None:
+        with_saved_state(backend, setup, lambda saved: record_verdict(saved, snapshot))
+
+    return {"live": _live(), "source": demo_traffic(ctx).source(), "diagnose": diagnose, "names": names,
+            "record": record}
+
+
+def with_saved_state(backend, setup: str, change) -> None:
+    """Run ``change(ctx)`` on a context that saves the setup's state, read afresh (blocking: in a worker)."""
+    from steps.setup import open_context
+
+    store = backend.store
+    with store.lock(setup):
+        ctx = open_context(store.load_answers(setup), store, endpoint_url=backend.endpoint_url,
+                           profile=backend.profile, region=backend.region)
+        try:
+            change(ctx)
+        finally:
+            ctx.close()
 
 
 def _live():
