@@ -104,6 +104,7 @@ SCENES = [
     Scene("apply", False, then(at_page("review"), "ctrl+n", "enter")),
     Scene("apply-failed", False, then(at_page("review"), "ctrl+n", "enter"),
           deny=("ec2:DescribeTrafficMirrorFilters",)),
+    Scene("page-zeek", True, at_page("zeek")),
     Scene("rule-dialog", False, then(at_page("filter"), "a", before_keys=_focus_rules)),
     Scene("help", False, then(at_page("target"), "f1")),
     Scene("status", True, then(start, "s")),
