@@ -60,6 +60,22 @@ def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | No
     return ctx
 
 
+def change_state(ctx: Context, change: Callable[[Context], object]):
+    """``change(ctx)`` on the setup's state as saved now, under its lock; returns what ``change`` returns.
+
+    Another run (the CLI, a second wizard) may have saved the state since this
+    context read it: re-reading it under the lock means no step's result is
+    written back over theirs. Raises SetupBusy while another process holds it.
+    """
+    with ctx.store.lock(ctx.setup):
+        saved = ctx.store.load(ctx.setup)
+        if saved is not None:
+            for name in STEP_NAMES:
+                saved.step(name)
+            ctx.state = saved
+        return change(ctx)
+
+
 def saved_context(store: StateStore, name: str, **options) -> Context | None:
     """A context for a saved setup (its answers and state) that never writes the state back.
 

@@ -212,19 +212,9 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
     systemd = (await sensor.run(["test", "-d", "/run/systemd/system"], check=False)).exit_status == 0
     node_path, local_path = await _config_paths(sensor, prefix)
     local_now = await sensor.read_file(local_path)
-    wanted = [
-        (node_path, scripts.node_cfg(link.name, answers.workers), 0o644),
-        (local_path, scripts.local_zeek(local_now or ""), 0o644),
-        (scripts.CAPTURE_SCRIPT, scripts.capture_script(link.name), 0o755),
-        (scripts.CRON_FILE, scripts.cron_file(prefix, systemd), 0o644),
-    ]
-    if prefix != "/usr":
-        wanted.append((scripts.PROFILE_FILE, scripts.profile_path(prefix), 0o644))
-    if systemd:
-        wanted += [(scripts.CAPTURE_UNIT, scripts.capture_unit(link.name), 0o644),
-                   (scripts.ZEEK_UNIT, scripts.zeek_unit(prefix), 0o644)]
     files = []
-    for path, text, mode in wanted:
+    for path, text, mode in wanted_files(prefix, link.name, answers.workers, systemd, node_path, local_path,
+                                         local_now):
         old = local_now if path == local_path else await sensor.read_file(path)
         if old != text:
             files.append(FileChange(path, old, text, mode))
@@ -234,6 +224,54 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
     if install is None:
         result.running = (await zeekctl_status(sensor, prefix)).running
     return result
+
+
+def wanted_files(prefix: str, interface: str, workers: int, systemd: bool, node_path: str, local_path: str,
+                 local_now: str | None) -> list[tuple[str, str, int]]:
+    """(path, content, mode) of every file the sensor should have; `local_now` is local.zeek as it is."""
+    wanted = [
+        (node_path, scripts.node_cfg(interface, workers), 0o644),
+        (local_path, scripts.local_zeek(local_now or ""), 0o644),
+        (scripts.CAPTURE_SCRIPT, scripts.capture_script(interface), 0o755),
+        (scripts.CRON_FILE, scripts.cron_file(prefix, systemd), 0o644),
+    ]
+    if prefix != "/usr":
+        wanted.append((scripts.PROFILE_FILE, scripts.profile_path(prefix), 0o644))
+    if systemd:
+        wanted += [(scripts.CAPTURE_UNIT, scripts.capture_unit(interface), 0o644),
+                   (scripts.ZEEK_UNIT, scripts.zeek_unit(prefix), 0o644)]
+    return wanted
+
+
+#: The demo's sensor: a fresh Ubuntu 24.04 instance whose capture ENI came up as ens6 with ENA's offloads on.
+DEMO_INTERFACE = "ens6"
+DEMO_OFFLOADS = ("rx-checksumming", "tx-checksumming", "scatter-gather", "tcp-segmentation-offload",
+                 "generic-segmentation-offload", "generic-receive-offload")
+
+
+def demo_survey(answers: ZeekPlan) -> Survey:
+    """What ``survey`` finds on the demo's sensor (no Zeek, no files of ours yet): the demo's preview."""
+    os = scripts.OsRelease("ubuntu", "24.04", ("debian",), "Ubuntu 24.04 LTS")
+    prefix = scripts.default_prefix(os)
+    interface = answers.interface or DEMO_INTERFACE
+    files = [FileChange(path, None, text, mode)
+             for path, text, mode in wanted_files(prefix, interface, answers.workers, True,
+                                                  f"{prefix}/etc/node.cfg", f"{prefix}/share/zeek/site/local.zeek",
+                                                  None)]
+    return Survey(os=os, systemd=True, interface=interface, zeek_version=None, prefix=prefix,
+                  install=scripts.install_script(os, answers.package), files=files,
+                  interface_fixes=[f"{interface} is down", f"MTU 1500 -> {scripts.CAPTURE_MTU}",
+                                   f"turn off {', '.join(DEMO_OFFLOADS)}"])
+
+
+def record_result(ctx, facts: dict, status: ZeekStatus | None, error: str | None = None) -> None:
+    """The zeek step's result in the setup's state: what was found, and done (Zeek runs) or failed with why."""
+    from steps.engine import set_status
+
+    ctx.facts("zeek").update(facts, status=status.summary() if status else "failed")
+    running = status is not None and status.running
+    set_status(ctx, "zeek", "done" if running else "failed",
+               None if running else error or f"Zeek is not running: {status.summary()}")
 
 
 async def zeekctl_status(sensor: Sensor, prefix: str) -> ZeekStatus:

@@ -55,3 +55,13 @@ def image_user(ctx: Context, image_id: str) -> str | None:
     except (ClientError, BotoCoreError):
         return None
     return user_for_image(images[0].get("Name", "")) if images else None
+
+
+def sensor_login(ctx: Context) -> tuple[str | None, str | None, str | None, list[str] | None]:
+    """(address, login user, capture MAC, console fingerprints) of a setup's sensor; blocking (AWS)."""
+    target = sensor_target(ctx)
+    image = ctx.plan.sensor.image
+    user = target.user or (image_user(ctx, ctx.facts("sensor").get("image_id") or image)
+                           if image.startswith("ami-") else None)
+    fingerprints = instance_fingerprints(ctx, target.instance_id) if target.instance_id else None
+    return target.host, user, target.mac, fingerprints

@@ -187,11 +187,10 @@ async def _run(args) -> int:
         print(status.output.rstrip())
         print(f"Zeek: {status.summary()}")
         if ctx is not None:
-            from steps.engine import set_status
+            from steps.setup import change_state
+            from steps.zeek import record_result
 
-            ctx.facts("zeek").update(work.facts(), status=status.summary())
-            set_status(ctx, "zeek", "done" if status.running else "failed",
-                       None if status.running else f"Zeek is not running: {status.summary()}")
+            change_state(ctx, lambda saved: record_result(saved, work.facts(), status))
     except ZeekRefused as exc:
         raise CommandError(f"{exc}\nNothing was changed.", EXIT_BAD_INPUT) from None
     except SshError as exc:

@@ -88,6 +88,44 @@ def then(first, *keys_pressed: str, before_keys: Callable | None = None):
     return drive
 
 
+class OneWindow:
+    """One window of the demo's synthetic traffic, from the fixed clock, fed at once: the same picture each run.
+
+    The demo's own source paces the traffic to the wall clock and never ends;
+    this one ends once fed (the status says so), so the scene can settle.
+    """
+
+    def __init__(self, demo_source) -> None:
+        self.make_window = demo_source.make_window  # the paced SyntheticSource the demo would run
+
+    async def run(self, live, stop) -> None:
+        import asyncio
+
+        from steps.capture.remote import CaptureStatus
+
+        live.set_status(CaptureStatus("listening", "synthetic mirrored traffic (demo)"))
+        window = self.make_window(FIXED_NOW.timestamp())
+        await asyncio.to_thread(lambda: [live.feed(chunk) for chunk in window.pcap_chunks()])
+        live.set_status(CaptureStatus("stopped", "one window of the demo's traffic, fed at once for this picture"))
+
+
+async def verify_page(pilot) -> None:
+    """The wizard's Verify page over a fixed window of the demo traffic; rates at the newest packet's time."""
+    from unittest import mock
+
+    from tui.screens import sensor_slots
+
+    real = sensor_slots.verify_args
+
+    def fixed(app, setup: str) -> dict:
+        args = real(app, setup)
+        return {**args, "source": OneWindow(args["source"]), "clock": None,
+                "silence_seconds": 3600.0}
+
+    with mock.patch.object(sensor_slots, "verify_args", fixed):
+        await at_page("verify")(pilot)
+
+
 async def start(pilot) -> None:
     await Keys(pilot).settle()
 
@@ -105,6 +143,7 @@ SCENES = [
     Scene("apply-failed", False, then(at_page("review"), "ctrl+n", "enter"),
           deny=("ec2:DescribeTrafficMirrorFilters",)),
     Scene("page-zeek", True, at_page("zeek")),
+    Scene("page-verify", True, verify_page),
     Scene("rule-dialog", False, then(at_page("filter"), "a", before_keys=_focus_rules)),
     Scene("help", False, then(at_page("target"), "f1")),
     Scene("status", True, then(start, "s")),

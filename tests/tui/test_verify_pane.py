@@ -60,7 +60,10 @@ async def test_a_real_capture_shows_its_vni_sources_and_flows(capture, vni, sour
         await until(pilot, lambda: live.status.state == "stopped")
         app.query_one(VerifyPane).update_view()
         await pilot.pause()
-        assert rows(app, "#verify-vnis") == [(vni, "10", "1.0")]
+        # every packet is inside the 10 s rate window, so each rate is its total over 10 s
+        source_bytes = {r[0]: int(r[4].removesuffix(" B")) for r in rows(app, "#verify-sources")}
+        assert [r[3] for r in rows(app, "#verify-sources")] == [f"{b / 10:.0f} B/s" for b in source_bytes.values()]
+        assert rows(app, "#verify-vnis") == [(vni, "10", "1.0", f"{sum(source_bytes.values()) / 10:.0f} B/s")]
         assert {r[0] for r in rows(app, "#verify-sources")} == sources
         assert [r[1] for r in rows(app, "#verify-sources")] == ["5", "5"]
         flows = rows(app, "#verify-flows")

@@ -62,6 +62,10 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} {unit}"
 
 
+def byte_rate(per_second: float) -> str:
+    return f"{human_bytes(per_second)}/s"
+
+
 def clock_text(seconds: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds))
 
@@ -223,11 +227,11 @@ class VerifyPane(Widget):
         yield Static(id="verify-status")
         yield Static(id="verify-beacon")
         with Horizontal(id="verify-top"):
-            yield StatsTable([("outer source", 20), ("packets", 9), ("pps", 8), ("last", 8), ("bytes", 9)],
-                             id="verify-sources")
-            yield StatsTable([("VNI", 6), ("packets", 9), ("pps", 7)], id="verify-vnis")
-        yield StatsTable([("VNI", 6), ("proto", 5), ("inner flow", 36), ("packets", 9), ("pps", 8), ("bytes", 9),
-                          ("from", 20)], id="verify-flows")
+            yield StatsTable([("outer source", 20), ("packets", 9), ("pps", 8), ("rate", 10), ("bytes", 9),
+                              ("last", 8)], id="verify-sources")
+            yield StatsTable([("VNI", 6), ("packets", 9), ("pps", 7), ("rate", 10)], id="verify-vnis")
+        yield StatsTable([("VNI", 6), ("proto", 5), ("inner flow", 36), ("packets", 9), ("pps", 8), ("rate", 10),
+                          ("bytes", 9), ("from", 20)], id="verify-flows")
         yield Static(id="verify-raw-title")
         yield RawLines(id="verify-raw")
         with VerticalScroll(id="verify-checklist"):
@@ -297,12 +301,15 @@ class VerifyPane(Widget):
         def label(address: str) -> str:
             return f"{address} ({self.names[address]})" if address in self.names else address
 
-        sources = [(label(address), f"{s.packets:,}", f"{s.pps:,.1f}", clock_text(s.last), human_bytes(s.bytes))
+        sources = [(label(address), f"{s.packets:,}", f"{s.pps:,.1f}", byte_rate(s.bytes_per_s),
+                    human_bytes(s.bytes), clock_text(s.last))
                    for address, s in sorted(snap.sources.items(), key=lambda kv: -kv[1].packets)]
-        vnis = [(str(vni), f"{s.packets:,}", f"{s.pps:,.1f}") for vni, s in snap.vnis.items()]
+        vnis = [(str(vni), f"{s.packets:,}", f"{s.pps:,.1f}", byte_rate(s.bytes_per_s))
+                for vni, s in snap.vnis.items()]
         flows = [(str(f.vni), PROTOCOLS.get(f.proto, str(f.proto)),
                   f"{endpoint(f.src, f.sport)} → {endpoint(f.dst, f.dport)}", f"{f.stats.packets:,}",
-                  f"{f.stats.pps:,.1f}", human_bytes(f.stats.bytes), label(f.source))
+                  f"{f.stats.pps:,.1f}", byte_rate(f.stats.bytes_per_s), human_bytes(f.stats.bytes),
+                  label(f.source))
                  for f in snap.flows[:MAX_FLOW_ROWS]]
         return View(number, snap, self._status_text(snap), sources, vnis, flows, raw, raw_key, beacon_flows(snap))
 

@@ -47,10 +47,6 @@ from tui.widgets.log_view import BatchedLog
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
-#: The demo's preview: a fresh Ubuntu 24.04 instance whose capture ENI came up as ens6 with ENA's offloads on.
-DEMO_INTERFACE = "ens6"
-DEMO_OFFLOADS = ("rx-checksumming", "tx-checksumming", "scatter-gather", "tcp-segmentation-offload",
-                 "generic-segmentation-offload", "generic-receive-offload")
 
 
 # -- dialogs --------------------------------------------------------------------------------------------------------
@@ -186,41 +182,6 @@ async def connect_sensor(app: App, target, fingerprints: list[str] | None, log: 
     return await connect(target, HostKeyPolicy(accept=accept, ask=ask_host_key), ask_password=ask_password, log=log)
 
 
-def sensor_login(ctx) -> tuple[str | None, str | None, str | None, list[str] | None]:
-    """(address, login user, capture MAC, console fingerprints) of a setup's sensor; blocking (AWS)."""
-    from steps.zeek_target import image_user, instance_fingerprints, sensor_target
-
-    target = sensor_target(ctx)
-    image = ctx.plan.sensor.image
-    user = target.user or (image_user(ctx, ctx.facts("sensor").get("image_id") or image)
-                           if image.startswith("ami-") else None)
-    fingerprints = instance_fingerprints(ctx, target.instance_id) if target.instance_id else None
-    return target.host, user, target.mac, fingerprints
-
-
-def demo_survey(answers: ZeekPlan):
-    """What ``steps.zeek.survey`` finds on a fresh Ubuntu 24.04 sensor (no Zeek yet): the demo's preview."""
-    from steps import zeek_scripts as scripts
-    from steps.zeek import FileChange, Survey
-
-    os = scripts.OsRelease("ubuntu", "24.04", ("debian",), "Ubuntu 24.04 LTS")
-    prefix = scripts.default_prefix(os)
-    interface = answers.interface or DEMO_INTERFACE
-    files = [
-        FileChange(f"{prefix}/etc/node.cfg", None, scripts.node_cfg(interface, answers.workers)),
-        FileChange(f"{prefix}/share/zeek/site/local.zeek", None, scripts.local_zeek("")),
-        FileChange(scripts.CAPTURE_SCRIPT, None, scripts.capture_script(interface), 0o755),
-        FileChange(scripts.CRON_FILE, None, scripts.cron_file(prefix, True)),
-        FileChange(scripts.PROFILE_FILE, None, scripts.profile_path(prefix)),
-        FileChange(scripts.CAPTURE_UNIT, None, scripts.capture_unit(interface)),
-        FileChange(scripts.ZEEK_UNIT, None, scripts.zeek_unit(prefix)),
-    ]
-    return Survey(os=os, systemd=True, interface=interface, zeek_version=None, prefix=prefix,
-                  install=scripts.install_script(os, answers.package), files=files,
-                  interface_fixes=[f"{interface} is down", f"MTU 1500 -> {scripts.CAPTURE_MTU}",
-                                   f"turn off {', '.join(DEMO_OFFLOADS)}"])
-
-
 def _message(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         return "\n".join(f"{'.'.join(map(str, e['loc'])) or 'answers'}: {e['msg'].removeprefix('Value error, ')}"
@@ -280,6 +241,8 @@ class ZeekPane(Widget):
 
     def compose(self) -> ComposeResult:
         if self.demo:
+            from steps.zeek import DEMO_INTERFACE
+
             yield Static(Text.assemble(("Demo: ", "bold"), "this is what vpc-mirror would change on a real sensor "
                                        f"(a fresh Ubuntu 24.04 instance whose capture ENI is {DEMO_INTERFACE}). ",
                                        ("The demo does not connect to a sensor and does not apply it.", "bold")),
@@ -357,11 +320,15 @@ class ZeekPane(Widget):
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_demo(self) -> None:
+        from steps.zeek import demo_survey
+
         work = demo_survey(self.answers)
         self.app.call_from_thread(self._show_survey, work)
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_setup(self) -> None:
+        from steps.zeek_target import sensor_login
+
         try:
             self.ctx = self._context_factory()
             self.answers = self.ctx.plan.zeek
@@ -406,6 +373,7 @@ class ZeekPane(Widget):
     async def _connect_and_survey(self) -> None:
         from steps.ssh import HostKeyRefused, SshError, SshTarget
         from steps.zeek import ZeekRefused, survey, zeekctl_status
+        from steps.zeek_target import sensor_login
 
         self._close_sensor()
         self._buttons(connect=False, retry=False, apply=False)
@@ -531,17 +499,11 @@ class ZeekPane(Widget):
         """The result in the setup's state, as `vpc-mirror zeek NAME` records it."""
         if self.ctx is None or self.work is None:
             return
-        from steps.engine import set_status
+        from steps.setup import change_state
+        from steps.zeek import record_result
 
-        ctx, facts = self.ctx, self.work.facts()
-
-        def save() -> None:
-            ctx.facts("zeek").update(facts, status=status.summary() if status else "failed")
-            running = status is not None and status.running
-            set_status(ctx, "zeek", "done" if running else "failed",
-                       None if running else error or f"Zeek is not running: {status.summary()}")
-
-        await asyncio.to_thread(save)
+        facts = self.work.facts()
+        await asyncio.to_thread(change_state, self.ctx, lambda ctx: record_result(ctx, facts, status, error))
 
     @on(Button.Pressed, "#zeek-acknowledge")
     def _acknowledge(self) -> None:

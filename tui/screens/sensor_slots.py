@@ -141,17 +141,15 @@ def verify_args(app, setup: str) -> dict:
 
 
 def with_saved_state(backend, setup: str, change) -> None:
-    """Run ``change(ctx)`` on a context that saves the setup's state, read afresh (blocking: in a worker)."""
-    from steps.setup import open_context
+    """``change(ctx)`` on the setup's saved state, under its lock (blocking: in a worker)."""
+    from steps.setup import change_state, open_context
 
-    store = backend.store
-    with store.lock(setup):
-        ctx = open_context(store.load_answers(setup), store, endpoint_url=backend.endpoint_url,
-                           profile=backend.profile, region=backend.region)
-        try:
-            change(ctx)
-        finally:
-            ctx.close()
+    ctx = open_context(backend.store.load_answers(setup), backend.store, endpoint_url=backend.endpoint_url,
+                       profile=backend.profile, region=backend.region)
+    try:
+        change_state(ctx, change)
+    finally:
+        ctx.close()
 
 
 def _live():

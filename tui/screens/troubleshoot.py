@@ -77,7 +77,8 @@ class SensorWatch:
         from steps.capture.live import RemoteSource
         from steps.ssh import SshTarget
         from steps.zeek import capture_link
-        from tui.panes.zeek import connect_sensor, sensor_login
+        from steps.zeek_target import sensor_login
+        from tui.panes.zeek import connect_sensor
 
         t = self.target
         host = user = mac = fingerprints = None
@@ -123,9 +124,10 @@ class SensorWatch:
     def record(self, snapshot) -> None:
         """Mark the setup's verify step done once its mirrored traffic is seen (as `watch NAME` does)."""
         if self.ctx is not None:
+            from steps.setup import change_state
             from steps.watch import record_verdict
 
-            record_verdict(self.ctx, snapshot)
+            change_state(self.ctx, lambda ctx: record_verdict(ctx, snapshot))
 
     def close(self) -> None:
         if self.sensor is not None:
