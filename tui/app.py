@@ -148,12 +148,18 @@ class WizardApp(App):
         self.push_screen(ConfirmDialog(f"Tear down {name}?", body, yes="Tear down", no="Keep it"), answer)
 
     def troubleshoot(self, name: str | None) -> None:
-        """The live troubleshooting screen for an applied setup (any host: `vpc-mirror watch --host`)."""
-        if name is None:
-            self.notify("Choose an applied setup first; for any other sensor run `vpc-mirror watch --host H`.",
-                        severity="warning")
+        """The live troubleshooting screen for an applied setup, or (``None``) for a host asked in a dialog."""
+        if name is not None:
+            self.open_troubleshoot(name)
             return
-        self.open_troubleshoot(name)
+        from tui.screens.troubleshoot import TroubleshootScreen
+        from tui.screens.watch_host import WatchHostDialog
+
+        def watch(target) -> None:
+            if target is not None:
+                self.push_screen(TroubleshootScreen.for_sensor(self, target))
+
+        self.push_screen(WatchHostDialog(self.backend.state_dir), watch)
 
     @work(thread=True, exit_on_error=False)
     def open_troubleshoot(self, name: str) -> None:
@@ -207,8 +213,22 @@ class WizardApp(App):
         return marks
 
     # -- quitting, help, commands -------------------------------------------------------
+    def work_running(self) -> list[str]:
+        """What leaving now would interrupt, for the quit question (empty: nothing)."""
+        running = []
+        if self.runs:
+            running.append("AWS work is still running. Leaving stops it after the calls already sent; the state "
+                           "is saved before and after every change, and Resume on the start screen continues "
+                           "where it stopped.")
+        if any(screen.query(".-changing-sensor") for screen in self.screen_stack):
+            running.append("Zeek is being set up on the sensor. Leaving closes the connection: files already "
+                           "written stay, and the Zeek step run again finishes the rest (it changes only what "
+                           "still differs).")
+        return running
+
     def action_request_quit(self) -> None:
-        if not self.runs:
+        running = self.work_running()
+        if not running:
             self.exit()
             return
 
@@ -218,11 +238,8 @@ class WizardApp(App):
                     run.cancel()
                 self.exit()
 
-        self.push_screen(ConfirmDialog(
-            "Leave while work runs?",
-            "AWS work is still running. Leaving stops it after the calls already sent; the state is saved "
-            "before and after every change, and Resume on the start screen continues where it stopped.",
-            yes="Leave", no="Stay"), answer)
+        self.push_screen(ConfirmDialog("Leave while work runs?", "\n\n".join(running), yes="Leave", no="Stay"),
+                         answer)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -261,6 +278,8 @@ class WizardApp(App):
                                     partial(screen.go, page.name))
             yield SystemCommand("Export answers", "Write the answers as an answers file for `vpc-mirror apply`",
                                 self.export_answers)
+        yield SystemCommand("Troubleshoot a host", "Watch mirrored traffic arrive on any sensor, over SSH",
+                            partial(self.troubleshoot, None))
         yield SystemCommand("Open log", "Everything the engine logged in this session", self.open_log)
         yield SystemCommand("Switch theme", "Choose the colour theme", self.action_change_theme)
         yield SystemCommand("Help", "What the wizard does and its keys", self.action_help)

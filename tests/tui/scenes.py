@@ -147,6 +147,9 @@ SCENES = [
     Scene("rule-dialog", False, then(at_page("filter"), "a", before_keys=_focus_rules)),
     Scene("help", False, then(at_page("target"), "f1")),
     Scene("status", True, then(start, "s")),
+    Scene("resume", True, then(start, "r")),
+    Scene("log", False, then(then(at_page("review"), "ctrl+n", "enter"), before_keys=lambda app: app.open_log())),
+    Scene("watch-host", False, then(start, before_keys=lambda app: app.troubleshoot(None))),
     Scene("teardown", True, then(start, "x", "enter")),
 ]
 

@@ -95,3 +95,61 @@ async def test_quitting_while_apply_runs_asks_first_and_keeps_state(sandbox, sta
     state = StateStore(state_dir).load("demo")
     assert state is not None and state.failed_step() is not None  # stopped where it was, saved for resume
     assert state.steps["session"].status != "done"
+
+
+async def test_quitting_while_zeek_is_set_up_on_the_sensor_asks_first(sandbox, state_dir):
+    """The Zeek pane marks itself while it applies (tests/tui/test_zeek_pane.py checks it does)."""
+    from textual.widgets import Static
+
+    app = make_app(sandbox, state_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await Keys(pilot).settle()
+        await app.screen.mount(Static(classes="-changing-sensor"))
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Zeek is being set up on the sensor" in app.screen.body
+        await pilot.press("escape")  # Stay
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, WizardScreen)
+
+
+async def test_troubleshoot_a_host_checks_the_form_then_says_why_the_capture_failed(sandbox, state_dir):
+    """From the command palette's entry; SSH goes to a closed port on loopback, so it is refused at once."""
+    import socket
+
+    from tui.screens.watch_host import WatchHostDialog
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = make_app(sandbox, state_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await Keys(pilot).settle()
+        entry = next(c for c in app.get_system_commands(app.screen) if c.title == "Troubleshoot a host")
+        entry.callback()
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, WatchHostDialog) and dialog.query_one("#watch-go").disabled
+
+        await pilot.press(*"127.0.0.1", "tab", *"99999", "tab")
+        await pilot.pause()
+        assert "65535" in dialog.query_one("#watch-field-port").error
+        assert dialog.query_one("#watch-go").disabled
+        dialog.query_one("#watch-port").value = str(closed_port)
+        dialog.query_one("#watch-capture").value = "02:00:00:00:00"  # five pairs: not a MAC, not an interface
+        await pilot.pause()
+        assert dialog.query_one("#watch-field-capture").error and dialog.query_one("#watch-go").disabled
+        dialog.query_one("#watch-capture").value = "ens6"
+        await pilot.pause()
+        assert not dialog.query_one("#watch-go").disabled
+
+        await pilot.click("#watch-go")
+        await pilot.pause()
+        assert isinstance(app.screen, TroubleshootScreen) and app.screen.sub_title == "sensor 127.0.0.1"
+        live = app.screen.live
+        for _ in range(100):
+            if live.status.state == "failed":
+                break
+            await pilot.pause(0.1)
+        assert live.status.state == "failed" and str(closed_port) in live.status.message, live.status.message

@@ -75,12 +75,22 @@ def test_snapshot_of_the_demo_preview(snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_snapshot_of_a_refused_host_key(snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+@pytest.mark.parametrize("dialog", [
+    lambda: HostKeyDialog("203.0.113.7", FINGERPRINT, "mismatch", ["SHA256:" + "Zz9" * 14 + "q"]),
+    lambda: HostKeyDialog("203.0.113.7", FINGERPRINT, "unknown", None),
+    lambda: PasswordDialog("[sudo] password for zeekadmin: "),
+], ids=["host-key-mismatch", "host-key-unknown", "sudo-password"])
+def test_snapshot_of_the_connection_dialogs(snap_compare, dialog, size):
     class DialogApp(App):
         def on_mount(self) -> None:
-            self.push_screen(HostKeyDialog("203.0.113.7", FINGERPRINT, "mismatch", ["SHA256:" + "Zz9" * 14 + "q"]))
+            self.push_screen(dialog())
 
-    assert snap_compare(DialogApp(), terminal_size=(80, 24))
+    async def run_before(pilot) -> None:
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+
+    assert snap_compare(DialogApp(), terminal_size=size, run_before=run_before)
 
 
 # -- against the real sshd of tests/sensor_host.py -------------------------------------------------------------------
@@ -142,10 +152,14 @@ async def test_refused_then_matching_host_key_then_apply_ends_with_zeek_running(
         assert "-interface=eth0" in text and "+interface=ens6" in text
         assert "ens6 is down" in text and "zeekctl deploy" in text
 
+        marked = []  # while it applies, the pane is marked so the wizard asks before quitting
+        log = pane._log
+        pane._log = lambda text: (marked.append(pane.has_class("-changing-sensor")), log(text))
         await pilot.click("#zeek-apply")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("enter")  # Apply
         await until(pilot, lambda: pane.status is not None, timeout=30)
+        assert marked[0] and marked[-1] is False and not pane.has_class("-changing-sensor")
         table = app.query_one("#zeek-status-table", DataTable)
         node = [str(c) for c in table.get_row_at(0)]
         assert table.row_count == 1 and node[:4] == ["zeek", "standalone", "localhost", "running"]

@@ -471,12 +471,15 @@ class ZeekPane(Widget):
         self._buttons(connect=False, retry=False, apply=False)
         self.query_one("#zeek-tabs", TabbedContent).active = "zeek-tab-output"
         self._phase(f"Applying on {self.sensor.target.label}…")
+        self.add_class("-changing-sensor")  # the app asks before quitting while this is set
         try:
             status = await carry_out(self.sensor, self.work, self.answers, self._mac_for_apply, log=self._log)
         except Exception as exc:  # SshError (with the failing command's output), ZeekRefused, the unforeseen
             self._fail(exc, "Applying failed")
             await self._record(None, str(exc))
             return
+        finally:
+            self.remove_class("-changing-sensor")
         self._done(status, f"Zeek runs on {self.work.interface}: {status.summary()}.")
 
     def _done(self, status: ZeekStatus, text: str) -> None:

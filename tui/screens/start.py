@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from tui.drafts import drafts
-from tui.wizard_steps import STEP_NAMES
+from tui.wizard_steps import FORM_PAGES, STEP_NAMES
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def saved_setups(root: Path) -> list[SavedSetup]:
         if draft.setup not in known:
             region = draft.answers.get("account", {}).get("region", "?")
             rows.append(SavedSetup(draft.setup, f"draft {region}",
-                                   f"{len(draft.answered)} of {len(STEP_NAMES)} answered", draft.updated_at, "", False))
+                                   f"{len(draft.answered)} of {len(FORM_PAGES)} pages answered", draft.updated_at, "", False))
     return sorted(rows, key=lambda r: r.updated_at, reverse=True)
 
 
@@ -135,10 +135,15 @@ class StartScreen(Screen):
             self.app.resume(setup.name, applied=setup.applied)
 
     def action_status(self) -> None:
-        if (setup := self.selected()) is not None and setup.applied:
-            from tui.screens.status import StatusScreen
+        if (setup := self.selected()) is None:
+            return
+        if not setup.applied:
+            self.notify(f"{setup.name} is a draft: nothing exists in AWS for it yet. Resume continues its answers.",
+                        severity="warning")
+            return
+        from tui.screens.status import StatusScreen
 
-            self.app.push_screen(StatusScreen(setup.name))
+        self.app.push_screen(StatusScreen(setup.name))
 
     def action_teardown(self) -> None:
         if (setup := self.selected()) is not None:
