@@ -157,6 +157,10 @@ class Step:
     def plan(self, ctx: Context) -> list[Action]:
         return []
 
+    def skip_reason(self, ctx: Context) -> str:
+        """Why the step has nothing to do with these answers (shown on the review when it plans no action)."""
+        return "nothing to do with these answers"
+
     async def discover(self, ctx: Context) -> StepStatus:
         """What already exists: re-reads AWS (by id and by tag), updates state, returns the step's status."""
         await self.inspect(ctx)

@@ -103,6 +103,12 @@ async def inspect_setup(ctx: Context) -> tuple[list[Action], list[tuple[str, str
     return actions, problems
 
 
+def skipped_steps(ctx: Context, actions: list[Action], problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(step, why) for each step that plans nothing and has no problem: apply marks these skipped."""
+    busy = {a.step for a in actions} | {step for step, _ in problems}
+    return [(step.name, step.skip_reason(ctx)) for step in STEPS if step.name not in busy]
+
+
 async def plan_setup(ctx: Context) -> list[Action]:
     """Inspect every step and return all actions; Refused lists every problem found."""
     actions, problems = await inspect_setup(ctx)

@@ -57,6 +57,9 @@ class TestBeaconStep(Step):
     name = "test_beacon"
     title = "Test beacon"
 
+    def skip_reason(self, ctx: Context) -> str:
+        return "no test beacon: test_beacon.enabled is false"
+
     async def inspect(self, ctx: Context) -> None:
         answers = ctx.plan.test_beacon
         if not answers.enabled:

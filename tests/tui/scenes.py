@@ -159,11 +159,11 @@ async def screenshot(app, scene: Scene, sizes: list[tuple[int, int]]) -> list[st
     pictures = []
     async with app.run_test(size=sizes[0]) as pilot:
         await scene.drive(pilot)
-        for field in app.screen.query("Input"):
-            field.cursor_blink = False  # a blinking cursor would make every picture a coin toss
         for size in sizes:
             await pilot.resize_terminal(*size)
             await Keys(pilot).settle()
+            for field in app.screen.query("Input"):  # a screen may compose late: looked up before each picture
+                field.cursor_blink = False  # a blinking cursor would make every picture a coin toss
             for table in app.screen.query("DataTable"):  # widths and scrollbars follow the new size now
                 table.refresh(layout=True)
                 table.scroll_home(animate=False)

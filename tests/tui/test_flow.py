@@ -13,6 +13,7 @@ from tui.screens.dialogs import FailureDialog, MessageDialog
 from tui.screens.start import StartScreen
 from tui.screens.teardown import TeardownScreen
 from tui.screens.wizard import WizardScreen
+from tui.wizard_steps import STEP_NAMES
 
 #: Key presses for the demo setup from New setup to the Verify step (lower it when the wizard gets quicker).
 KEY_BUDGET = 40
@@ -197,3 +198,30 @@ async def test_failure_dialog_tear_down_deletes_what_was_created(sandbox, state_
         await keys("escape")
         assert isinstance(app.screen, StartScreen)
     assert not tagged(sandbox, "demo")
+
+
+async def test_review_shows_skipped_steps_and_apply_marks_them_skipped(sandbox, state_dir):
+    app = make_app(sandbox, state_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        from models.answers import parse_answers
+        from sandbox import demo_answers_text
+        from tui.drafts import Draft
+
+        plan = parse_answers(demo_answers_text())
+        answers = plan.model_dump(mode="json", exclude_none=True)
+        answers["test_beacon"]["enabled"] = False
+        app.draft = Draft(setup="demo", answers=answers)
+        await app.push_screen(WizardScreen("review"))
+        await keys.settle()
+        table = app.screen.query_one("#review-actions")
+        rows = [tuple(map(str, table.get_row_at(i))) for i in range(table.row_count)]
+        assert ("skip", "test-beacon", "no test beacon: test_beacon.enabled is false") in rows
+        order = [name.replace("_", "-") for name in STEP_NAMES]
+        steps = [step for _, step, _ in rows]
+        assert steps == sorted(steps, key=order.index), "in step order"
+        assert rows[-2:] == [("next", "zeek", rows[-2][2]), ("next", "verify", rows[-1][2])]
+        await keys("ctrl+n", "enter")
+        assert app.screen.pane("apply").done
+    assert StateStore(state_dir).load("demo").steps["test_beacon"].status == "skipped"

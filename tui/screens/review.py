@@ -1,4 +1,4 @@
-"""The review page: every action the steps plan (create / reuse / exists / check), and the cost of mirroring.
+"""The review page: every action the steps plan (create / reuse / exists / check / skip), and the cost of mirroring.
 
 Planning reads AWS (inspect) and changes nothing. The wizard asks for
 confirmation before Apply makes the first change.
@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tui.screens.messages import PageChanged
+from tui.wizard_steps import STEP_NAMES
 
 if TYPE_CHECKING:
     from models.actions import Action
@@ -23,10 +24,11 @@ if TYPE_CHECKING:
 class Planned(Message):
     """The review's plan: actions (with their shown verb), problems per step, the cost line."""
 
-    def __init__(self, actions: list[tuple[str, Action]], problems: list[tuple[str, str]], cost: str,
-                 account: str) -> None:
+    def __init__(self, actions: list[tuple[str, Action]], skipped: list[tuple[str, str]],
+                 problems: list[tuple[str, str]], cost: str, account: str) -> None:
         super().__init__()
-        self.actions, self.problems, self.cost, self.account = actions, problems, cost, account
+        self.actions, self.skipped, self.problems = actions, skipped, problems
+        self.cost, self.account = cost, account
 
 
 class ReviewPane(Vertical):
@@ -69,7 +71,7 @@ class ReviewPane(Vertical):
     async def plan(self, plan) -> None:
         from steps.cost import planned_cost
         from steps.engine import is_live
-        from steps.setup import inspect_setup
+        from steps.setup import inspect_setup, skipped_steps
 
         try:
             ctx = self.app.backend.context(plan, saved=False)
@@ -77,13 +79,14 @@ class ReviewPane(Vertical):
                 actions, problems = await inspect_setup(ctx)
                 shown = [("exists" if a.verb == "create" and is_live(ctx.state.resource(a.key)) else a.verb, a)
                          for a in actions]
+                skipped = skipped_steps(ctx, actions, problems)
                 account = ctx.facts("account")
                 head = f"account {account.get('account_id', '?')} in {ctx.aws.region}"
             finally:
                 ctx.close()
         except Exception as exc:  # the page says why; Back lets the user fix the answers
-            shown, problems, head = [], [("account", str(exc))], "planning failed"
-        self.post_message(Planned(shown, problems, planned_cost([a for _, a in shown]).line(), head))
+            shown, skipped, problems, head = [], [], [("account", str(exc))], "planning failed"
+        self.post_message(Planned(shown, skipped, problems, planned_cost([a for _, a in shown]).line(), head))
 
     def on_planned(self, event: Planned) -> None:
         self.actions = [a for _, a in event.actions]
@@ -91,13 +94,19 @@ class ReviewPane(Vertical):
         table = self.query_one(DataTable)
         table.loading = False
         table.clear()
-        for verb, action in event.actions:
-            table.add_row(verb, action.step.replace("_", "-"), action.summary)
+        rows = [(verb, action.step, action.summary) for verb, action in event.actions]
+        rows += [("skip", step, why) for step, why in event.skipped]
+        for verb, step, what in sorted(rows, key=lambda row: STEP_NAMES.index(row[1])):  # stable: in plan order
+            table.add_row(verb, step.replace("_", "-"), what)
+        if event.actions:  # the sensor steps come after apply, on their own pages
+            table.add_row("next", "zeek", "set Zeek up on the sensor over SSH (its own page shows each change first)")
+            table.add_row("next", "verify", "watch mirrored traffic arrive at the sensor")
         creates = sum(1 for verb, _ in event.actions if verb == "create")
         setup = self.app.draft.setup
         self.query_one("#review-head", Static).update(
             f"Setup [b]{setup}[/b], {event.account}: {creates} resources to create, "
-            f"{len(event.actions) - creates} to reuse or check. Nothing has been changed yet.")
+            f"{len(event.actions) - creates} to reuse or check, {len(event.skipped)} step(s) skipped. "
+            "Nothing has been changed yet.")
         self.query_one("#review-problems", Static).update(
             "\n".join(f"✗ {reason}" for _, reason in event.problems))
         self.query_one("#review-cost", Static).update(event.cost)
