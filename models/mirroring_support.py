@@ -54,6 +54,7 @@ USD_PER_MIRRORED_ENI_HOUR = 0.015
 class Support(NamedTuple):
     supported: bool
     reason: str
+    badge: str  # a few characters for a table column, e.g. "✓ Nitro", "✗ bare metal"
 
 
 def family_of(instance_type: str) -> str:
@@ -69,22 +70,26 @@ def support_of(instance_type: str, hypervisor: str | None, bare_metal: bool) -> 
     """
     family = family_of(instance_type)
     if bare_metal or instance_type.lower().endswith(".metal"):
-        return Support(False, f"{instance_type} is bare metal; AWS does not mirror bare-metal instances")
+        return Support(False, f"{instance_type} is bare metal; AWS does not mirror bare-metal instances",
+                       "✗ bare metal")
     if hypervisor == "nitro":
         if family in NITRO_UNSUPPORTED_FAMILIES:
             return Support(
                 False,
                 f"{instance_type}: AWS lists the Nitro family {family} as not supported for traffic mirroring",
+                "✗ excluded",
             )
-        return Support(True, f"{instance_type} is a Nitro type that AWS supports as a mirror source")
+        return Support(True, f"{instance_type} is a Nitro type that AWS supports as a mirror source", "✓ Nitro")
     if family in XEN_SUPPORTED_FAMILIES:
-        return Support(True, f"{instance_type} is one of the Xen families AWS supports ({family})")
+        return Support(True, f"{instance_type} is one of the Xen families AWS supports ({family})", "✓ Xen")
     if hypervisor == "xen":
         return Support(
             False,
             f"{instance_type} is a Xen (non-Nitro) type outside AWS's supported list; use a Nitro type",
+            "✗ old Xen",
         )
-    return Support(False, f"{instance_type}: unknown hypervisor; AWS mirrors Nitro types and a few Xen families")
+    return Support(False, f"{instance_type}: unknown hypervisor; AWS mirrors Nitro types and a few Xen families",
+                   "✗ unknown")
 
 
 def sources_per_eni_target(instance_type: str, family_vcpus: dict[str, int]) -> int:

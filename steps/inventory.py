@@ -42,8 +42,19 @@ def vpcs(aws) -> list[dict]:
     return sorted(out, key=lambda v: (v["default"], v["name"] or "~", v["id"]))
 
 
+def vpc_id_of(aws, ref: str) -> str | None:
+    """A VPC answer as an id: ``name:X`` (answers files, the demo's answers) is looked up by its Name tag."""
+    if not ref.startswith("name:"):
+        return ref
+    found = aws.ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [ref[5:]]}])["Vpcs"]
+    return found[0]["VpcId"] if len(found) == 1 else None
+
+
 def subnets(aws, vpc_id: str) -> list[dict]:
     out = []
+    vpc_id = vpc_id_of(aws, vpc_id)
+    if vpc_id is None:
+        return out
     for page in aws.ec2.get_paginator("describe_subnets").paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
         for s in page["Subnets"]:
             out.append({"id": s["SubnetId"], "name": name_of(s.get("Tags")), "cidr": s["CidrBlock"],
@@ -59,7 +70,7 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
     """Live instances (of a VPC), each with whether AWS can mirror it and why (models.mirroring_support)."""
     filters = [{"Name": "instance-state-name", "Values": _LIVE_STATES}]
     if vpc_id:
-        filters.append({"Name": "vpc-id", "Values": [vpc_id]})
+        filters.append({"Name": "vpc-id", "Values": [vpc_id_of(aws, vpc_id) or "vpc-none"]})
     found = [i for page in aws.ec2.get_paginator("describe_instances").paginate(Filters=filters)
              for r in page["Reservations"] for i in r["Instances"]]
     types = sorted({i["InstanceType"] for i in found})
@@ -73,7 +84,8 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
         support = support_of(itype, info.get(itype, {}).get("Hypervisor"), bool(info.get(itype, {}).get("BareMetal")))
         out.append({"id": i["InstanceId"], "name": name_of(i.get("Tags")), "type": itype,
                     "state": i["State"]["Name"], "private_ip": i.get("PrivateIpAddress") or "",
-                    "subnet_id": i.get("SubnetId"), "supported": support.supported, "reason": support.reason})
+                    "subnet_id": i.get("SubnetId"), "supported": support.supported, "reason": support.reason,
+                    "badge": support.badge})
     return sorted(out, key=lambda i: (i["name"] or "~", i["id"]))
 
 

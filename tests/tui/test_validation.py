@@ -65,6 +65,10 @@ async def test_sources_refuse_an_unsupported_instance_with_its_reason(wizard, sa
         await keys.settle()
         assert "choose at least one instance" in wizard.screen.query_one("#field-sources-instances").error
         assert wizard.screen.query_one("#next", Button).disabled
+        table = wizard.screen.query_one("#sources-picker").table
+        shown = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        assert shown == {"api-1": "✓ Nitro", "batch-1": "✓ Xen", "db-1": "✗ excluded", "legacy-1": "✗ old Xen",
+                         "web-1": "✓ Nitro"}                   # the mirroring badge beside each name
         await keys.type("db-1")
         await keys("enter")                                    # m6i: a Nitro family AWS does not mirror
         assert wizard.draft.answers["sources"].get("instances", []) == []
@@ -104,3 +108,27 @@ async def test_a_filter_rule_is_checked_as_aws_checks_it_within_the_budget(wizar
         await keys.settle()
         assert not dialog.query_one("#ok", Button).disabled
         await keys("escape")
+
+
+async def test_the_profile_picker_lists_the_config_profiles_and_checks_the_chosen_one(wizard, tmp_path, monkeypatch):
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_text("[profile hunter]\nregion = us-east-1\n[profile prod]\nregion = us-east-1\n")
+    credentials.write_text("[prod]\naws_access_key_id = AKIAPRODEXAMPLE00000\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    from tui.screens.steps.account import DEFAULT_PROFILE
+    from tui.widgets.picker import Picker
+
+    async with wizard.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        picker = wizard.screen.query_one("#account-profile", Picker)
+        assert [r.key for r in picker.rows] == [DEFAULT_PROFILE, "hunter", "prod"]
+        assert picker.chosen == [DEFAULT_PROFILE]
+        picker.query_one(Input).focus()
+        await keys.type("prod")
+        await keys("enter")
+        assert wizard.draft.answers["account"]["profile"] == "prod"
+        identity = str(wizard.screen.query_one("#account-identity").render())
+        assert identity.startswith("account 123456789012"), identity   # checked again with prod's keys
+        assert not wizard.screen.query_one("#next", Button).disabled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
@@ -26,7 +26,7 @@ class AccountForm(StepForm):
         yield Static("Name this setup (its tags and saved state carry the name), then choose whose AWS "
                      "credentials to use and the region to mirror in.", classes="intro")
         yield self.field("setup", "Setup name", Input(placeholder="e.g. prod-zeek", compact=True))
-        yield self.field("profile", "AWS profile", Select([], prompt=DEFAULT_PROFILE, compact=True))
+        yield self.field("profile", "AWS profile", Picker(["profile"], id="account-profile"))
         yield self.field("region", "Region", Picker(["region"], id="account-regions"))
         yield Static("", id="account-identity")
         yield self.section_error()
@@ -37,6 +37,8 @@ class AccountForm(StepForm):
             name_input.value = self.app.draft.answers.get("setup", "")
         self.query_one("#account-regions", Picker).choose([self.value("region")])
         self.query_one("#account-regions", Picker).start_loading()
+        self.query_one("#account-profile", Picker).choose([self.value("profile") or DEFAULT_PROFILE])
+        self.query_one("#account-profile", Picker).start_loading()
         self.load("profiles", lambda aws: inventory.profiles())
         self._check_account()
         super().activate()
@@ -55,11 +57,10 @@ class AccountForm(StepForm):
         self.app.draft.setup = event.value.strip()
         self.changed()
 
-    @on(Select.Changed, "#account-profile")
-    def _profile(self, event: Select.Changed) -> None:
+    @on(Picker.Changed, "#account-profile")
+    def _profile(self, event: Picker.Changed) -> None:
         event.stop()
-        event.prevent_default()
-        profile = None if event.value is Select.NULL else event.value
+        profile = None if event.picker.chosen[0] == DEFAULT_PROFILE else event.picker.chosen[0]
         if profile != self.answers.get("profile"):
             self.set_answer("profile", profile)
             self._check_account()
@@ -73,10 +74,14 @@ class AccountForm(StepForm):
     def on_loaded(self, event: Loaded) -> None:
         event.stop()
         if event.what == "profiles":
-            select = self.query_one("#account-profile", Select)
-            select.set_options([(p, p) for p in event.result or []])
-            if self.answers.get("profile") in (event.result or []):
-                select.value = self.answers["profile"]
+            picker = self.query_one("#account-profile", Picker)
+            if event.error:
+                picker.set_error(event.error)
+                return
+            note = "environment variables, the default profile, SSO or the instance role, in AWS's order"
+            picker.set_rows([Row(DEFAULT_PROFILE, (DEFAULT_PROFILE,), note=note),
+                             *(Row(p, (p,), note="from ~/.aws/config and ~/.aws/credentials")
+                               for p in event.result or [])])
         elif event.what == "regions":
             picker = self.query_one("#account-regions", Picker)
             if event.error:

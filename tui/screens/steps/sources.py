@@ -22,7 +22,7 @@ class SourcesForm(StepForm):
     def compose(self) -> ComposeResult:
         yield Static("Choose the instances whose traffic Zeek should see (Enter or Space toggles). "
                      "AWS mirrors Nitro types and a few Xen families, never bare metal.", classes="intro")
-        yield self.field("instances", "Sources", Picker(["name", "id", "type", "state", "private IP", "mirror"],
+        yield self.field("instances", "Sources", Picker(["name", "mirror", "type", "id", "state", "private IP"],
                                                         multi=True, id="sources-picker"))
         yield self.section_error()
 
@@ -52,8 +52,7 @@ class SourcesForm(StepForm):
             unavailable = None if i["supported"] else i["reason"]
             if i["id"] == sensor:
                 unavailable = "this is the sensor; a mirror target cannot be a source"
-            rows.append(Row(i["id"], (i["name"] or "-", i["id"], i["type"], i["state"], i["private_ip"],
-                                      "ok" if i["supported"] else "no"),
+            rows.append(Row(i["id"], (i["name"] or "-", i["badge"], i["type"], i["id"], i["state"], i["private_ip"]),
                             unavailable=unavailable, note=i["reason"]))
         picker.set_rows(rows)
         self.changed()
