@@ -132,3 +132,35 @@ async def test_the_profile_picker_lists_the_config_profiles_and_checks_the_chose
         identity = str(wizard.screen.query_one("#account-identity").render())
         assert identity.startswith("account 123456789012"), identity   # checked again with prod's keys
         assert not wizard.screen.query_one("#next", Button).disabled
+
+
+async def test_a_primary_eni_with_no_session_left_asks_for_a_dedicated_eni(wizard, sandbox):
+    from tests.awsfacts import ec2
+
+    client = ec2(sandbox)
+    web = sandbox.seed_info.instances["web-1"]
+    eni = client.describe_instances(InstanceIds=[web])["Reservations"][0]["Instances"][0]["NetworkInterfaces"][0]
+    target_eni = client.describe_instances(InstanceIds=[sandbox.seed_info.instances["api-1"]])[
+        "Reservations"][0]["Instances"][0]["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    target = client.create_traffic_mirror_target(NetworkInterfaceId=target_eni)["TrafficMirrorTarget"]
+    mirror_filter = client.create_traffic_mirror_filter()["TrafficMirrorFilter"]
+    for number in (1, 2, 3):  # AWS's three sessions per source ENI, all taken
+        client.create_traffic_mirror_session(
+            NetworkInterfaceId=eni["NetworkInterfaceId"], TrafficMirrorTargetId=target["TrafficMirrorTargetId"],
+            TrafficMirrorFilterId=mirror_filter["TrafficMirrorFilterId"], SessionNumber=number)
+    async with wizard.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        wizard.draft.answers["sources"] = {"instances": [web]}
+        await wizard.screen.go("source_eni")
+        await keys.settle()
+        picker = wizard.screen.query_one("#source_eni-enis")
+        assert [str(c) for c in picker.table.get_row_at(0)][1:] == [
+            eni["NetworkInterfaceId"], web, "0", eni["PrivateIpAddress"], "3 of 3"]
+        error = wizard.screen.query_one("#field-source_eni-mode").error
+        assert eni["NetworkInterfaceId"] in error and "dedicated" in error
+        assert wizard.screen.query_one("#next", Button).disabled
+        next(b for b in wizard.screen.query("RadioButton") if b.name == "dedicated").value = True
+        await keys.settle()
+        assert not wizard.screen.query_one("#field-source_eni-mode").error
+        assert not wizard.screen.query_one("#next", Button).disabled

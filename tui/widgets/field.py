@@ -19,6 +19,7 @@ class Field(Vertical):
     Field.-invalid .field-error { display: block; }
     Field .field-help { color: $text-muted; padding-left: 20; height: auto; }
     Field.-stacked .field-error, Field.-stacked .field-help { padding-left: 0; }
+    Field.-stacked > .field-label { width: 1fr; }
     """
 
     def __init__(self, label: str, control: Widget, *, help: str = "", stacked: bool = False,

@@ -3,6 +3,7 @@
 Type to filter; Down moves into the table; Enter picks the highlighted row
 (in the filter: the first row shown). With ``multi``, Enter or Space toggles a
 row. Rows may be marked unavailable, with the reason shown when highlighted.
+With ``readonly``, nothing is chosen: the table is there to look through.
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ class Picker(Vertical):
         def control(self) -> Picker:
             return self.picker
 
-    def __init__(self, columns: list[str], *, multi: bool = False, id: str | None = None,
+    def __init__(self, columns: list[str], *, multi: bool = False, readonly: bool = False, id: str | None = None,
                  placeholder: str = "type to filter") -> None:
         super().__init__(id=id)
         self.columns = columns
         self.multi = multi
+        self.readonly = readonly
         self.placeholder = placeholder
         self.rows: list[Row] = []
         self.chosen: list[str] = []
@@ -154,6 +156,8 @@ class Picker(Vertical):
         self._toggle(event.row_key.value)
 
     def _toggle(self, key: str) -> None:
+        if self.readonly:
+            return
         row = self._row(key)
         if row.unavailable and key not in self.chosen:
             self.app.bell()

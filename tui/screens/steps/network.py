@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Input, RadioButton, RadioSet, Select, Static
+from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
 from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
+from tui.widgets.picker import Picker, Row
 
 
 class SourceEniForm(StepForm):
     PAGE = "source_eni"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full: list[str] = []  # primary ENIs with no session left
 
     def compose(self) -> ComposeResult:
         yield Static("Mirror each source's primary ENI (nothing to create), or create and attach a dedicated "
@@ -18,32 +23,45 @@ class SourceEniForm(StepForm):
         yield self.field("mode", "Mirror", RadioSet(RadioButton("the primary ENI", name="primary"),
                                                     RadioButton("a dedicated new ENI", name="dedicated"),
                                                     compact=True))
-        yield Static("The sources' network interfaces:", classes="subhead")
-        table = DataTable(id="source_eni-enis", cursor_type="row")
-        for column in ("ENI", "instance", "device", "private IP", "sessions"):
-            table.add_column(column)
-        yield table
+        yield self.field("enis", "The sources' network interfaces",
+                         Picker(["ENI", "instance", "device", "private IP", "sessions"], readonly=True,
+                                id="source_eni-enis"))
         yield self.section_error()
 
     def activate(self) -> None:
         for button in self.query(RadioButton):
             button.value = button.name == self.value("mode")
-        self.query_one(DataTable).loading = True
+        self.query_one("#source_eni-enis", Picker).start_loading()
         sources = self.app.draft.answers.get("sources", {}).get("instances", [])
-        ids = [s for s in sources if s.startswith("i-")]
-        self.load("enis", lambda aws: inventory.source_enis(aws, ids))
+        self.load("enis", lambda aws: inventory.source_enis(aws, sources))
         super().activate()
 
     def on_loaded(self, event: Loaded) -> None:
         event.stop()
-        table = self.query_one(DataTable)
-        table.loading = False
-        table.clear()
-        for eni in event.result or []:
-            table.add_row(eni["id"], eni["instance_id"], str(eni["device_index"]), eni["private_ip"],
-                          f"{eni['sessions']} of {eni['limit']}")
+        picker = self.query_one("#source_eni-enis", Picker)
         if event.error:
-            self.query_one(".section-error", Static).update(event.error)
+            picker.set_error(event.error)
+            return
+        rows = []
+        for eni in event.result or []:
+            full = eni["sessions"] >= eni["limit"]
+            primary = eni["device_index"] == 0
+            note = (f"{eni['id']} is {'the primary' if primary else 'a secondary'} ENI of {eni['instance_id']}; "
+                    f"{eni['sessions']} of AWS's {eni['limit']} sessions per ENI are in use")
+            rows.append(Row(eni["id"], (eni["id"], eni["instance_id"], str(eni["device_index"]), eni["private_ip"],
+                                        f"{eni['sessions']} of {eni['limit']}"),
+                            unavailable=f"{note}: full, so mirror a dedicated new ENI" if full and primary else None,
+                            note=note))
+        picker.set_rows(rows)
+        self.full = [row.key for row in rows if row.unavailable]
+        self.changed()
+
+    def problems(self) -> dict[str, str]:
+        problems = super().problems()
+        if self.full and self.value("mode") == "primary":
+            problems["mode"] = (f"{', '.join(self.full)} already carr{'ies' if len(self.full) == 1 else 'y'} AWS's "
+                                "3 sessions per ENI; choose a dedicated new ENI")
+        return problems
 
 
 class SensorEniForm(StepForm):
