@@ -55,6 +55,27 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         assert isinstance(export, SystemCommand)
         export.callback()
         assert not (tmp_path / "exported.answers.yaml").exists(), "incomplete answers are not exported"
+        from models.answers import parse_answers
+        from sandbox import demo_answers_text
+
+        demo = parse_answers(demo_answers_text())
+        app.draft.answers = demo.model_dump(mode="json", exclude_none=True)
+        app.draft.answered = ["account", "vpc"]
+        export.callback()
+        written = tmp_path / "demo.answers.yaml"
+        assert parse_answers(written.read_text()) == demo and written.stat().st_mode & 0o777 == 0o600
+
+        for typed, opens in (("open log", "LogScreen"), ("go to step: vpc", None), ("switch theme", "CommandPalette")):
+            await pilot.press("ctrl+p", *typed)                # through the real command palette
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            if opens is None:
+                assert app.screen.current == "vpc"
+            else:
+                assert type(app.screen).__name__ == opens, typed
+                await pilot.press("escape")
+                await pilot.pause(0.2)
         app.back_to_start()
         await keys.settle()
         await pilot.press("t")

@@ -225,3 +225,17 @@ async def test_review_shows_skipped_steps_and_apply_marks_them_skipped(sandbox, 
         await keys("ctrl+n", "enter")
         assert app.screen.pane("apply").done
     assert StateStore(state_dir).load("demo").steps["test_beacon"].status == "skipped"
+
+
+async def test_a_permission_refused_by_dryrun_changes_nothing_and_offers_no_tear_down(sandbox, state_dir):
+    app = make_app(sandbox, state_dir)
+    sandbox.set_denied(["ec2:CreateTrafficMirrorSession"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        await open_review(app, keys)
+        await keys("ctrl+n", "enter")
+        assert isinstance(app.screen, FailureDialog)
+        assert app.screen.body.startswith("Nothing was changed") and "CreateTrafficMirrorSession" in app.screen.body
+        assert [b.id for b in app.screen.query(Button)] == ["retry", "stop"]
+    assert not tagged(sandbox, "demo")

@@ -34,11 +34,12 @@ class Progress(Message):
 
 
 class Finished(Message):
-    """Apply ended: ``error`` is None on success; ``state`` is the saved state as it is now."""
+    """Apply ended: ``error`` is None on success; ``state`` is the saved state as it is now;
+    ``changed``: whether the setup has made anything, now or before (a DryRun refusal makes nothing)."""
 
-    def __init__(self, error: str | None, state) -> None:
+    def __init__(self, error: str | None, state, changed: bool) -> None:
         super().__init__()
-        self.error, self.state = error, state
+        self.error, self.state, self.changed = error, state, changed
 
 
 class ApplyPane(Vertical):
@@ -58,9 +59,6 @@ class ApplyPane(Vertical):
         yield Static("", id="apply-status")
         yield ActionTable(id="apply-actions")
         yield BatchedLog(id="apply-log")
-
-    def activate(self) -> None:
-        pass
 
     def focus_first(self) -> None:
         self.query_one(ActionTable).focus()
@@ -104,7 +102,9 @@ class ApplyPane(Vertical):
             error = str(exc) or type(exc).__name__
         finally:
             self.app.runs.discard(run)
-        self.post_message(Finished(error, state))
+        changed = state is not None and any(r.status in ("created", "intended") for step in state.steps.values()
+                                            for r in step.resources.values())
+        self.post_message(Finished(error, state, changed))
 
     def on_progress(self, event: Progress) -> None:
         self.query_one(ActionTable).mark(event.key, event.phase, event.detail)
@@ -123,7 +123,7 @@ class ApplyPane(Vertical):
             return
         status.update(f"✗ {event.error.splitlines()[0]}")
         self.post_message(PageChanged())
-        self.app.push_screen(FailureDialog(event.error), self._after_failure)
+        self.app.push_screen(FailureDialog(event.error, created=event.changed), self._after_failure)
 
     def _after_failure(self, choice: str) -> None:
         if choice == "retry":

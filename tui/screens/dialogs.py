@@ -71,12 +71,15 @@ class ConfirmDialog(_Dialog):
 
 
 class FailureDialog(_Dialog):
-    """Apply failed: retry, stop here (state kept, resume later), or tear down what was created."""
+    """Apply failed: retry, stop here (state kept, resume later), or tear down what was created (if anything)."""
 
     BUTTONS = [("retry", "Retry", "primary"), ("teardown", "Tear down what was created", "error"),
                ("stop", "Stop here", "default")]
 
-    def __init__(self, body: str) -> None:
+    def __init__(self, body: str, *, created: bool = True) -> None:
+        """``created``: something exists to tear down (not so when DryRun refused before the first change)."""
         super().__init__("Apply failed", body + "\n\nStop here keeps the state: resume the setup later from the "
                                                "start screen (or `vpc-mirror resume`).")
+        if not created:
+            self.BUTTONS = [b for b in self.BUTTONS if b[0] != "teardown"]
         self.add_class("-error")

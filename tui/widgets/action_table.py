@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-_STATUS = {"pending": "·", "done": "✓", "failed": "✗", "reused": "✓"}
+_STATUS = {"pending": "·", "done": "✓", "failed": "✗"}
 
 
 class ActionTable(DataTable):
