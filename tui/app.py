@@ -43,7 +43,8 @@ class WizardApp(App):
         self.backend = backend
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.draft = Draft(setup="")
-        self.resumed: str | None = None
+        #: the setup this session works on (resumed, or saved as a draft here): its own name is not "taken"
+        self.own_name: str | None = None
         self.state = None
         self.log_lines: list[str] = []
         self.runs: set[Run] = set()
@@ -78,19 +79,19 @@ class WizardApp(App):
     # -- setups -------------------------------------------------------------------
     def taken_names(self) -> set[str]:
         names = {s.name for s in saved_setups(self.backend.state_dir)}
-        return names - {self.resumed}
+        return names - {self.own_name}
 
     def new_setup(self) -> None:
         name = "demo" if self.backend.demo else ""
         self.draft = Draft(setup=name, answers={"setup": name, "account": {"region": self.backend.region or
                                                                             "us-east-1"}})
-        self.resumed, self.state = None, None
+        self.own_name, self.state = None, None
         self.push_screen(WizardScreen("account"))
 
     def resume(self, name: str, *, applied: bool) -> None:
         if not applied:
             self.draft = load_draft(self.backend.state_dir, name)
-            self.resumed, self.state = name, None
+            self.own_name, self.state = name, None
             first = next((p.name for p in FORM_PAGES if p.name not in self.draft.answered), "review")
             self.push_screen(WizardScreen(first))
             return
@@ -122,7 +123,7 @@ class WizardApp(App):
     def _resumed(self, plan, state, changes: list[str]) -> None:
         self.draft = Draft(setup=plan.setup, answers=plan.model_dump(mode="json", exclude_none=True),
                            answered=[p.name for p in FORM_PAGES])
-        self.resumed, self.state = plan.setup, state
+        self.own_name, self.state = plan.setup, state
         first = next(name for name in [*STEP_NAMES, "verify"]
                      if name == "verify" or state.step(name).status not in ("done", "skipped"))
         self.push_screen(WizardScreen(first))
@@ -185,7 +186,10 @@ class WizardApp(App):
     def answered(self, name: str) -> None:
         if name not in self.draft.answered:
             self.draft.answered.append(name)
+        if self.state is None and self.own_name not in (None, self.draft.setup):
+            drop_draft(self.backend.state_dir, self.own_name)  # renamed before it was applied: one draft, not two
         save_draft(self.backend.state_dir, self.draft)
+        self.own_name = self.draft.setup
 
     def applied(self) -> None:
         drop_draft(self.backend.state_dir, self.draft.setup)

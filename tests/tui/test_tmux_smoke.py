@@ -32,7 +32,16 @@ def wait_for(session: str, text: str, seconds: float = 30.0) -> str:
     raise AssertionError(f"{text!r} never showed; the screen:\n{screen}")
 
 
+def keys(session: str, *pressed: str) -> None:
+    tmux("send-keys", "-t", session, *pressed)
+
+
+def screen_of(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
 def test_demo_in_a_real_terminal(tmp_path):
+    """The whole demo, New setup to Verify, as a user types it; the mirrored traffic shows on the terminal."""
     session = f"vpc-mirror-{uuid.uuid4().hex[:8]}"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
          f"env HOME={tmp_path} TERM=xterm-256color vpc-mirror --demo")
@@ -40,16 +49,98 @@ def test_demo_in_a_real_terminal(tmp_path):
         screen = wait_for(session, "1/14 AWS account")
         assert "▶ account" in screen and "demo" in screen
         wait_for(session, "account 123456789012")              # the sandbox answered, in the background
-        tmux("send-keys", "-t", session, "C-n")
-        wait_for(session, "2/14 VPC")
-        tmux("send-keys", "-t", session, "-l", "demo-vpc")
-        wait_for(session, "vpc-")
-        tmux("send-keys", "-t", session, "Escape")             # Back
-        wait_for(session, "1/14 AWS account")
+        for pressed, then_shown in [
+            (["C-n"], "2/14 VPC"), (["Escape"], "1/14 AWS account"),  # Back, and on again
+            (["C-n"], "demo-vpc"), (["-l", "demo-vpc"], "10.0.0.0/16"), (["Enter"], "subnet-"),
+            (["-l", "pub"], "demo-public-a"), (["Enter"], "demo-public-a"),
+            (["C-n"], "+ launch a new sensor"), (["Enter"], "Root volume GiB"), (["C-n"], "4/14 Test beacon"),
+            (["Space"], "4/14 Test beacon"), (["C-n"], "✓ Nitro"),
+            (["Down", "Space", "Down", "Space", "Down", "Down", "Down", "Space"], "5/14 Sources"),
+            (["C-n"], "6/14"), (["C-n"], "7/14"), (["C-n"], "8/14"), (["C-n"], "9/14"), (["C-n"], "10/14"),
+            (["C-n"], "/month (730 h)"), (["C-n"], "Apply now?"), (["Enter"], "Applied"),
+            (["C-n"], "13/14 Zeek"), (["a"], "Acknowledged"), (["C-n"], "Test beacon seen"),
+        ]:
+            for key in [pressed[1]] if pressed[0] == "-l" else pressed:  # one at a time, as typed
+                time.sleep(0.3)  # a key after the screen it is meant for
+                keys(session, "-l", key) if pressed[0] == "-l" else keys(session, key)
+            wait_for(session, then_shown, 30)
+        screen = wait_for(session, "VXLAN vni")                # mirrored packets, decoded, in the raw view
+        assert "✓ zeek" in screen, "the demo's Zeek preview counts as done (skipped) in the sidebar"
         tmux("send-keys", "-t", session, "C-q")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and alive(session):
             time.sleep(0.2)
-        assert not alive(session), "Ctrl+Q with nothing running leaves at once"
+        assert not alive(session), "Ctrl+Q with no AWS or sensor work running leaves at once"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+def test_an_apply_killed_in_a_real_terminal_resumes_without_duplicates(sandbox, tmp_path):
+    """kill -9 of the wizard half-way through an apply, then a new wizard resumes it; each resource exists once."""
+    import json
+    import os
+    import signal
+
+    from models.answers import parse_answers
+    from sandbox import demo_answers_text
+    from tests.awsfacts import tagged
+    from tui.drafts import Draft, save_draft
+    from tui.wizard_steps import FORM_PAGES
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir(mode=0o700)
+    plan = parse_answers(demo_answers_text())
+    save_draft(state_dir, Draft("demo", plan.model_dump(mode="json", exclude_none=True),
+                                [p.name for p in FORM_PAGES]))  # every page answered: resume opens the review
+    env = " ".join(f"{k}={v}" for k, v in {**sandbox.env(), "HOME": str(tmp_path), "TERM": "xterm-256color"}.items())
+    command = f"env {env} vpc-mirror --state-dir {state_dir}"
+    session = f"vpc-mirror-{uuid.uuid4().hex[:8]}"
+    sandbox.set_latency(0.1)  # an apply that takes long enough to be killed half-way
+    try:
+        tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+        wait_for(session, "10 of 10 pages answered")
+        keys(session, "r")
+        wait_for(session, "/month (730 h)")
+        keys(session, "C-n")
+        wait_for(session, "Apply now?")
+        keys(session, "Enter")
+        state_file = state_dir / "demo.state.json"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until a few resources exist, and more are to come
+            made = []
+            if state_file.exists():
+                steps = json.loads(state_file.read_text())["steps"].values()
+                made = [r for s in steps for r in s["resources"].values() if r["status"] == "created"]
+            if len(made) >= 4:
+                break
+            time.sleep(0.1)
+        pid = int(tmux("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and alive(session):
+            time.sleep(0.1)
+        sandbox.set_latency(0.0)
+        assert 4 <= len(made) < 12, f"killed half-way: {len(made)} resources made"
+
+        tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+        wait_for(session, "of 12 steps")                       # the start screen: the killed setup
+        keys(session, "r")
+        wait_for(session, "Resuming demo at")
+        keys(session, "Enter")
+        for _ in range(12):                                    # Next through the answered pages to the review
+            if "/month (730 h)" in screen_of(session):
+                break
+            keys(session, "C-n")
+            time.sleep(1.0)
+        wait_for(session, "/month (730 h)")
+        keys(session, "C-n")
+        wait_for(session, "Apply now?")
+        keys(session, "Enter")
+        wait_for(session, "Applied", 60)
+        keys(session, "C-q")
+    finally:
+        sandbox.set_latency(0.0)
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    made = tagged(sandbox, "demo")
+    assert made and all(count == 1 for count in made.values()), made
+    assert sum(1 for k in made if k[0] == "session") == 4

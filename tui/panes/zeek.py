@@ -216,6 +216,8 @@ class ZeekPane(Widget):
     ZeekPane #zeek-actions Button { margin-left: 1; }
     """
 
+    BINDINGS = [Binding("a", "acknowledge", "Understood (demo)", id="zeek-acknowledge-key")]
+
     class Confirmed(Message):
         """Zeek runs on the sensor (``status``), or the demo preview was acknowledged (``demo``, no status)."""
 
@@ -494,7 +496,11 @@ class ZeekPane(Widget):
         self.query_one("#zeek-tabs", TabbedContent).active = "zeek-tab-status"
         self._phase(text, error=not status.running)
         self._buttons(connect=True, retry=True, apply=False)
-        self.run_worker(self._record(status, None), group="zeek-record", exit_on_error=False)
+        self.run_worker(self._record_and_confirm(status), group="zeek-record", exit_on_error=False)
+
+    async def _record_and_confirm(self, status: ZeekStatus) -> None:
+        """Confirmed is posted once the state says so, so whoever reloads the state then sees it."""
+        await self._record(status, None)
         if status.running:
             self.post_message(self.Confirmed(status, demo=False))
 
@@ -508,7 +514,10 @@ class ZeekPane(Widget):
         facts = self.work.facts()
         await asyncio.to_thread(change_state, self.ctx, lambda ctx: record_result(ctx, facts, status, error))
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return self.demo if action == "acknowledge" else True
+
     @on(Button.Pressed, "#zeek-acknowledge")
-    def _acknowledge(self) -> None:
+    def action_acknowledge(self) -> None:
         self._phase("Acknowledged: the demo does not apply these changes; a real sensor gets them at this step.")
         self.post_message(self.Confirmed(None, demo=True))

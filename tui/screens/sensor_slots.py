@@ -66,18 +66,31 @@ class SensorSlot(Vertical):
         event.stop()
         self.confirmed = True
         self.post_message(PageChanged())
-        if event.demo:  # the state says so too: `status` shows the Zeek step as skipped, not pending
-            self.run_worker(self._save_demo_zeek, thread=True, exit_on_error=False)
+        # the state says so too (the demo: skipped, as `status` shows it); the sidebar follows the state
+        self.run_worker(self._save_demo_zeek if event.demo else self._reload_state, thread=True,
+                        exit_on_error=False)
 
     def _save_demo_zeek(self) -> None:
         from steps.engine import set_status
 
-        with_saved_state(self.app.backend, self.built_for, lambda ctx: set_status(ctx, "zeek", "skipped"))
+        self._show_state(with_saved_state(self.app.backend, self.built_for,
+                                          lambda ctx: set_status(ctx, "zeek", "skipped")))
+
+    def _reload_state(self) -> None:
+        self._show_state(self.app.backend.store.load(self.built_for))
+
+    def _show_state(self, state) -> None:
+        """A state just saved (any thread): the app's copy and the sidebar's marks follow it."""
+        def show() -> None:
+            self.app.state = state
+            self.post_message(PageChanged())
+        if state is not None:
+            self.app.call_from_thread(show)
 
     def on_verify_pane_traffic_seen(self, event) -> None:
         """Mark the verify step done (or failed, with why) once mirrored traffic arrives, as `watch NAME` does."""
         if self.record is not None:
-            self.run_worker(lambda: self.record(event.snapshot), thread=True, exit_on_error=False)
+            self.run_worker(lambda: self._show_state(self.record(event.snapshot)), thread=True, exit_on_error=False)
 
     def _note(self, text: str) -> None:
         self.query_one(".slot-note", Static).update(text)
@@ -133,21 +146,22 @@ def verify_args(app, setup: str) -> dict:
     async def diagnose(live):
         return await explain_silence(ctx, live=live)
 
-    def record(snapshot) -> None:
-        with_saved_state(backend, setup, lambda saved: record_verdict(saved, snapshot))
+    def record(snapshot):
+        return with_saved_state(backend, setup, lambda saved: record_verdict(saved, snapshot))
 
     return {"live": _live(), "source": demo_traffic(ctx).source(), "diagnose": diagnose, "names": names,
             "record": record}
 
 
-def with_saved_state(backend, setup: str, change) -> None:
-    """``change(ctx)`` on the setup's saved state, under its lock (blocking: in a worker)."""
+def with_saved_state(backend, setup: str, change):
+    """``change(ctx)`` on the setup's saved state, under its lock; the state after it (blocking: in a worker)."""
     from steps.setup import change_state, open_context
 
     ctx = open_context(backend.store.load_answers(setup), backend.store, endpoint_url=backend.endpoint_url,
                        profile=backend.profile, region=backend.region)
     try:
         change_state(ctx, change)
+        return ctx.state
     finally:
         ctx.close()
 

@@ -121,13 +121,15 @@ class SensorWatch:
             raise ValueError("the setup could not be read, so there is nothing to check")
         return await explain_silence(self.ctx, self.sensor, self.interface, live)
 
-    def record(self, snapshot) -> None:
-        """Mark the setup's verify step done once its mirrored traffic is seen (as `watch NAME` does)."""
-        if self.ctx is not None:
-            from steps.setup import change_state
-            from steps.watch import record_verdict
+    def record(self, snapshot):
+        """Mark the setup's verify step done once its mirrored traffic is seen (as `watch NAME` does); the state."""
+        if self.ctx is None:
+            return None
+        from steps.setup import change_state
+        from steps.watch import record_verdict
 
-            change_state(self.ctx, lambda ctx: record_verdict(ctx, snapshot))
+        change_state(self.ctx, lambda ctx: record_verdict(ctx, snapshot))
+        return self.ctx.state
 
     def close(self) -> None:
         if self.sensor is not None:

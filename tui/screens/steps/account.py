@@ -16,6 +16,7 @@ DEFAULT_PROFILE = "(default credential chain)"
 
 class AccountForm(StepForm):
     PAGE = "account"
+    DEFAULT_CSS = "AccountForm #account-identity { padding-left: 20; color: $text-muted; }"
 
     def __init__(self) -> None:
         super().__init__()
@@ -26,9 +27,9 @@ class AccountForm(StepForm):
         yield Static("Name this setup (its tags and saved state carry the name), then choose whose AWS "
                      "credentials to use and the region to mirror in.", classes="intro")
         yield self.field("setup", "Setup name", Input(placeholder="e.g. prod-zeek", compact=True))
+        yield Static("", id="account-identity")  # above the pickers: seen at 80x24 without scrolling
         yield self.field("profile", "AWS profile", Picker(["profile"], id="account-profile"))
         yield self.field("region", "Region", Picker(["region"], id="account-regions"))
-        yield Static("", id="account-identity")
         yield self.section_error()
 
     def activate(self) -> None:
