@@ -23,7 +23,7 @@ from textual.screen import Screen
 from tui.backend import Backend, Run
 from tui.drafts import Draft, drop_draft, load_draft, save_draft
 from tui.screens.dialogs import ConfirmDialog, MessageDialog
-from tui.screens.start import StartScreen, saved_setups
+from tui.saved import saved_setups
 from tui.screens.wizard import WizardScreen
 from tui.wizard_steps import FORM_PAGES, PAGES, STEP_NAMES
 
@@ -57,6 +57,8 @@ class WizardApp(App):
         if not (self.backend.demo and self.backend.endpoint_url is None):
             self.backend.ready.set()
         if saved_setups(self.backend.state_dir):
+            from tui.screens.start import StartScreen
+
             self.push_screen(StartScreen())
         else:  # nothing to resume: straight to a new setup (the start screen comes when it is left)
             self.new_setup()
@@ -177,6 +179,8 @@ class WizardApp(App):
             **args, where=f"setup {name}", on_traffic=record, on_leave=watch.close if watch else None))
 
     def back_to_start(self) -> None:
+        from tui.screens.start import StartScreen
+
         while not isinstance(self.screen, StartScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
         if not isinstance(self.screen, StartScreen):

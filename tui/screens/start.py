@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,42 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
-from tui.drafts import drafts
-from tui.wizard_steps import FORM_PAGES, STEP_NAMES
-
-
-@dataclass(frozen=True)
-class SavedSetup:
-    """One row: an applied (or partly applied) setup, or a draft never applied."""
-
-    name: str
-    where: str
-    progress: str
-    updated_at: datetime
-    failed: str
-    applied: bool
-
-
-def saved_setups(root: Path) -> list[SavedSetup]:
-    """Saved setups and drafts in the state directory (pydantic is imported only when there are some)."""
-    rows = []
-    states = []
-    if any(Path(root).glob("*.state.json")):
-        from steps.state_store import StateStore
-
-        states = StateStore(root).setups()
-    for state in states:
-        failed = state.failed_step()
-        rows.append(SavedSetup(state.setup, f"{state.account_id or '?'} {state.region or '?'}",
-                               f"{state.done_count()} of {len(STEP_NAMES)} steps", state.updated_at,
-                               failed.replace("_", "-") if failed else "", True))
-    known = {r.name for r in rows}
-    for draft in drafts(root):
-        if draft.setup not in known:
-            region = draft.answers.get("account", {}).get("region", "?")
-            rows.append(SavedSetup(draft.setup, f"draft {region}",
-                                   f"{len(draft.answered)} of {len(FORM_PAGES)} pages answered", draft.updated_at, "", False))
-    return sorted(rows, key=lambda r: r.updated_at, reverse=True)
+from tui.saved import SavedSetup, saved_setups
 
 
 def ago(then: datetime, now: datetime) -> str:

@@ -68,7 +68,8 @@ class WizardScreen(Screen):
             yield StepSidebar(id="sidebar")
             with Vertical(id="wizard-main"):
                 yield Static("", id="page-title")
-                yield ContentSwitcher()
+                with ContentSwitcher():
+                    yield _make_page(self.current)  # composed with the screen: one layout pass, not two
                 with Horizontal(id="nav"):
                     yield Button("◀ Back", id="back", compact=True)
                     yield Static("", id="nav-hint")

@@ -4,6 +4,8 @@ Type to filter; Down moves into the table; Enter picks the highlighted row
 (in the filter: the first row shown). With ``multi``, Enter or Space toggles a
 row. Rows may be marked unavailable, with the reason shown when highlighted.
 With ``readonly``, nothing is chosen: the table is there to look through.
+Rows, choice and loading state may be set before it is mounted (a page that
+mounts it lazily): it shows them once it is.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Picker(Vertical):
         self.placeholder = placeholder
         self.rows: list[Row] = []
         self.chosen: list[str] = []
+        self._loading = False
+        self._error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.placeholder, compact=True, classes="picker-filter")
@@ -77,23 +81,36 @@ class Picker(Vertical):
     def table(self) -> DataTable:
         return self.query_one(_Table)
 
+    def on_mount(self) -> None:
+        self.table.loading = self._loading
+        self._fill(jump_to_choice=True)
+        if self._error:
+            self._note(self._error, True)
+
     def start_loading(self) -> None:
-        self.table.loading = True
+        self._loading, self._error = True, None
+        if self.is_mounted:
+            self.table.loading = True
 
     def set_rows(self, rows: list[Row]) -> None:
         self.rows = rows
         self.chosen = [k for k in self.chosen if any(r.key == k for r in rows)]
-        self.table.loading = False
-        self._fill(jump_to_choice=True)
+        self._loading = False
+        if self.is_mounted:
+            self.table.loading = False
+            self._fill(jump_to_choice=True)
 
     def set_error(self, message: str) -> None:
-        self.table.loading = False
-        self._note(message, True)
+        self._loading, self._error = False, message
+        if self.is_mounted:
+            self.table.loading = False
+            self._note(message, True)
 
     def choose(self, keys: list[str]) -> None:
         """Set the choice from the answers (no Changed message)."""
         self.chosen = list(keys)
-        self._fill()
+        if self.is_mounted:
+            self._fill()
 
     def _visible(self) -> list[Row]:
         needle = self.query_one(Input).value.strip().lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
+from textual.lazy import Lazy
 from textual.widgets import Input, Static
 
 from steps import inventory
@@ -22,24 +23,27 @@ class AccountForm(StepForm):
         super().__init__()
         self.identity: dict | None = None
         self.identity_error: str | None = None
+        # mounted a frame after the page (Lazy): the name field is usable at once; kept here for that frame
+        self.profiles = Picker(["profile"], id="account-profile")
+        self.regions = Picker(["region"], id="account-regions")
 
     def compose(self) -> ComposeResult:
         yield Static("Name this setup (its tags and saved state carry the name), then choose whose AWS "
                      "credentials to use and the region to mirror in.", classes="intro")
         yield self.field("setup", "Setup name", Input(placeholder="e.g. prod-zeek", compact=True))
         yield Static("", id="account-identity")  # above the pickers: seen at 80x24 without scrolling
-        yield self.field("profile", "AWS profile", Picker(["profile"], id="account-profile"))
-        yield self.field("region", "Region", Picker(["region"], id="account-regions"))
+        yield Lazy(self.field("profile", "AWS profile", self.profiles))
+        yield Lazy(self.field("region", "Region", self.regions))
         yield self.section_error()
 
     def activate(self) -> None:
         name_input = self.query_one("#account-setup", Input)
         if name_input.value != self.app.draft.answers.get("setup", ""):
             name_input.value = self.app.draft.answers.get("setup", "")
-        self.query_one("#account-regions", Picker).choose([self.value("region")])
-        self.query_one("#account-regions", Picker).start_loading()
-        self.query_one("#account-profile", Picker).choose([self.value("profile") or DEFAULT_PROFILE])
-        self.query_one("#account-profile", Picker).start_loading()
+        self.regions.choose([self.value("region")])
+        self.regions.start_loading()
+        self.profiles.choose([self.value("profile") or DEFAULT_PROFILE])
+        self.profiles.start_loading()
         self.load("profiles", lambda aws: inventory.profiles())
         self._check_account()
         super().activate()
@@ -75,7 +79,7 @@ class AccountForm(StepForm):
     def on_loaded(self, event: Loaded) -> None:
         event.stop()
         if event.what == "profiles":
-            picker = self.query_one("#account-profile", Picker)
+            picker = self.profiles
             if event.error:
                 picker.set_error(event.error)
                 return
@@ -84,7 +88,7 @@ class AccountForm(StepForm):
                              *(Row(p, (p,), note="from ~/.aws/config and ~/.aws/credentials")
                                for p in event.result or [])])
         elif event.what == "regions":
-            picker = self.query_one("#account-regions", Picker)
+            picker = self.regions
             if event.error:
                 picker.set_error(event.error)
             else:
