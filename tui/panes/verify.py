@@ -32,6 +32,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
@@ -45,6 +46,7 @@ from steps.capture.live import LiveCapture, beacon_flows
 from steps.capture.remote import CaptureStatus
 
 REFRESH_HZ = 4
+CACHED_ROWS = 128  # rows of rendered table kept: more than a terminal shows
 RAW_LINES = 200
 MAX_FLOW_ROWS = 50
 STATUS_MARK = {"starting": "…", "listening": "●", "stopped": "■"}
@@ -90,6 +92,13 @@ class StatsTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._columns = columns
         self._shown: list[tuple] = []
+        # Every redraw changes cells, and any change makes DataTable's render caches miss from then on; at
+        # their default sizes (10,000 cells) they hold seconds of dead renders, and collecting those made
+        # key presses wait 100+ ms (tests/bench/bench_live.py). A screenful is all that is ever reused.
+        self._row_render_cache = LRUCache(CACHED_ROWS)
+        self._row_renderable_cache = LRUCache(CACHED_ROWS)
+        self._line_cache = LRUCache(CACHED_ROWS)
+        self._cell_render_cache = LRUCache(CACHED_ROWS * len(columns))
 
     def on_mount(self) -> None:
         for n, (label, width) in enumerate(self._columns):
