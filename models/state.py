@@ -69,6 +69,10 @@ class State(BaseModel):
                 return step.resources[key]
         return None
 
+    def made(self) -> list[Resource]:
+        """What this setup created (or may have: an intent with no result yet), which teardown deletes."""
+        return [r for s in self.steps.values() for r in s.resources.values() if r.status in ("created", "intended")]
+
     def done_count(self) -> int:
         return sum(1 for s in self.steps.values() if s.status in ("done", "skipped"))
 

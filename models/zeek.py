@@ -42,6 +42,14 @@ def _mac(value: str) -> str:
     raise ValueError(f"{value!r} is not a MAC address; use six hex pairs, e.g. 0a:1b:2c:3d:4e:5f")
 
 
+def capture_fields(text: str) -> dict[str, str | None]:
+    """A form's one "capture" field as ZeekPlan's fields: six hex pairs are a MAC, anything else an interface."""
+    text = text.strip()
+    if _MAC.match(text.lower().replace("-", ":")):
+        return {"interface": None, "mac": text}
+    return {"interface": text or None, "mac": None}
+
+
 def _remote_path(value: str) -> str:
     if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path; give one starting with /, e.g. /opt/zeek")

@@ -89,20 +89,11 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
     return sorted(out, key=lambda i: (i["name"] or "~", i["id"]))
 
 
-def instance_ids_of(aws, refs: list[str]) -> list[str]:
-    """Instance answers as ids: ``name:X`` refs are looked up by their Name tag (live instances only)."""
-    ids = [r for r in refs if not r.startswith("name:")]
-    names = [r[5:] for r in refs if r.startswith("name:")]
-    if names:
-        filters = [{"Name": "tag:Name", "Values": names}, {"Name": "instance-state-name", "Values": _LIVE_STATES}]
-        ids += [i["InstanceId"] for page in aws.ec2.get_paginator("describe_instances").paginate(Filters=filters)
-                for r in page["Reservations"] for i in r["Instances"]]
-    return ids
-
-
 def source_enis(aws, refs: list[str]) -> list[dict]:
     """The ENIs of these instances (ids or ``name:`` refs), with how many of AWS's sessions per ENI are used."""
-    instance_ids = instance_ids_of(aws, refs)
+    from steps.sources import find_instances  # imports boto3: this module is loaded with the first screen
+
+    instance_ids = [i["InstanceId"] for i in find_instances(aws, refs)[0].values()]
     if not instance_ids:
         return []
     enis = aws.ec2.describe_network_interfaces(

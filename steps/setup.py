@@ -66,7 +66,10 @@ def change_state(ctx: Context, change: Callable[[Context], object]):
     Another run (the CLI, a second wizard) may have saved the state since this
     context read it: re-reading it under the lock means no step's result is
     written back over theirs. Raises SetupBusy while another process holds it.
+    A context that saves nothing (no store) just runs ``change``.
     """
+    if ctx.store is None:
+        return change(ctx)
     with ctx.store.lock(ctx.setup):
         saved = ctx.store.load(ctx.setup)
         if saved is not None:

@@ -16,7 +16,7 @@ def _name(inst: dict) -> str | None:
     return next((t["Value"] for t in inst.get("Tags", []) if t["Key"] == "Name"), None)
 
 
-def find_instances(ctx: Context, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
+def find_instances(aws, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
     """Resolve ``i-…`` / ``name:…`` refs to live instances; returns (ref -> instance, problems)."""
     ids = [r for r in refs if not r.startswith("name:")]
     names = [r[5:] for r in refs if r.startswith("name:")]
@@ -24,7 +24,7 @@ def find_instances(ctx: Context, refs: list[str]) -> tuple[dict[str, dict], list
     problems: list[str] = []
     live = {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}
     if ids:
-        paginator = ctx.aws.ec2.get_paginator("describe_instances")
+        paginator = aws.ec2.get_paginator("describe_instances")
         by_id = {}
         for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": ids}, live]):
             for reservation in page["Reservations"]:
@@ -34,10 +34,10 @@ def find_instances(ctx: Context, refs: list[str]) -> tuple[dict[str, dict], list
             if ref in by_id:
                 found[ref] = by_id[ref]
             else:
-                problems.append(f"sources.instances: {ref} does not exist (or is terminated) in {ctx.aws.region}")
+                problems.append(f"sources.instances: {ref} does not exist (or is terminated) in {aws.region}")
     if names:
         by_name: dict[str, list[dict]] = {}
-        paginator = ctx.aws.ec2.get_paginator("describe_instances")
+        paginator = aws.ec2.get_paginator("describe_instances")
         for page in paginator.paginate(Filters=[{"Name": "tag:Name", "Values": names}, live]):
             for reservation in page["Reservations"]:
                 for inst in reservation["Instances"]:
@@ -72,7 +72,7 @@ class SourcesStep(Step):
         refs = list(ctx.plan.sources.instances)
 
         def look():
-            found, problems = find_instances(ctx, refs)
+            found, problems = find_instances(ctx.aws, refs)
             types = instance_type_info(ctx, {i["InstanceType"] for i in found.values()}) if found else {}
             subnet_ids = sorted({i["SubnetId"] for i in found.values() if i.get("SubnetId")})
             subnets = ctx.aws.ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"] if subnet_ids else []

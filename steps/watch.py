@@ -61,12 +61,16 @@ def verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
 
 
 def record_verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
-    """The verdict, saved as the verify step's status (done, or failed with why)."""
+    """The verdict, saved as the verify step's status (done, or failed with why) on the state as saved now."""
     from steps.engine import set_status
+    from steps.setup import change_state
 
-    seen, problem = verdict(ctx, snap)
-    set_status(ctx, "verify", "done" if seen else "failed", problem)
-    return seen, problem
+    def record(saved: Context) -> tuple[bool, str | None]:
+        seen, problem = verdict(saved, snap)
+        set_status(saved, "verify", "done" if seen else "failed", problem)
+        return seen, problem
+
+    return change_state(ctx, record)
 
 
 def demo_traffic(ctx: Context, **options) -> DemoTraffic:

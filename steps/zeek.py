@@ -265,13 +265,25 @@ def demo_survey(answers: ZeekPlan) -> Survey:
 
 
 def record_result(ctx, facts: dict, status: ZeekStatus | None, error: str | None = None) -> None:
-    """The zeek step's result in the setup's state: what was found, and done (Zeek runs) or failed with why."""
+    """The zeek step's result on the state as saved now: what was found, and done (Zeek runs) or failed with why."""
     from steps.engine import set_status
+    from steps.setup import change_state
 
-    ctx.facts("zeek").update(facts, status=status.summary() if status else "failed")
-    running = status is not None and status.running
-    set_status(ctx, "zeek", "done" if running else "failed",
-               None if running else error or f"Zeek is not running: {status.summary()}")
+    def record(saved) -> None:
+        saved.facts("zeek").update(facts, status=status.summary() if status else "failed")
+        running = status is not None and status.running
+        set_status(saved, "zeek", "done" if running else "failed",
+                   None if running else error or f"Zeek is not running: {status.summary()}")
+
+    change_state(ctx, record)
+
+
+def record_demo_preview(ctx) -> None:
+    """The demo's Zeek preview was read: the step is skipped (nothing is applied), as `status` shows it."""
+    from steps.engine import set_status
+    from steps.setup import change_state
+
+    change_state(ctx, lambda saved: set_status(saved, "zeek", "skipped"))
 
 
 async def zeekctl_status(sensor: Sensor, prefix: str) -> ZeekStatus:

@@ -285,7 +285,7 @@ def _teardown(args) -> int:
     state = store.load(args.name)
     if plan is None or state is None:
         raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
-    created = [r for s in state.steps.values() for r in s.resources.values() if r.status in ("created", "intended")]
+    created = state.made()
     if not created:
         _print(f"Setup {args.name} has nothing left to delete.")
         return EXIT_OK

@@ -107,11 +107,9 @@ async def _remote(args, conn, live):
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     checks = []
     if conn.ctx is not None:
-        from steps.setup import change_state
         from steps.watch import explain_silence, record_verdict
 
-        snap = live.snapshot()
-        seen, _ = change_state(conn.ctx, lambda ctx: record_verdict(ctx, snap))
+        seen, _ = record_verdict(conn.ctx, live.snapshot())
         if not seen:
             checks = await explain_silence(conn.ctx, conn.sensor, link.name, live)
     return status, checks

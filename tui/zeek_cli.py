@@ -187,10 +187,9 @@ async def _run(args) -> int:
         print(status.output.rstrip())
         print(f"Zeek: {status.summary()}")
         if ctx is not None:
-            from steps.setup import change_state
             from steps.zeek import record_result
 
-            change_state(ctx, lambda saved: record_result(saved, work.facts(), status))
+            record_result(ctx, work.facts(), status)
     except ZeekRefused as exc:
         raise CommandError(f"{exc}\nNothing was changed.", EXIT_BAD_INPUT) from None
     except SshError as exc:

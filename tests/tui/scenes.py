@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from tests.tui.wizard_pilot import FIXED_NOW, Keys, make_app
+from tests.tui.wizard_pilot import FIXED_NOW, Keys, demo_draft, make_app
 from tui.wizard_steps import FORM_PAGES
 
 
@@ -56,23 +56,13 @@ def prepare(sandbox, state_dir: Path, scene: Scene):
     return make_app(sandbox, state_dir, concurrency=1)
 
 
-def demo_draft(app) -> None:
-    from models.answers import parse_answers
-    from sandbox import demo_answers_text
-    from tui.drafts import Draft
-
-    plan = parse_answers(demo_answers_text())
-    app.draft = Draft(setup="demo", answers=plan.model_dump(mode="json", exclude_none=True),
-                      answered=[p.name for p in FORM_PAGES])
-
-
 def at_page(name: str):
     async def drive(pilot) -> None:
         from tui.screens.wizard import WizardScreen
 
         keys = Keys(pilot)
         await keys.settle()
-        demo_draft(pilot.app)
+        pilot.app.draft = demo_draft()
         await pilot.app.push_screen(WizardScreen(name))
         await keys.settle()
     return drive

@@ -9,7 +9,7 @@ import sys
 from textual.app import SystemCommand
 
 from tests.awsfacts import run
-from tests.tui.wizard_pilot import Keys, make_app
+from tests.tui.wizard_pilot import Keys, demo_draft, make_app
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.start import StartScreen
@@ -56,14 +56,13 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         export.callback()
         assert not (tmp_path / "exported.answers.yaml").exists(), "incomplete answers are not exported"
         from models.answers import parse_answers
-        from sandbox import demo_answers_text
+        from tests.awsfacts import demo_plan
 
-        demo = parse_answers(demo_answers_text())
-        app.draft.answers = demo.model_dump(mode="json", exclude_none=True)
+        app.draft = demo_draft(answered=False)
         app.draft.answered = ["account", "vpc"]
         export.callback()
         written = tmp_path / "demo.answers.yaml"
-        assert parse_answers(written.read_text()) == demo and written.stat().st_mode & 0o777 == 0o600
+        assert parse_answers(written.read_text()) == demo_plan() and written.stat().st_mode & 0o777 == 0o600
 
         for typed, opens in (("open log", "LogScreen"), ("go to step: vpc", None), ("switch theme", "CommandPalette")):
             await pilot.press("ctrl+p", *typed)                # through the real command palette

@@ -8,7 +8,7 @@ from textual.widgets import Button
 
 from steps.state_store import StateStore
 from tests.awsfacts import Crash, Recorder, run, tagged
-from tests.tui.wizard_pilot import Keys, make_app
+from tests.tui.wizard_pilot import Keys, demo_draft, make_app
 from tui.screens.dialogs import FailureDialog, MessageDialog
 from tui.screens.start import StartScreen
 from tui.screens.teardown import TeardownScreen
@@ -127,14 +127,9 @@ async def test_resume_after_a_killed_apply_continues_without_duplicates(sandbox,
     assert sum(1 for k in made if k[0] == "session") == 4
 
 
-async def open_review(app, keys: Keys) -> None:
-    """The demo answers straight to the review page (the keyboard path is tested above)."""
-    from models.answers import parse_answers
-    from sandbox import demo_answers_text
-    from tui.drafts import Draft
-
-    plan = parse_answers(demo_answers_text())
-    app.draft = Draft(setup="demo", answers=plan.model_dump(mode="json", exclude_none=True))
+async def open_review(app, keys: Keys, draft=None) -> None:
+    """The demo answers (or ``draft``) straight to the review page (the keyboard path is tested above)."""
+    app.draft = draft or demo_draft(answered=False)
     await app.push_screen(WizardScreen("review"))
     await keys.settle()
     assert app.screen.pane("review").ready
@@ -203,16 +198,8 @@ async def test_review_shows_skipped_steps_and_apply_marks_them_skipped(sandbox, 
     async with app.run_test(size=(80, 24)) as pilot:
         keys = Keys(pilot)
         await keys.settle()
-        from models.answers import parse_answers
-        from sandbox import demo_answers_text
-        from tui.drafts import Draft
-
-        plan = parse_answers(demo_answers_text())
-        answers = plan.model_dump(mode="json", exclude_none=True)
-        answers["test_beacon"]["enabled"] = False
-        app.draft = Draft(setup="demo", answers=answers)
-        await app.push_screen(WizardScreen("review"))
-        await keys.settle()
+        await open_review(app, keys, demo_draft(answered=False,
+                                                change=lambda answers: answers["test_beacon"].update(enabled=False)))
         table = app.screen.query_one("#review-actions")
         rows = [tuple(map(str, table.get_row_at(i))) for i in range(table.row_count)]
         assert ("skip", "test-beacon", "no test beacon: test_beacon.enabled is false") in rows

@@ -81,17 +81,13 @@ def test_an_apply_killed_in_a_real_terminal_resumes_without_duplicates(sandbox, 
     import os
     import signal
 
-    from models.answers import parse_answers
-    from sandbox import demo_answers_text
     from tests.awsfacts import tagged
-    from tui.drafts import Draft, save_draft
-    from tui.wizard_steps import FORM_PAGES
+    from tests.tui.wizard_pilot import demo_draft
+    from tui.drafts import save_draft
 
     state_dir = tmp_path / "state"
     state_dir.mkdir(mode=0o700)
-    plan = parse_answers(demo_answers_text())
-    save_draft(state_dir, Draft("demo", plan.model_dump(mode="json", exclude_none=True),
-                                [p.name for p in FORM_PAGES]))  # every page answered: resume opens the review
+    save_draft(state_dir, demo_draft())  # every page answered: resume opens the review
     env = " ".join(f"{k}={v}" for k, v in {**sandbox.env(), "HOME": str(tmp_path), "TERM": "xterm-256color"}.items())
     command = f"env {env} vpc-mirror --state-dir {state_dir}"
     session = f"vpc-mirror-{uuid.uuid4().hex[:8]}"

@@ -6,9 +6,21 @@ from datetime import datetime, timezone
 
 from tui.app import WizardApp
 from tui.backend import Backend
+from tui.drafts import Draft
+from tui.wizard_steps import FORM_PAGES
 
 #: The clock of every test app: "updated" columns and the like do not change from run to run.
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def demo_draft(*, answered: bool = True, change=None) -> Draft:
+    """The demo's answers as a wizard draft (every page answered, unless told), ``change(answers)`` first."""
+    from tests.awsfacts import demo_plan
+
+    answers = demo_plan().model_dump(mode="json", exclude_none=True)
+    if change is not None:
+        change(answers)
+    return Draft(setup="demo", answers=answers, answered=[p.name for p in FORM_PAGES] if answered else [])
 
 
 def make_app(sandbox, state_dir, *, demo: bool = True, concurrency: int = 8) -> WizardApp:

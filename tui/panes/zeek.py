@@ -41,12 +41,11 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
 
-from models.zeek import ZeekPlan, ZeekStatus
+from models.zeek import ZeekPlan, ZeekStatus, capture_fields
 from tui.screens.dialogs import ConfirmDialog, MessageDialog
 from tui.widgets.log_view import BatchedLog
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
-_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")
 
 
 # -- dialogs --------------------------------------------------------------------------------------------------------
@@ -360,7 +359,7 @@ class ZeekPane(Widget):
                 for name in ("host", "port", "user", "identity", "capture")}
         capture = form.pop("capture")
         values.update({k: (v or None) for k, v in form.items()})
-        values["interface"], values["mac"] = (None, capture) if _MAC.match(capture) else (capture or None, None)
+        values.update(capture_fields(capture))
         answers = ZeekPlan.model_validate(values)
         if not answers.host:
             raise ValueError("host: give the sensor's address")
@@ -508,11 +507,9 @@ class ZeekPane(Widget):
         """The result in the setup's state, as `vpc-mirror zeek NAME` records it."""
         if self.ctx is None or self.work is None:
             return
-        from steps.setup import change_state
         from steps.zeek import record_result
 
-        facts = self.work.facts()
-        await asyncio.to_thread(change_state, self.ctx, lambda ctx: record_result(ctx, facts, status, error))
+        await asyncio.to_thread(record_result, self.ctx, self.work.facts(), status, error)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         return self.demo if action == "acknowledge" else True

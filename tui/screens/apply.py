@@ -102,9 +102,7 @@ class ApplyPane(Vertical):
             error = str(exc) or type(exc).__name__
         finally:
             self.app.runs.discard(run)
-        changed = state is not None and any(r.status in ("created", "intended") for step in state.steps.values()
-                                            for r in step.resources.values())
-        self.post_message(Finished(error, state, changed))
+        self.post_message(Finished(error, state, state is not None and bool(state.made())))
 
     def on_progress(self, event: Progress) -> None:
         self.query_one(ActionTable).mark(event.key, event.phase, event.detail)

@@ -71,10 +71,9 @@ class SensorSlot(Vertical):
                         exit_on_error=False)
 
     def _save_demo_zeek(self) -> None:
-        from steps.engine import set_status
+        from steps.zeek import record_demo_preview
 
-        self._show_state(with_saved_state(self.app.backend, self.built_for,
-                                          lambda ctx: set_status(ctx, "zeek", "skipped")))
+        self._show_state(with_saved_state(self.app.backend, self.built_for, record_demo_preview))
 
     def _reload_state(self) -> None:
         self._show_state(self.app.backend.store.load(self.built_for))
@@ -153,14 +152,11 @@ def verify_args(app, setup: str) -> dict:
             "record": record}
 
 
-def with_saved_state(backend, setup: str, change):
-    """``change(ctx)`` on the setup's saved state, under its lock; the state after it (blocking: in a worker)."""
-    from steps.setup import change_state, open_context
-
-    ctx = open_context(backend.store.load_answers(setup), backend.store, endpoint_url=backend.endpoint_url,
-                       profile=backend.profile, region=backend.region)
+def with_saved_state(backend, setup: str, record):
+    """``record(ctx)`` (a steps ``record_*``) on a context of the saved setup; the state after it (in a worker)."""
+    ctx = backend.context(backend.store.load_answers(setup))
     try:
-        change_state(ctx, change)
+        record(ctx)
         return ctx.state
     finally:
         ctx.close()

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from models.zeek import ZeekPlan, capture_fields
 from tui.widgets.field import Field
 
 #: field id -> (label, placeholder, ZeekPlan field it fills)
@@ -72,8 +73,6 @@ class WatchHostDialog(ModalScreen):
 
     def problems(self) -> dict[str, str]:
         """Field id -> what is wrong with it and how to fix it; empty when the form can be used."""
-        from models.zeek import ZeekPlan
-
         values = self._values()
         problems = {}
         if not values["host"]:
@@ -81,7 +80,7 @@ class WatchHostDialog(ModalScreen):
         if not values["capture"]:
             problems["capture"] = "give the capture interface (e.g. ens6) or the capture ENI's MAC address"
         plan = {model: values[name] or None for name, (_, _, model) in FIELDS.items() if model}
-        plan.update(_capture(values["capture"]))
+        plan.update(capture_fields(values["capture"]))
         try:
             ZeekPlan.model_validate(plan)
         except ValidationError as exc:
@@ -117,16 +116,9 @@ class WatchHostDialog(ModalScreen):
             user=values["user"] or None,
             identity=Path(values["identity"]).expanduser() if values["identity"] else None,
             known_hosts=self.state_dir / "known_hosts", vxlan_port=int(values["vxlan"] or 4789),
-            **_capture(values["capture"])))
+            **capture_fields(values["capture"])))
 
     @on(Button.Pressed, "#watch-no")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-
-def _capture(text: str) -> dict[str, str | None]:
-    """The capture field as ZeekPlan's interface or mac (a MAC has six colon- or dash-separated pairs)."""
-    parts = text.replace("-", ":").split(":")
-    if len(parts) == 6:
-        return {"interface": None, "mac": text}
-    return {"interface": text or None, "mac": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
+from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
 from steps import inventory
 from tui.screens.steps.base import Loaded, StepForm
 from tui.widgets.picker import Picker, Row
@@ -12,10 +13,6 @@ from tui.widgets.picker import Picker, Row
 
 class SourceEniForm(StepForm):
     PAGE = "source_eni"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.full: list[str] = []  # primary ENIs with no session left
 
     def compose(self) -> ComposeResult:
         yield Static("Mirror each source's primary ENI (nothing to create), or create and attach a dedicated "
@@ -53,14 +50,14 @@ class SourceEniForm(StepForm):
                             unavailable=f"{note}: full, so mirror a dedicated new ENI" if full and primary else None,
                             note=note))
         picker.set_rows(rows)
-        self.full = [row.key for row in rows if row.unavailable]
         self.changed()
 
     def problems(self) -> dict[str, str]:
         problems = super().problems()
-        if self.full and self.value("mode") == "primary":
-            problems["mode"] = (f"{', '.join(self.full)} already carr{'ies' if len(self.full) == 1 else 'y'} AWS's "
-                                "3 sessions per ENI; choose a dedicated new ENI")
+        full = [row.key for row in self.query_one("#source_eni-enis", Picker).rows if row.unavailable]
+        if full and self.value("mode") == "primary":
+            problems["mode"] = (f"{', '.join(full)} already carr{'ies' if len(full) == 1 else 'y'} AWS's "
+                                f"{MAX_SESSIONS_PER_SOURCE_ENI} sessions per ENI; choose a dedicated new ENI")
         return problems
 
 
