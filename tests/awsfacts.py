@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections import Counter
 from pathlib import Path
@@ -17,7 +18,13 @@ from steps.state_store import StateStore
 
 
 def ec2(sandbox):
-    return boto3.client("ec2", endpoint_url=sandbox.endpoint_url, region_name=sandbox.region)
+    return _client(sandbox.endpoint_url, sandbox.region)
+
+
+@functools.lru_cache
+def _client(endpoint_url: str, region: str):
+    """One client per sandbox: making one loads the EC2 service model, which took most of each inventory."""
+    return boto3.client("ec2", endpoint_url=endpoint_url, region_name=region)
 
 
 def _tag_name(tags) -> str:
