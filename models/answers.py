@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from models.plan import Plan
+from vpc_mirror.models.plan import Plan
 
 SCHEMA_PATH = Path(__file__).with_name("answers.schema.json")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.plan import TCP, FilterRule, PortRange, default_rules
+from vpc_mirror.models.plan import TCP, FilterRule, PortRange, default_rules
 
 PRIVATE_V4 = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from models.ids import (
+from vpc_mirror.models.ids import (
     Cidr,
     Host,
     InstanceId,
@@ -26,8 +26,8 @@ from models.ids import (
     SubnetRef,
     VpcRef,
 )
-from models.mirroring_support import MAX_RULES_PER_FILTER
-from models.zeek import ZeekPlan
+from vpc_mirror.models.mirroring_support import MAX_RULES_PER_FILTER
+from vpc_mirror.models.zeek import ZeekPlan
 
 TCP, UDP = 6, 17
 

@@ -25,7 +25,7 @@ from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.utils import random_id, tag_filter_matches
 
-from models.mirroring_support import (
+from vpc_mirror.models.mirroring_support import (
     MAX_RULES_PER_FILTER,
     MAX_SESSIONS_PER_SOURCE_ENI,
     MAX_SOURCES_PER_ENI_TARGET,

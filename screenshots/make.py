@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 
 
 async def make(size: tuple[int, int], only: set[str]) -> list[Path]:
-    from sandbox.server import Sandbox
+    from vpc_mirror.sandbox.server import Sandbox
     from tests.tui.scenes import SCENES, prepare, screenshot
 
     written = []

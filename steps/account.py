@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.actions import Action
-from steps.engine import Context, Step, guarded
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Step, guarded
 
 
 class AccountStep(Step):

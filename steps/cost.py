@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.actions import Action
-from models.mirroring_support import USD_PER_MIRRORED_ENI_HOUR
-from models.state import State
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.mirroring_support import USD_PER_MIRRORED_ENI_HOUR
+from vpc_mirror.models.state import State
 
 HOURS_PER_MONTH = 730
 NOTE = "data transfer, instances and load balancers are billed separately"

@@ -13,9 +13,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
-from models.mirroring_support import VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6, support_of
-from steps.engine import Context, guarded
-from steps.test_beacon import mirrors_beacon
+from vpc_mirror.models.mirroring_support import VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6, support_of
+from vpc_mirror.steps.engine import Context, guarded
+from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 CheckStatus = Literal["ok", "failed", "unknown", "warning"]
 

@@ -19,12 +19,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from models.actions import REF, Action
-from models.plan import Plan
-from models.state import Resource, State, StepStatus, now
-from steps.aws import Aws
-from steps.aws_errors import AwsError, explain
-from steps.state_store import StateStore
+from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.models.plan import Plan
+from vpc_mirror.models.state import Resource, State, StepStatus, now
+from vpc_mirror.steps.aws import Aws
+from vpc_mirror.steps.aws_errors import AwsError, explain
+from vpc_mirror.steps.state_store import StateStore
 
 SETUP_TAG = "vpc-mirror:setup"
 
@@ -212,7 +212,7 @@ def waves(actions: list[Action]) -> list[list[Action]]:
 
 async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
     """Record what AWS already has for these actions: by tag, or by the live relationship."""
-    from steps.resources import KINDS
+    from vpc_mirror.steps.resources import KINDS
 
     by_kind: dict[str, list[Action]] = {}
     for action in actions:
@@ -240,7 +240,7 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
 
 async def execute(ctx: Context, actions: list[Action]) -> None:
     """Make every action's resource exist; concurrent within a wave, bounded by ctx.concurrency."""
-    from steps.resources import KINDS
+    from vpc_mirror.steps.resources import KINDS
 
     for wave in waves(actions):
         await adopt_existing(ctx, wave)
@@ -284,7 +284,7 @@ async def _gather_all(coros: list) -> None:
 
 async def undo_step(ctx: Context, step_name: str) -> None:
     """Delete, in reverse, what this step created; intended-only records are looked up by tag first."""
-    from steps.resources import KINDS
+    from vpc_mirror.steps.resources import KINDS
 
     step = ctx.state.steps.get(step_name)
     if step is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.actions import Action
-from steps.engine import Context, Step
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Step
 
 def rule_key(direction: str, number: int) -> str:
     return f"filter-rule/{direction}/{number}"

@@ -6,7 +6,7 @@ them in a worker thread and never touches boto3 itself.
 
 from __future__ import annotations
 
-from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI, support_of
+from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI, support_of
 
 _LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 
@@ -91,7 +91,7 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
 
 def source_enis(aws, refs: list[str]) -> list[dict]:
     """The ENIs of these instances (ids or ``name:`` refs), with how many of AWS's sessions per ENI are used."""
-    from steps.sources import find_instances  # imports boto3: this module is loaded with the first screen
+    from vpc_mirror.steps.sources import find_instances  # imports boto3: this module is loaded with the first screen
 
     instance_ids = [i["InstanceId"] for i in find_instances(aws, refs)[0].values()]
     if not instance_ids:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from steps.engine import Context, Refused
+from vpc_mirror.steps.engine import Context, Refused
 
 #: SSM public parameters that name the current AMI of each well-known image.
 IMAGE_PARAMETERS = {

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from models.actions import REF, Action
-from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
-from steps.engine import Context, is_live
+from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
+from vpc_mirror.steps.engine import Context, is_live
 
 #: Stand-ins for ids and attributes of resources that do not exist yet.
 PLACEHOLDER_IDS = {
@@ -49,7 +49,7 @@ class Check:
 
 async def preflight(ctx: Context) -> list[Check]:
     """All checks for the context's answers; changes nothing in AWS or in the state."""
-    from steps.setup import inspect_setup  # setup runs the permission checks before applying
+    from vpc_mirror.steps.setup import inspect_setup  # setup runs the permission checks before applying
 
     actions, problems = await inspect_setup(ctx)
     enis = ctx.facts("session").get("source_enis", [])

@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from models.actions import Action
-from models.state import Resource
-from steps.engine import SETUP_TAG, Context, Found
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.state import Resource
+from vpc_mirror.steps.engine import SETUP_TAG, Context, Found
 
 
 def _tag(tags: list[dict] | None, key: str) -> str | None:

@@ -1,14 +1,14 @@
 """Resume: re-read a saved setup in AWS and say what changed since it was left.
 
-Trusts AWS over the file (DESIGN.md): every step's ``discover`` re-finds its
+Trusts AWS over the file (docs/design.md): every step's ``discover`` re-finds its
 resources by id and by tag, adopts what a lost answer created, and forgets
 what was deleted behind our back so that apply makes it again.
 """
 
 from __future__ import annotations
 
-from steps.engine import Context, Refused, set_status
-from steps.setup import STEPS
+from vpc_mirror.steps.engine import Context, Refused, set_status
+from vpc_mirror.steps.setup import STEPS
 
 
 def _snapshot(ctx: Context) -> dict[str, tuple[str, str | None, str]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from models.actions import Action
-from steps.engine import Context, Refused, Step, guarded
-from steps.launch import check_key_pair, resolve_image, run_instances_params
-from steps.resources import InstanceKind
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.launch import check_key_pair, resolve_image, run_instances_params
+from vpc_mirror.steps.resources import InstanceKind
 
 
 class SensorStep(Step):

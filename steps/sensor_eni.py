@@ -7,11 +7,11 @@ quota; never from 0.0.0.0/0.
 
 from __future__ import annotations
 
-from models.actions import Action
-from steps.engine import Context, Step
-from steps.source_eni import source_eni_key
-from steps.sources import sources_of
-from steps.test_beacon import mirrors_beacon
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Step
+from vpc_mirror.steps.source_eni import source_eni_key
+from vpc_mirror.steps.sources import sources_of
+from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 #: AWS's default "inbound rules per security group" quota (each CIDR is one rule).
 RULES_PER_GROUP = 60

@@ -6,17 +6,17 @@ count), and refuses an ENI that already has AWS's 3 sessions or is a target.
 
 from __future__ import annotations
 
-from models.actions import Action
-from models.mirroring_support import (
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.mirroring_support import (
     MAX_SESSIONS_PER_SOURCE_ENI,
     MAX_SOURCES_PER_ENI_TARGET,
     family_of,
     sources_per_eni_target,
 )
-from steps.engine import Context, Refused, Step, guarded
-from steps.source_eni import source_eni_key
-from steps.sources import sources_of
-from steps.test_beacon import mirrors_beacon
+from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.source_eni import source_eni_key
+from vpc_mirror.steps.sources import sources_of
+from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 class SessionStep(Step):
     name = "session"

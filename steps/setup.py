@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.actions import Action
-from models.plan import Plan
-from models.state import State
-from steps.account import AccountStep
-from steps.aws import Aws
-from steps.engine import Context, Refused, Step, set_status
-from steps.filter import FilterStep
-from steps.preflight import permission_checks
-from steps.sensor import SensorStep
-from steps.sensor_eni import SensorEniStep
-from steps.session import SessionStep
-from steps.source_eni import SourceEniStep
-from steps.sources import SourcesStep
-from steps.state_store import StateStore
-from steps.target import TargetStep
-from steps.test_beacon import TestBeaconStep
-from steps.vpc import VpcStep
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.plan import Plan
+from vpc_mirror.models.state import State
+from vpc_mirror.steps.account import AccountStep
+from vpc_mirror.steps.aws import Aws
+from vpc_mirror.steps.engine import Context, Refused, Step, set_status
+from vpc_mirror.steps.filter import FilterStep
+from vpc_mirror.steps.preflight import permission_checks
+from vpc_mirror.steps.sensor import SensorStep
+from vpc_mirror.steps.sensor_eni import SensorEniStep
+from vpc_mirror.steps.session import SessionStep
+from vpc_mirror.steps.source_eni import SourceEniStep
+from vpc_mirror.steps.sources import SourcesStep
+from vpc_mirror.steps.state_store import StateStore
+from vpc_mirror.steps.target import TargetStep
+from vpc_mirror.steps.test_beacon import TestBeaconStep
+from vpc_mirror.steps.vpc import VpcStep
 
 STEPS: list[Step] = [
     AccountStep(),
@@ -39,7 +39,7 @@ STEPS: list[Step] = [
     SessionStep(),
 ]
 
-#: Every step of a setup in DESIGN.md's order: the AWS steps above, then the two on the sensor
+#: Every step of a setup in docs/design.md's order: the AWS steps above, then the two on the sensor
 #: (run by `vpc-mirror zeek` and `vpc-mirror watch` or their wizard screens).
 STEP_NAMES: list[str] = [step.name for step in STEPS] + ["zeek", "verify"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.actions import Action
-from steps.engine import Context, Step
-from steps.sources import sources_of
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Step
+from vpc_mirror.steps.sources import sources_of
 
 
 def source_eni_key(instance_id: str) -> str:

@@ -7,9 +7,9 @@ documented exceptions in models.mirroring_support).
 
 from __future__ import annotations
 
-from models.actions import Action
-from models.mirroring_support import support_of
-from steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.mirroring_support import support_of
+from vpc_mirror.steps.engine import Context, Refused, Step, guarded
 
 
 def _name(inst: dict) -> str | None:

@@ -13,9 +13,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from models.answers import dump_answers, parse_answers
-from models.plan import Plan
-from models.state import State, now
+from vpc_mirror.models.answers import dump_answers, parse_answers
+from vpc_mirror.models.plan import Plan
+from vpc_mirror.models.state import State, now
 
 
 class SetupBusy(RuntimeError):

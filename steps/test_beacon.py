@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shlex
 
-from models.actions import Action
-from models.mirroring_support import support_of
-from steps.engine import Context, Refused, Step, guarded
-from steps.launch import resolve_image, run_instances_params
-from steps.sources import instance_type_info
+from vpc_mirror.models.actions import Action
+from vpc_mirror.models.mirroring_support import support_of
+from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.launch import resolve_image, run_instances_params
+from vpc_mirror.steps.sources import instance_type_info
 
 BEACON_IMAGE = "ubuntu-24.04"
 

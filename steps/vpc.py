@@ -11,8 +11,8 @@ import ipaddress
 
 from botocore.exceptions import ClientError
 
-from models.actions import Action
-from steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context, Refused, Step, guarded
 
 
 def first_subnet(cidr: str) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from steps.capture.aggregate import Snapshot
-from steps.capture.live import DemoTraffic, LiveCapture
-from steps.diagnostics import CaptureView, Check, Interface, SensorView, diagnose
-from steps.engine import Context
-from steps.test_beacon import mirrors_beacon
+from vpc_mirror.steps.capture.aggregate import Snapshot
+from vpc_mirror.steps.capture.live import DemoTraffic, LiveCapture
+from vpc_mirror.steps.diagnostics import CaptureView, Check, Interface, SensorView, diagnose
+from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
 
 def record_verdict(ctx: Context, snap: Snapshot) -> tuple[bool, str | None]:
     """The verdict, saved as the verify step's status (done, or failed with why) on the state as saved now."""
-    from steps.engine import set_status
-    from steps.setup import change_state
+    from vpc_mirror.steps.engine import set_status
+    from vpc_mirror.steps.setup import change_state
 
     def record(saved: Context) -> tuple[bool, str | None]:
         seen, problem = verdict(saved, snap)
@@ -89,7 +89,7 @@ def demo_traffic(ctx: Context, **options) -> DemoTraffic:
 
 async def sensor_view(sensor, capture_interface: str | None) -> SensorView:
     """The sensor's interfaces as the checks need them, read over SSH (`steps.ssh.Sensor`)."""
-    from steps.zeek import links
+    from vpc_mirror.steps.zeek import links
 
     return SensorView([Interface(l.name, l.mac, l.up, l.mtu) for l in await links(sensor)], capture_interface)
 

@@ -15,10 +15,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from models.zeek import ZeekPlan, ZeekStatus
-from steps import zeek_scripts as scripts
-from steps.ssh import RemoteCommandFailed, Sensor, SshError
-from steps.zeek_status import parse_status
+from vpc_mirror.models.zeek import ZeekPlan, ZeekStatus
+from vpc_mirror.steps import zeek_scripts as scripts
+from vpc_mirror.steps.ssh import RemoteCommandFailed, Sensor, SshError
+from vpc_mirror.steps.zeek_status import parse_status
 
 INSTALL_TIMEOUT = 1800
 ZEEK_PREFIXES = ("/opt/zeek", "/usr/local/zeek", "/usr")
@@ -266,8 +266,8 @@ def demo_survey(answers: ZeekPlan) -> Survey:
 
 def record_result(ctx, facts: dict, status: ZeekStatus | None, error: str | None = None) -> None:
     """The zeek step's result on the state as saved now: what was found, and done (Zeek runs) or failed with why."""
-    from steps.engine import set_status
-    from steps.setup import change_state
+    from vpc_mirror.steps.engine import set_status
+    from vpc_mirror.steps.setup import change_state
 
     def record(saved) -> None:
         saved.facts("zeek").update(facts, status=status.summary() if status else "failed")
@@ -280,8 +280,8 @@ def record_result(ctx, facts: dict, status: ZeekStatus | None, error: str | None
 
 def record_demo_preview(ctx) -> None:
     """The demo's Zeek preview was read: the step is skipped (nothing is applied), as `status` shows it."""
-    from steps.engine import set_status
-    from steps.setup import change_state
+    from vpc_mirror.steps.engine import set_status
+    from vpc_mirror.steps.setup import change_state
 
     change_state(ctx, lambda saved: set_status(saved, "zeek", "skipped"))
 

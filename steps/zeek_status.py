@@ -8,7 +8,7 @@ whitespace, not on fixed positions.
 
 from __future__ import annotations
 
-from models.zeek import ZeekNode, ZeekStatus
+from vpc_mirror.models.zeek import ZeekNode, ZeekStatus
 
 _HEADER = ["Name", "Type", "Host", "Status", "Pid", "Started"]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from steps.engine import Context
-from steps.ssh import console_fingerprints
+from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.ssh import console_fingerprints
 
 #: Login user implied by the image name (AWS documents these per distribution).
 _IMAGE_USERS = (("ubuntu", "ubuntu"), ("debian", "admin"), ("amzn", "ec2-user"), ("amazon", "ec2-user"),

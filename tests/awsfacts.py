@@ -10,11 +10,11 @@ from pathlib import Path
 
 import boto3
 
-from models.answers import parse_answers
-from sandbox import demo_answers_text
-from steps.aws import is_mutating
-from steps.setup import apply_setup, open_context, teardown_setup
-from steps.state_store import StateStore
+from vpc_mirror.models.answers import parse_answers
+from vpc_mirror.sandbox import demo_answers_text
+from vpc_mirror.steps.aws import is_mutating
+from vpc_mirror.steps.setup import apply_setup, open_context, teardown_setup
+from vpc_mirror.steps.state_store import StateStore
 
 
 def ec2(sandbox):

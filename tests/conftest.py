@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -23,7 +22,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 @pytest.fixture(scope="session")
 def sandbox_server():
-    from sandbox.server import Sandbox
+    from vpc_mirror.sandbox.server import Sandbox
 
     with Sandbox(seed="demo") as server:
         yield server

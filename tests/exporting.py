@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from steps.setup import open_context, plan_setup
+from vpc_mirror.steps.setup import open_context, plan_setup
 
 
 def planned(sandbox, plan):

@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from models.answers import SCHEMA_PATH, AnswersError, answers_schema, dump_answers, parse_answers
-from models.plan import Plan
-from sandbox import demo_answers_text
+from vpc_mirror.models.answers import SCHEMA_PATH, AnswersError, answers_schema, dump_answers, parse_answers
+from vpc_mirror.models.plan import Plan
+from vpc_mirror.sandbox import demo_answers_text
 
 
 def demo() -> dict:

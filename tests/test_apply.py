@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from models.plan import SessionPlan, SourceEniPlan, SourcesPlan, TestBeaconPlan, VpcPlan
-from steps.engine import Refused
-from steps.state_store import StateStore
+from vpc_mirror.models.plan import SessionPlan, SourceEniPlan, SourcesPlan, TestBeaconPlan, VpcPlan
+from vpc_mirror.steps.engine import Refused
+from vpc_mirror.steps.state_store import StateStore
 from tests.awsfacts import Crash, Recorder, demo_plan, ec2, fill_sessions, inventory, run, tagged
 
 #: What the demo answers must create, by the resources' Name tags.
@@ -96,7 +96,7 @@ def test_second_apply_makes_no_mutating_call(sandbox, state_dir):
 def test_progress_reports_every_created_action_then_all_done_on_resume(sandbox, state_dir):
     import asyncio
 
-    from steps.setup import apply_setup, open_context, plan_setup
+    from vpc_mirror.steps.setup import apply_setup, open_context, plan_setup
 
     events: list[tuple[str, str]] = []
     ctx = open_context(demo_plan(), StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -9,10 +10,10 @@ import sys
 import pytest
 import yaml
 
-from sandbox import demo_answers_text
+from vpc_mirror.sandbox import demo_answers_text
 from tests.awsfacts import inventory, tagged
 from tests.test_answers import INVALID
-from tui.cli import main
+from vpc_mirror.tui.cli import main
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def answers(tmp_path):
 
 
 def test_version():
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "vpc-mirror 0.1.0"
+    out = subprocess.run([sys.executable, "-m", "vpc_mirror", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"vpc-mirror {importlib.metadata.version('vpc-mirror')}"
 
 
 def test_apply_status_export_teardown(cli, answers, sandbox):
@@ -103,7 +104,7 @@ def test_denied_permission_exits_2_before_any_change(cli, answers, sandbox):
 def test_aws_failure_mid_apply_exits_1_and_says_how_to_resume(cli, answers, sandbox, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from steps.resources import KINDS
+    from vpc_mirror.steps.resources import KINDS
 
     session = KINDS["mirror-session"]
 

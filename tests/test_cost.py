@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from steps.cost import Cost, planned_cost, running_cost
+from vpc_mirror.steps.cost import Cost, planned_cost, running_cost
 from tests.awsfacts import demo_plan, run
 from tests.exporting import planned
 

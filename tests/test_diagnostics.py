@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from models.answers import parse_answers
-from sandbox import demo_answers_text
-from steps.diagnostics import CaptureView, Interface, SensorView, diagnose, evaluate, gather
-from steps.setup import open_context
-from steps.state_store import StateStore
+from vpc_mirror.models.answers import parse_answers
+from vpc_mirror.sandbox import demo_answers_text
+from vpc_mirror.steps.diagnostics import CaptureView, Interface, SensorView, diagnose, evaluate, gather
+from vpc_mirror.steps.setup import open_context
+from vpc_mirror.steps.state_store import StateStore
 from tests.awsfacts import ec2, run
 
 

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from models.actions import Action
-from steps.aws_errors import explain
-from steps.engine import waves
-from steps.sensor_eni import RULES_PER_GROUP, vxlan_sources
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.aws_errors import explain
+from vpc_mirror.steps.engine import waves
+from vpc_mirror.steps.sensor_eni import RULES_PER_GROUP, vxlan_sources
 
 
 def client_error(code: str, message: str, op: str) -> ClientError:

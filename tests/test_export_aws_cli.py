@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from steps.exports import aws_cli
+from vpc_mirror.steps.exports import aws_cli
 from tests.awsfacts import demo_plan, ec2, inventory, run
 from tests.exporting import planned
 from tests.test_apply import CREATE_ANSWERS

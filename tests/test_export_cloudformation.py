@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 import yaml
 
-from models.plan import TestBeaconPlan
-from steps.exports import NotExportable, cloudformation
+from vpc_mirror.models.plan import TestBeaconPlan
+from vpc_mirror.steps.exports import NotExportable, cloudformation
 from tests.awsfacts import demo_plan
 from tests.exporting import planned
 from tests.test_apply import CREATE_ANSWERS

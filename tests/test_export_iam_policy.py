@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from steps.exports import iam_policy
+from vpc_mirror.steps.exports import iam_policy
 from tests.awsfacts import Recorder, demo_plan, run
 from tests.exporting import planned
 from tests.test_apply import CREATE_ANSWERS
-from tui.cli import status_document
+from vpc_mirror.tui.cli import status_document
 
 SERVICE = {"GetCallerIdentity": "sts", "GetParameter": "ssm"}
 
@@ -57,7 +57,7 @@ def test_deletes_need_the_setup_tag_and_tags_only_go_on_at_creation(sandbox):
 def test_export_command_writes_the_policy_of_a_saved_setup(sandbox, state_dir, tmp_path):
     from argparse import Namespace
 
-    from tui.export_cli import export
+    from vpc_mirror.tui.export_cli import export
 
     run(sandbox, state_dir)
     out = tmp_path / "policy.json"

@@ -8,9 +8,9 @@ import io
 import hcl2
 import pytest
 
-from steps.exports import terraform
-from steps.setup import plan_setup, saved_context
-from steps.state_store import StateStore
+from vpc_mirror.steps.exports import terraform
+from vpc_mirror.steps.setup import plan_setup, saved_context
+from vpc_mirror.steps.state_store import StateStore
 from tests.awsfacts import demo_plan, run
 from tests.exporting import planned
 from tests.test_apply import CREATE_ANSWERS

@@ -1,4 +1,4 @@
-"""DESIGN.md's layering, read from the source: the core never imports the UI, the UI never talks to AWS or SSH.
+"""docs/design.md's layering, read from the source: the core never imports the UI, the UI never talks to AWS or SSH.
 
 models/ and steps/ must run headless (the CLI, the exports, the tests), so they never import textual or tui.
 tui/ reaches boto3, botocore, moto and asyncssh only through steps/ (and the embedded sandbox).
@@ -25,10 +25,16 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def top_level(module: str) -> str:
+    """The layer a module belongs to: ``vpc_mirror.tui.app`` -> ``tui``, ``boto3.session`` -> ``boto3``."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "vpc_mirror" and len(parts) > 1 else parts[0]
+
+
 def offenders(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
     bad = {}
     for path in sorted((ROOT / package).rglob("*.py")):
-        hits = sorted(m for m in imported_modules(path) if m.split(".")[0] in forbidden)
+        hits = sorted(m for m in imported_modules(path) if top_level(m) in forbidden)
         if hits:
             bad[str(path.relative_to(ROOT))] = hits
     return bad

@@ -7,12 +7,12 @@ from argparse import Namespace
 
 import pytest
 
-from models.plan import SessionPlan
-from sandbox import demo_answers_text
-from steps.preflight import preflight
-from steps.setup import open_context
+from vpc_mirror.models.plan import SessionPlan
+from vpc_mirror.sandbox import demo_answers_text
+from vpc_mirror.steps.preflight import preflight
+from vpc_mirror.steps.setup import open_context
 from tests.awsfacts import Recorder, demo_plan, ec2, fill_sessions, inventory
-from tui.export_cli import preflight as preflight_command
+from vpc_mirror.tui.export_cli import preflight as preflight_command
 
 
 def _checks(sandbox, plan, recorder=None):
@@ -71,7 +71,7 @@ def test_command_lists_checks_and_fails_on_a_denied_action(sandbox, tmp_path, ca
 
 
 def test_apply_stops_before_the_first_change_when_a_permission_is_denied(sandbox, state_dir):
-    from steps.engine import Refused
+    from vpc_mirror.steps.engine import Refused
     from tests.awsfacts import run
 
     sandbox.set_denied(["ec2:CreateTrafficMirrorSession"])

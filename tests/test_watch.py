@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 from sensor_host import _free_block
-from steps.capture.live import LiveCapture, PcapFileSource, beacon_flows
-from steps.capture.remote import BadCaptureInput, status_of, tcpdump_command
-from steps.capture.summary import summarize_pcap
-from steps.setup import open_context
-from steps.state_store import StateStore
-from steps.watch import demo_traffic, endpoints, verdict
+from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource, beacon_flows
+from vpc_mirror.steps.capture.remote import BadCaptureInput, status_of, tcpdump_command
+from vpc_mirror.steps.capture.summary import summarize_pcap
+from vpc_mirror.steps.setup import open_context
+from vpc_mirror.steps.state_store import StateStore
+from vpc_mirror.steps.watch import demo_traffic, endpoints, verdict
 from tests.awsfacts import demo_plan, run
-from tui.cli import main
+from vpc_mirror.tui.cli import main
 
-CAPTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as CAPTURES
 PCAP = CAPTURES / "tcpdump" / "vxlan.pcap"
 
 
@@ -67,7 +67,7 @@ def test_bad_input_exits_2_naming_the_option(capsys, state_dir, argv, named):
 def test_without_headless_it_opens_the_live_screen(capsys, state_dir, monkeypatch):
     from textual.widgets import DataTable
 
-    from tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen
+    from vpc_mirror.tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen
 
     seen = {}
 
@@ -271,7 +271,7 @@ def test_remote_capture_on_a_wrong_interface_is_refused_before_capturing(sensor_
 @pytest.mark.root
 def test_silent_capture_of_a_setup_prints_the_checklist_and_marks_verify_failed(sensor_host, sandbox, state_dir,
                                                                                    capsys):
-    from models.zeek import ZeekPlan
+    from vpc_mirror.models.zeek import ZeekPlan
 
     zeek = ZeekPlan(host=sensor_host.address, user=sensor_host.sudo_user, identity=str(sensor_host.client_key))
     run(sandbox, state_dir, demo_plan(zeek=zeek))

@@ -7,8 +7,8 @@ import argparse
 import pytest
 from pydantic import ValidationError
 
-from models.zeek import ZeekPlan
-from tui import zeek_cli
+from vpc_mirror.models.zeek import ZeekPlan
+from vpc_mirror.tui import zeek_cli
 
 
 @pytest.mark.parametrize("field,value,hint", [

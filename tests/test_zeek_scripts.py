@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from steps import zeek_scripts as scripts
-from steps.ssh import console_fingerprints
+from vpc_mirror.steps import zeek_scripts as scripts
+from vpc_mirror.steps.ssh import console_fingerprints
 
 GOLDEN = Path(__file__).parent / "golden" / "zeek"
 #: Set VPC_MIRROR_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from models.zeek import ZeekPlan
-from steps import zeek_scripts as scripts
-from steps.ssh import HostKeyPolicy, HostKeyRefused, SshError, SshTarget, connect
-from steps.zeek import ZeekRefused, carry_out, survey
+from vpc_mirror.models.zeek import ZeekPlan
+from vpc_mirror.steps import zeek_scripts as scripts
+from vpc_mirror.steps.ssh import HostKeyPolicy, HostKeyRefused, SshError, SshTarget, connect
+from vpc_mirror.steps.zeek import ZeekRefused, carry_out, survey
 
 pytestmark = pytest.mark.root
 STANDIN = Path(__file__).parent / "zeekctl_standin"
-SHARED_ZEEKCTL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vxlan" / "zeekctl"
+from tests.testdata import ZEEKCTL as ZEEKCTL
 TIMEOUT = 30
 
 
@@ -33,7 +33,7 @@ def install_standin(host) -> str:
         (prefix / sub).mkdir(parents=True)
     shutil.copy(STANDIN / "zeekctl", prefix / "bin")
     shutil.copy(STANDIN / "zeek", prefix / "bin")
-    shutil.copy(SHARED_ZEEKCTL / "node.cfg.default", prefix / "etc" / "node.cfg")
+    shutil.copy(ZEEKCTL / "node.cfg.default", prefix / "etc" / "node.cfg")
     shutil.copy(STANDIN / "local.zeek", prefix / "share" / "zeek" / "site" / "local.zeek")
     return str(prefix)
 
@@ -70,7 +70,7 @@ async def test_first_run_configures_everything_and_second_run_changes_nothing(se
         offloads = sensor_host.exec("ethtool", "-k", "ens6").stdout
         assert "generic-receive-offload: off" in offloads and "tcp-segmentation-offload: off" in offloads
         assert (Path(prefix) / "etc" / "node.cfg.vpc-mirror.bak").read_text() == \
-            (SHARED_ZEEKCTL / "node.cfg.default").read_text()
+            (ZEEKCTL / "node.cfg.default").read_text()
         assert "zeekctl' cron" in sensor_host.upper(scripts.CRON_FILE).read_text()
         assert "zeek prefix/bin'" in sensor_host.upper(scripts.PROFILE_FILE).read_text()
 
@@ -81,7 +81,7 @@ async def test_first_run_configures_everything_and_second_run_changes_nothing(se
 
 
 async def test_host_key_matching_console_output_is_recorded_then_trusted(sensor_host, sandbox):
-    from steps.zeek_target import instance_fingerprints
+    from vpc_mirror.steps.zeek_target import instance_fingerprints
 
     instance_id = next(iter(sandbox.seed_info.instances.values()))
     text = "ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----\n" + "".join(
@@ -239,7 +239,7 @@ async def test_injection_in_a_quoted_argument_stays_an_argument(sensor_host):
 
 def test_headless_command_applies_then_says_nothing_changed(sensor_host, tmp_path, capsys):
     from test_zeek_models import _args
-    from tui import zeek_cli
+    from vpc_mirror.tui import zeek_cli
 
     prefix = install_standin(sensor_host)
     argv = ["--host", sensor_host.address, "--user", sensor_host.sudo_user, "--identity", str(sensor_host.client_key),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from steps.zeek_status import parse_status
+from vpc_mirror.steps.zeek_status import parse_status
 
-ZEEKCTL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "vxlan" / "zeekctl"
+from tests.testdata import ZEEKCTL
 
 
 def test_real_cluster_baseline_all_running():

@@ -20,12 +20,12 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.backend import Backend, Run
-from tui.drafts import Draft, drop_draft, load_draft, save_draft
-from tui.screens.dialogs import ConfirmDialog, MessageDialog
-from tui.saved import saved_setups
-from tui.screens.wizard import WizardScreen
-from tui.wizard_steps import FORM_PAGES, PAGES, STEP_NAMES
+from vpc_mirror.tui.backend import Backend, Run
+from vpc_mirror.tui.drafts import Draft, drop_draft, load_draft, save_draft
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.saved import saved_setups
+from vpc_mirror.tui.screens.wizard import WizardScreen
+from vpc_mirror.tui.wizard_steps import FORM_PAGES, PAGES, STEP_NAMES
 
 
 class WizardApp(App):
@@ -57,7 +57,7 @@ class WizardApp(App):
         if not (self.backend.demo and self.backend.endpoint_url is None):
             self.backend.ready.set()
         if saved_setups(self.backend.state_dir):
-            from tui.screens.start import StartScreen
+            from vpc_mirror.tui.screens.start import StartScreen
 
             self.push_screen(StartScreen())
         else:  # nothing to resume: straight to a new setup (the start screen comes when it is left)
@@ -103,7 +103,7 @@ class WizardApp(App):
     @work(thread=True, group="engine", exit_on_error=False)
     async def rediscover(self, name: str) -> None:
         """Re-read a saved setup's resources (by id and tag), then continue at its first unfinished step."""
-        from steps.resume import rediscover
+        from vpc_mirror.steps.resume import rediscover
 
         run = Run()
         self.runs.add(run)
@@ -141,7 +141,7 @@ class WizardApp(App):
                 drop_draft(self.backend.state_dir, name)
                 self.back_to_start()
                 return
-            from tui.screens.teardown import TeardownScreen
+            from vpc_mirror.tui.screens.teardown import TeardownScreen
 
             self.push_screen(TeardownScreen(name), lambda _: self.back_to_start())
 
@@ -155,8 +155,8 @@ class WizardApp(App):
         if name is not None:
             self.open_troubleshoot(name)
             return
-        from tui.screens.troubleshoot import TroubleshootScreen
-        from tui.screens.watch_host import WatchHostDialog
+        from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen
+        from vpc_mirror.tui.screens.watch_host import WatchHostDialog
 
         def watch(target) -> None:
             if target is not None:
@@ -166,8 +166,8 @@ class WizardApp(App):
 
     @work(thread=True, exit_on_error=False)
     def open_troubleshoot(self, name: str) -> None:
-        from tui.screens.sensor_slots import verify_args
-        from tui.screens.troubleshoot import TroubleshootScreen
+        from vpc_mirror.tui.screens.sensor_slots import verify_args
+        from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen
 
         try:
             args = verify_args(self, name)
@@ -179,7 +179,7 @@ class WizardApp(App):
             **args, where=f"setup {name}", on_traffic=record, on_leave=watch.close if watch else None))
 
     def back_to_start(self) -> None:
-        from tui.screens.start import StartScreen
+        from vpc_mirror.tui.screens.start import StartScreen
 
         while not isinstance(self.screen, StartScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
@@ -199,7 +199,7 @@ class WizardApp(App):
         drop_draft(self.backend.state_dir, self.draft.setup)
 
     def plan(self):
-        from models.plan import Plan
+        from vpc_mirror.models.plan import Plan
 
         return Plan.model_validate(self.draft.answers)
 
@@ -250,7 +250,7 @@ class WizardApp(App):
                          answer)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from vpc_mirror.tui.screens.help import HelpScreen
 
         keys = [(self.get_key_display(b.binding), b.binding.description)
                 for b in self.active_bindings.values() if b.binding.description]
@@ -259,8 +259,8 @@ class WizardApp(App):
     def export_answers(self) -> None:
         from pydantic import ValidationError
 
-        from models.answers import dump_answers, problems_of
-        from steps.state_store import write_private
+        from vpc_mirror.models.answers import dump_answers, problems_of
+        from vpc_mirror.steps.state_store import write_private
 
         try:
             plan = self.plan()
@@ -272,7 +272,7 @@ class WizardApp(App):
         self.notify(f"Answers written to {path.name} (use: vpc-mirror apply {path.name})")
 
     def open_log(self) -> None:
-        from tui.screens.log import LogScreen
+        from vpc_mirror.tui.screens.log import LogScreen
 
         self.push_screen(LogScreen())
 

@@ -35,13 +35,13 @@ class Backend:
     @property
     def store(self):
         """The saved setups (steps.state_store.StateStore)."""
-        from steps.state_store import StateStore
+        from vpc_mirror.steps.state_store import StateStore
 
         return StateStore(self.state_dir)
 
     def start_sandbox(self) -> None:
         """Start the demo account (blocking, ~1 s): its endpoint and credentials become this process's."""
-        from sandbox.server import Sandbox
+        from vpc_mirror.sandbox.server import Sandbox
 
         self._sandbox = Sandbox(seed="demo").start()
         os.environ.update(self._sandbox.env())
@@ -56,7 +56,7 @@ class Backend:
     def aws(self, profile: str | None, region: str):
         """The AWS adapter for a profile and region, made once (in a worker: it imports boto3)."""
         self.ready.wait()
-        from steps.aws import Aws
+        from vpc_mirror.steps.aws import Aws
 
         key = (self.profile or profile, self.region or region)
         with self._lock:
@@ -67,7 +67,7 @@ class Backend:
     def context(self, plan, *, log: Callable[[str], None] = lambda line: None, progress=None, saved: bool = True):
         """An engine context for ``plan``; ``saved=False`` never writes the state (the review's plan)."""
         self.ready.wait()
-        from steps.setup import open_context
+        from vpc_mirror.steps.setup import open_context
 
         ctx = open_context(plan, self.store, endpoint_url=self.endpoint_url, profile=self.profile,
                            region=self.region, concurrency=self.concurrency, log=log, progress=progress)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from tui import __version__
+from vpc_mirror import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXPORT_FORMATS = ["answers", "aws-cli", "cloudformation", "terraform", "iam-policy"]
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deny", action="append", default=[], metavar="ACTION",
                    help="answer UnauthorizedOperation for this IAM action, e.g. ec2:CreateTrafficMirrorSession")
 
-    from tui import watch_cli, zeek_cli
+    from vpc_mirror.tui import watch_cli, zeek_cli
 
     zeek_cli.add_parser(sub, _common)
     watch_cli.add_parser(sub, _common)
@@ -100,7 +100,7 @@ def _env(args: argparse.Namespace) -> None:
     args.endpoint_url = args.endpoint_url or os.environ.get("VPC_MIRROR_ENDPOINT_URL")
     state_dir = args.state_dir or os.environ.get("VPC_MIRROR_STATE_DIR")
     if state_dir is None:
-        from steps.state_store import default_state_dir
+        from vpc_mirror.steps.state_store import default_state_dir
 
         state_dir = default_state_dir()
     args.state_dir = Path(state_dir)
@@ -135,13 +135,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _store(args):
-    from steps.state_store import StateStore
+    from vpc_mirror.steps.state_store import StateStore
 
     return StateStore(args.state_dir)
 
 
 def _load_plan(args):
-    from models.answers import AnswersError, parse_answers
+    from vpc_mirror.models.answers import AnswersError, parse_answers
 
     if args.command == "resume":
         plan = _store(args).load_answers(args.name)
@@ -174,17 +174,17 @@ def _confirm(args, question: str) -> bool:
 
 
 def _open(args, plan):
-    from steps.setup import open_context
+    from vpc_mirror.steps.setup import open_context
 
     return open_context(plan, _store(args), endpoint_url=args.endpoint_url, profile=args.profile,
                         region=args.region, concurrency=getattr(args, "concurrency", 8), log=_print)
 
 
 def _apply(args) -> int:
-    from steps.aws_errors import AwsError
-    from steps.engine import Refused
-    from steps.setup import apply_setup
-    from steps.state_store import SetupBusy
+    from vpc_mirror.steps.aws_errors import AwsError
+    from vpc_mirror.steps.engine import Refused
+    from vpc_mirror.steps.setup import apply_setup
+    from vpc_mirror.steps.state_store import SetupBusy
 
     plan = _load_plan(args)
     for warning in plan.warnings():
@@ -220,7 +220,7 @@ def _apply(args) -> int:
 
 def status_document(state) -> dict:
     """The JSON shape of `status --json` for one setup."""
-    from steps.cost import running_cost
+    from vpc_mirror.steps.cost import running_cost
 
     return {
         "setup": state.setup,
@@ -246,7 +246,7 @@ _MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", 
 
 
 def _status(args) -> int:
-    from steps.cost import running_cost
+    from vpc_mirror.steps.cost import running_cost
 
     store = _store(args)
     if args.name:
@@ -276,9 +276,9 @@ def _status(args) -> int:
 
 
 def _teardown(args) -> int:
-    from steps.aws_errors import AwsError
-    from steps.setup import teardown_setup
-    from steps.state_store import SetupBusy
+    from vpc_mirror.steps.aws_errors import AwsError
+    from vpc_mirror.steps.setup import teardown_setup
+    from vpc_mirror.steps.state_store import SetupBusy
 
     store = _store(args)
     plan = store.load_answers(args.name)
@@ -311,38 +311,38 @@ def _teardown(args) -> int:
 
 
 def _export(args) -> int:
-    from tui.export_cli import export
+    from vpc_mirror.tui.export_cli import export
 
     return export(args)
 
 
 def _preflight(args) -> int:
-    from tui.export_cli import preflight
+    from vpc_mirror.tui.export_cli import preflight
 
     return preflight(args)
 
 
 def _zeek(args) -> int:
-    from tui.zeek_cli import run
+    from vpc_mirror.tui.zeek_cli import run
 
     return run(args)
 
 
 def _watch(args) -> int:
-    from tui.watch_cli import run
+    from vpc_mirror.tui.watch_cli import run
 
     return run(args)
 
 
 def _schema(args) -> int:
-    from models.answers import answers_schema
+    from vpc_mirror.models.answers import answers_schema
 
     sys.stdout.write(answers_schema())
     return EXIT_OK
 
 
 def _sandbox(args) -> int:
-    from sandbox.server import run_forever
+    from vpc_mirror.sandbox.server import run_forever
 
     if not 0.0 <= args.fail_rate <= 1.0:
         raise CommandError(f"--fail-rate {args.fail_rate} is outside 0-1; use e.g. 0.2", EXIT_BAD_INPUT)
@@ -351,7 +351,7 @@ def _sandbox(args) -> int:
 
 
 def _wizard(args) -> int:
-    from tui.app import run_wizard
+    from vpc_mirror.tui.app import run_wizard
 
     return run_wizard(demo=args.demo, state_dir=args.state_dir, endpoint_url=args.endpoint_url,
                       profile=args.profile, region=args.region)

@@ -28,7 +28,7 @@ def _path(root: Path, setup: str) -> Path:
 
 
 def save_draft(root: Path, draft: Draft) -> None:
-    from steps.state_store import write_private
+    from vpc_mirror.steps.state_store import write_private
 
     draft.updated_at = datetime.now(timezone.utc)
     doc = {"setup": draft.setup, "answers": draft.answers, "answered": draft.answered,

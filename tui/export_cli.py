@@ -10,7 +10,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError, _print, _store
+from vpc_mirror.tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError, _print, _store
 
 _MARK = {True: "✓", False: "✗", None: "?"}
 
@@ -21,8 +21,8 @@ def _aws_options(args) -> dict:
 
 def _planned(ctx, run):
     """Run ``run(ctx)`` (a coroutine function), mapping engine failures to CommandError."""
-    from steps.aws_errors import AwsError
-    from steps.engine import Refused
+    from vpc_mirror.steps.aws_errors import AwsError
+    from vpc_mirror.steps.engine import Refused
 
     try:
         return asyncio.run(run(ctx))
@@ -36,8 +36,8 @@ def _planned(ctx, run):
 
 
 def export(args) -> int:
-    from steps.exports import NotExportable, render
-    from steps.setup import plan_setup, saved_context
+    from vpc_mirror.steps.exports import NotExportable, render
+    from vpc_mirror.steps.setup import plan_setup, saved_context
 
     ctx = saved_context(_store(args), args.name, **_aws_options(args))
     if ctx is None:
@@ -52,7 +52,7 @@ def export(args) -> int:
     except NotExportable as exc:
         raise CommandError(f"cannot export {args.name} as {args.format}: {exc}", EXIT_BAD_INPUT) from None
     if args.output:
-        from steps.state_store import write_private
+        from vpc_mirror.steps.state_store import write_private
 
         write_private(args.output, text)
     else:
@@ -62,12 +62,12 @@ def export(args) -> int:
 
 def preflight(args) -> int:
     """Exit 0 when every check passed, 1 when one failed or could not tell."""
-    from steps.preflight import preflight as run_preflight
-    from steps.setup import open_context, saved_context
+    from vpc_mirror.steps.preflight import preflight as run_preflight
+    from vpc_mirror.steps.setup import open_context, saved_context
 
     target = args.target
     if Path(target).is_file():
-        from tui.cli import _load_plan
+        from vpc_mirror.tui.cli import _load_plan
 
         args.answers, args.name = Path(target), None
         ctx = open_context(_load_plan(args), None, **_aws_options(args))

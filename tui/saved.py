@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tui.drafts import drafts
-from tui.wizard_steps import FORM_PAGES, STEP_NAMES
+from vpc_mirror.tui.drafts import drafts
+from vpc_mirror.tui.wizard_steps import FORM_PAGES, STEP_NAMES
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def saved_setups(root: Path) -> list[SavedSetup]:
     rows = []
     states = []
     if any(Path(root).glob("*.state.json")):
-        from steps.state_store import StateStore
+        from vpc_mirror.steps.state_store import StateStore
 
         states = StateStore(root).setups()
     for state in states:

@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
-from tui.zeek_cli import add_ssh_options, open_sensor
+from vpc_mirror.tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
+from vpc_mirror.tui.zeek_cli import add_ssh_options, open_sensor
 
 DEFAULT_SECONDS = 10.0
 _MARK = {"ok": "✓", "failed": "✗", "unknown": "?", "warning": "!"}
@@ -43,7 +43,7 @@ def run(args) -> int:
     try:
         _check(args)
         if not args.headless:
-            from tui.screens.troubleshoot import run_troubleshoot
+            from vpc_mirror.tui.screens.troubleshoot import run_troubleshoot
 
             return run_troubleshoot(args)
         return asyncio.run(_headless(args))
@@ -66,8 +66,8 @@ def _check(args) -> None:
 
 
 async def _headless(args) -> int:
-    from steps.capture.live import LiveCapture, PcapFileSource
-    from steps.capture.summary import summary
+    from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource
+    from vpc_mirror.steps.capture.summary import summary
 
     live = LiveCapture(port=args.vxlan_port, raw_capacity=0,
                        on_status=lambda status: print(f"capture: {status.message}", file=sys.stderr))
@@ -91,10 +91,10 @@ async def _headless(args) -> int:
 
 async def _remote(args, conn, live):
     """Capture on the sensor; with no VXLAN packet and a setup, also the diagnostics checklist."""
-    from steps.capture.live import RemoteSource
-    from steps.capture.remote import BadCaptureInput
-    from steps.ssh import SshError
-    from steps.zeek import ZeekRefused, capture_link
+    from vpc_mirror.steps.capture.live import RemoteSource
+    from vpc_mirror.steps.capture.remote import BadCaptureInput
+    from vpc_mirror.steps.ssh import SshError
+    from vpc_mirror.steps.zeek import ZeekRefused, capture_link
 
     try:
         link = await capture_link(conn.sensor, conn.answers, conn.mac)
@@ -107,7 +107,7 @@ async def _remote(args, conn, live):
         raise CommandError(str(exc), EXIT_BAD_INPUT) from None
     checks = []
     if conn.ctx is not None:
-        from steps.watch import explain_silence, record_verdict
+        from vpc_mirror.steps.watch import explain_silence, record_verdict
 
         seen, _ = record_verdict(conn.ctx, live.snapshot())
         if not seen:

@@ -38,7 +38,7 @@ PAGES: list[Page] = [
     Page("zeek", "Zeek on the sensor", "zeek"),
     Page("verify", "Verify"),
 ]
-#: The twelve setup steps of DESIGN.md (pages without review and apply).
+#: The twelve setup steps of docs/design.md (pages without review and apply).
 STEP_NAMES: list[str] = [p.name for p in PAGES if p.name not in ("review", "apply")]
 #: The steps answered before the review: the AWS ones.
 FORM_PAGES: list[Page] = PAGES[:PAGES.index(next(p for p in PAGES if p.name == "review"))]
@@ -48,7 +48,7 @@ def page(name: str) -> Page:
 
 
 def section_model(section: str):
-    from models.plan import Plan
+    from vpc_mirror.models.plan import Plan
 
     return Plan.model_fields[section].annotation
 
@@ -57,7 +57,7 @@ def field_problems(section: str, data: dict) -> dict[str, str]:
     """Field name -> the model's message for each bad field of one answers section ("" = the section)."""
     from pydantic import ValidationError
 
-    from models.answers import problems_of
+    from vpc_mirror.models.answers import problems_of
 
     model = section_model(section)
     try:
@@ -70,8 +70,8 @@ def field_problems(section: str, data: dict) -> dict[str, str]:
 def setup_name_problem(value: str) -> str | None:
     from pydantic import TypeAdapter, ValidationError
 
-    from models.answers import problems_of
-    from models.ids import SetupName
+    from vpc_mirror.models.answers import problems_of
+    from vpc_mirror.models.ids import SetupName
 
     try:
         TypeAdapter(SetupName).validate_python(value)

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
+from vpc_mirror.tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
 
 
 def add_parser(sub, common) -> argparse.ArgumentParser:
@@ -58,7 +58,7 @@ def run(args) -> int:
 def _answers(args, base):
     from pydantic import ValidationError
 
-    from models.zeek import ZeekPlan
+    from vpc_mirror.models.zeek import ZeekPlan
 
     names = ("host", "port", "user", "interface", "mac", "zeek_prefix", "package", "workers")
     flags = {name: getattr(args, name, None) for name in names}
@@ -76,7 +76,7 @@ def _answers(args, base):
 def _fingerprint(args):
     if args.accept_host_key is None:
         return None
-    from models.zeek import check_fingerprint
+    from vpc_mirror.models.zeek import check_fingerprint
 
     try:
         return check_fingerprint(args.accept_host_key)
@@ -86,9 +86,9 @@ def _fingerprint(args):
 
 def _from_setup(args):
     """(answers base, host, user, mac, console fingerprints, store, ctx) for a saved setup."""
-    from steps.setup import open_context
-    from steps.state_store import StateStore
-    from steps.zeek_target import image_user, instance_fingerprints, sensor_target
+    from vpc_mirror.steps.setup import open_context
+    from vpc_mirror.steps.state_store import StateStore
+    from vpc_mirror.steps.zeek_target import image_user, instance_fingerprints, sensor_target
 
     store = StateStore(args.state_dir)
     plan = store.load_answers(args.name)
@@ -130,7 +130,7 @@ class Connected:
 
 async def open_sensor(args) -> Connected:
     """Connect to the sensor of setup ``args.name`` or to ``args.host``, host key verified; CommandError if not."""
-    from steps.ssh import HostKeyPolicy, SshError, SshTarget, connect
+    from vpc_mirror.steps.ssh import HostKeyPolicy, SshError, SshTarget, connect
 
     if (args.name is None) == (args.host is None):
         raise CommandError("give a setup NAME or --host (not both)", EXIT_BAD_INPUT)
@@ -164,8 +164,8 @@ async def open_sensor(args) -> Connected:
 
 
 async def _run(args) -> int:
-    from steps.ssh import SshError
-    from steps.zeek import ZeekRefused, carry_out, survey, zeekctl_status
+    from vpc_mirror.steps.ssh import SshError
+    from vpc_mirror.steps.zeek import ZeekRefused, carry_out, survey, zeekctl_status
 
     conn = await open_sensor(args)
     sensor, answers, mac, ctx = conn.sensor, conn.answers, conn.mac, conn.ctx
@@ -187,7 +187,7 @@ async def _run(args) -> int:
         print(status.output.rstrip())
         print(f"Zeek: {status.summary()}")
         if ctx is not None:
-            from steps.zeek import record_result
+            from vpc_mirror.steps.zeek import record_result
 
             record_result(ctx, work.facts(), status)
     except ZeekRefused as exc:

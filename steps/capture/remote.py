@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models.zeek import INTERFACE_NAME
+from vpc_mirror.models.zeek import INTERFACE_NAME
 
 from .session import CaptureSession
 

@@ -6,8 +6,8 @@ so an export says exactly what apply does.
 
 from __future__ import annotations
 
-from models.actions import Action
-from steps.engine import Context
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context
 
 FORMATS = ("answers", "aws-cli", "cloudformation", "terraform", "iam-policy")
 
@@ -19,10 +19,10 @@ class NotExportable(ValueError):
 def render(fmt: str, ctx: Context, actions: list[Action]) -> str:
     """The setup in ``fmt``; ``actions`` is plan_setup's result for ``ctx``."""
     if fmt == "answers":
-        from models.answers import dump_answers
+        from vpc_mirror.models.answers import dump_answers
 
         return dump_answers(ctx.plan)
-    from steps.exports import aws_cli, cloudformation, iam_policy, terraform
+    from vpc_mirror.steps.exports import aws_cli, cloudformation, iam_policy, terraform
 
     modules = {"aws-cli": aws_cli, "cloudformation": cloudformation, "terraform": terraform, "iam-policy": iam_policy}
     return modules[fmt].render(ctx, actions)

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from models.actions import Action
-from steps.engine import Context
-from steps.exports.common import in_apply_order, ident, pieces, tags
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
 
 PARAMETER_TYPES = {"vpc": "AWS::EC2::VPC::Id", "subnet": "AWS::EC2::Subnet::Id", "instance": "AWS::EC2::Instance::Id"}
 ATTRIBUTES = {("instance", "private_ip"): "PrivateIp", ("network-interface", "private_ip"): "PrimaryPrivateIpAddress",
@@ -60,7 +60,7 @@ class _Template:
         if (action.kind, attr) == ("instance", "subnet_id"):
             return self.value(action.params["NetworkInterfaces"][0]["SubnetId"], deps)
         if (action.kind, attr) == ("instance", "primary_eni"):
-            from steps.exports import NotExportable
+            from vpc_mirror.steps.exports import NotExportable
 
             raise NotExportable(f"CloudFormation has no attribute for the primary network interface of {key}, which "
                                 "its mirror session needs; export --format terraform or aws-cli, or set "

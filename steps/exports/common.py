@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from models.actions import REF, Action
-from steps.engine import waves
+from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.steps.engine import waves
 
 Piece = str | tuple[str, str | None]
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 
-from models.actions import Action
-from steps.engine import SETUP_TAG, Context
-from steps.launch import IMAGE_PARAMETERS
-from steps.test_beacon import BEACON_IMAGE
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import SETUP_TAG, Context
+from vpc_mirror.steps.launch import IMAGE_PARAMETERS
+from vpc_mirror.steps.test_beacon import BEACON_IMAGE
 
 #: kind -> the Describe calls that find it (and wait for it).
 FIND = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from models.actions import Action
-from steps.engine import Context
-from steps.exports.common import in_apply_order, ident, pieces, tags
+from vpc_mirror.models.actions import Action
+from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
 
 #: api -> Terraform resource type.
 TYPES = {

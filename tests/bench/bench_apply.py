@@ -29,13 +29,13 @@ for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench
 
 import boto3  # noqa: E402
 
-from models.answers import parse_answers  # noqa: E402
-from models.plan import SourcesPlan, TestBeaconPlan  # noqa: E402
-from sandbox import demo_answers_text  # noqa: E402
-from sandbox.server import Sandbox  # noqa: E402
-from steps.aws import is_mutating  # noqa: E402
-from steps.setup import STEPS, apply_setup, open_context, teardown_setup  # noqa: E402
-from steps.state_store import StateStore  # noqa: E402
+from vpc_mirror.models.answers import parse_answers  # noqa: E402
+from vpc_mirror.models.plan import SourcesPlan, TestBeaconPlan  # noqa: E402
+from vpc_mirror.sandbox import demo_answers_text  # noqa: E402
+from vpc_mirror.sandbox.server import Sandbox  # noqa: E402
+from vpc_mirror.steps.aws import is_mutating  # noqa: E402
+from vpc_mirror.steps.setup import STEPS, apply_setup, open_context, teardown_setup  # noqa: E402
+from vpc_mirror.steps.state_store import StateStore  # noqa: E402
 
 
 def minimum_mutating(n: int) -> dict[str, int]:

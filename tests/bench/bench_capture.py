@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
+from vpc_mirror.steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
 
 SOURCES = [f"10.0.{i}.{10 + i}" for i in range(20)]
 VNIS = [101, 102, 103, 104, 105]
@@ -34,7 +34,7 @@ MEMORY_GOAL_MB = 150
 # Runs in a child process so its peak RSS is ours alone.
 _OURS = """
 import json, sys, time
-from steps.capture.session import CaptureSession
+from vpc_mirror.steps.capture.session import CaptureSession
 session = CaptureSession()
 wall, cpu = time.perf_counter(), time.process_time()
 with open(sys.argv[1], "rb") as f:

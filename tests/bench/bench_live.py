@@ -29,11 +29,11 @@ sys.path.insert(0, str(REPO))
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 
-from steps.capture.live import LiveCapture  # noqa: E402
-from steps.capture.pcap import global_header  # noqa: E402
-from steps.capture.remote import CaptureStatus  # noqa: E402
-from steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
-from tui.panes.verify import VerifyPane  # noqa: E402
+from vpc_mirror.steps.capture.live import LiveCapture  # noqa: E402
+from vpc_mirror.steps.capture.pcap import global_header  # noqa: E402
+from vpc_mirror.steps.capture.remote import CaptureStatus  # noqa: E402
+from vpc_mirror.steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
+from vpc_mirror.tui.panes.verify import VerifyPane  # noqa: E402
 
 SOURCES = [f"10.0.{i}.{10 + i}" for i in range(20)]
 VNIS = [101, 102, 103, 104, 105]

@@ -25,9 +25,9 @@ GOAL_SECONDS = 0.25
 WIZARD = r"""
 import json, os, sys, time, tempfile
 from pathlib import Path
-import tui.cli
-from tui.app import WizardApp
-from tui.backend import Backend
+import vpc_mirror.tui.cli
+from vpc_mirror.tui.app import WizardApp
+from vpc_mirror.tui.backend import Backend
 
 class FirstScreen(WizardApp):
     def on_ready(self):

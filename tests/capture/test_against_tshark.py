@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from steps.capture import summarize_pcap
+from vpc_mirror.steps.capture import summarize_pcap
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as DATA
 REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 
@@ -20,7 +20,7 @@ def flows_of(summary: dict) -> dict[tuple, tuple[int, int]]:
 
 
 def test_the_real_captures_are_there() -> None:
-    assert len(REAL_PCAPS) == 7, f"expected the 7 shared captures under {DATA}"
+    assert len(REAL_PCAPS) == 7, f"expected the 7 captures under {DATA}"
 
 
 @pytest.mark.parametrize("path", REAL_PCAPS, ids=lambda p: p.name)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from steps.capture.aggregate import Aggregator
-from steps.capture.decode import join_inner
+from vpc_mirror.steps.capture.aggregate import Aggregator
+from vpc_mirror.steps.capture.decode import join_inner
 
 A, B, C, D = (join_inner(bytes([10, 0, 0, 1]), bytes([10, 0, 0, n]), 1000 + n, 443) for n in (2, 3, 4, 5))
 SRC1, SRC2 = bytes([192, 168, 0, 1]), bytes([192, 168, 0, 2])

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from steps.capture import CaptureSession, FlowSpec, SyntheticTraffic, summary
-from steps.capture.pcap import LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, PcapStream, global_header, record
+from vpc_mirror.steps.capture import CaptureSession, FlowSpec, SyntheticTraffic, summary
+from vpc_mirror.steps.capture.pcap import LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, PcapStream, global_header, record
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as DATA
 REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 

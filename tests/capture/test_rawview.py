@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from steps.capture import CaptureSession
+from vpc_mirror.steps.capture import CaptureSession
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as DATA
 
 _TIME = r"(\d\d:\d\d:\d\d\.\d{6})"
 # tcpdump -tttt: "2013-05-18 20:21:44.837063 ... 192.168.203.1.45149 > 192.168.202.1.4789: ... VXLAN, flags [I] (0x08), vni 100"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from steps.capture import CaptureSession, summarize_pcap
-from steps.capture.pcap import PcapStream, global_header, record
+from vpc_mirror.steps.capture import CaptureSession, summarize_pcap
+from vpc_mirror.steps.capture.pcap import PcapStream, global_header, record
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as DATA
 REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from steps.capture import Beacon, CaptureSession, FlowSpec, SyntheticTraffic, random_flows, summarize_pcap
+from vpc_mirror.steps.capture import Beacon, CaptureSession, FlowSpec, SyntheticTraffic, random_flows, summarize_pcap
 
 
 def decoded_flows(summary: dict) -> dict[tuple, tuple[int, int]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from sandbox.server import Sandbox
+from vpc_mirror.sandbox.server import Sandbox
 
 
 @pytest.fixture(scope="module")

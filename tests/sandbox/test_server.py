@@ -12,8 +12,8 @@ import sys
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.console import ssh_fingerprint
-from sandbox.seed import DEMO_INSTANCES
+from vpc_mirror.sandbox.console import ssh_fingerprint
+from vpc_mirror.sandbox.seed import DEMO_INSTANCES
 
 PUBLIC_PARAMETERS = [
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.tui.wizard_pilot import FIXED_NOW, Keys, demo_draft, make_app
-from tui.wizard_steps import FORM_PAGES
+from vpc_mirror.tui.wizard_steps import FORM_PAGES
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def prepare(sandbox, state_dir: Path, scene: Scene):
 
 def at_page(name: str):
     async def drive(pilot) -> None:
-        from tui.screens.wizard import WizardScreen
+        from vpc_mirror.tui.screens.wizard import WizardScreen
 
         keys = Keys(pilot)
         await keys.settle()
@@ -91,7 +91,7 @@ class OneWindow:
     async def run(self, live, stop) -> None:
         import asyncio
 
-        from steps.capture.remote import CaptureStatus
+        from vpc_mirror.steps.capture.remote import CaptureStatus
 
         live.set_status(CaptureStatus("listening", "synthetic mirrored traffic (demo)"))
         window = self.make_window(FIXED_NOW.timestamp())
@@ -103,7 +103,7 @@ async def verify_page(pilot) -> None:
     """The wizard's Verify page over a fixed window of the demo traffic; rates at the newest packet's time."""
     from unittest import mock
 
-    from tui.screens import sensor_slots
+    from vpc_mirror.tui.screens import sensor_slots
 
     real = sensor_slots.verify_args
 

@@ -10,22 +10,22 @@ from textual.app import SystemCommand
 
 from tests.awsfacts import run
 from tests.tui.wizard_pilot import Keys, demo_draft, make_app
-from tui.screens.dialogs import ConfirmDialog
-from tui.screens.help import HelpScreen
-from tui.screens.start import StartScreen
-from tui.screens.troubleshoot import TroubleshootScreen
-from tui.screens.wizard import WizardScreen
-from tui.wizard_steps import STEP_NAMES
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog
+from vpc_mirror.tui.screens.help import HelpScreen
+from vpc_mirror.tui.screens.start import StartScreen
+from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen
+from vpc_mirror.tui.screens.wizard import WizardScreen
+from vpc_mirror.tui.wizard_steps import STEP_NAMES
 
 
 def test_the_wizard_has_the_engines_steps_in_order():
-    from steps.setup import STEP_NAMES as ENGINE_STEPS
+    from vpc_mirror.steps.setup import STEP_NAMES as ENGINE_STEPS
 
     assert STEP_NAMES == ENGINE_STEPS
 
 
 def test_the_first_screen_needs_neither_boto3_nor_asyncssh():
-    code = ("import sys, tui.app, tui.screens.start, tui.screens.wizard; "
+    code = ("import sys, vpc_mirror.tui.app, vpc_mirror.tui.screens.start, vpc_mirror.tui.screens.wizard; "
             "print(sorted(m for m in ('boto3', 'botocore', 'asyncssh', 'moto') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -55,7 +55,7 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         assert isinstance(export, SystemCommand)
         export.callback()
         assert not (tmp_path / "exported.answers.yaml").exists(), "incomplete answers are not exported"
-        from models.answers import parse_answers
+        from vpc_mirror.models.answers import parse_answers
         from tests.awsfacts import demo_plan
 
         app.draft = demo_draft(answered=False)
@@ -110,7 +110,7 @@ async def test_quitting_while_apply_runs_asks_first_and_keeps_state(sandbox, sta
             await pilot.pause(0.5)
     finally:
         sandbox.set_latency(0.0)
-    from steps.state_store import StateStore
+    from vpc_mirror.steps.state_store import StateStore
 
     state = StateStore(state_dir).load("demo")
     assert state is not None and state.failed_step() is not None  # stopped where it was, saved for resume
@@ -138,7 +138,7 @@ async def test_troubleshoot_a_host_checks_the_form_then_says_why_the_capture_fai
     """From the command palette's entry; SSH goes to a closed port on loopback, so it is refused at once."""
     import socket
 
-    from tui.screens.watch_host import WatchHostDialog
+    from vpc_mirror.tui.screens.watch_host import WatchHostDialog
 
     with socket.socket() as probe:  # a loopback port nothing listens on
         probe.bind(("127.0.0.1", 0))

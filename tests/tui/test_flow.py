@@ -6,14 +6,14 @@ import asyncio
 
 from textual.widgets import Button
 
-from steps.state_store import StateStore
+from vpc_mirror.steps.state_store import StateStore
 from tests.awsfacts import Crash, Recorder, run, tagged
 from tests.tui.wizard_pilot import Keys, demo_draft, make_app
-from tui.screens.dialogs import FailureDialog, MessageDialog
-from tui.screens.start import StartScreen
-from tui.screens.teardown import TeardownScreen
-from tui.screens.wizard import WizardScreen
-from tui.wizard_steps import STEP_NAMES
+from vpc_mirror.tui.screens.dialogs import FailureDialog, MessageDialog
+from vpc_mirror.tui.screens.start import StartScreen
+from vpc_mirror.tui.screens.teardown import TeardownScreen
+from vpc_mirror.tui.screens.wizard import WizardScreen
+from vpc_mirror.tui.wizard_steps import STEP_NAMES
 
 #: Key presses for the demo setup from New setup to the Verify step (lower it when the wizard gets quicker).
 KEY_BUDGET = 38

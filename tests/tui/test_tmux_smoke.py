@@ -83,7 +83,7 @@ def test_an_apply_killed_in_a_real_terminal_resumes_without_duplicates(sandbox, 
 
     from tests.awsfacts import tagged
     from tests.tui.wizard_pilot import demo_draft
-    from tui.drafts import save_draft
+    from vpc_mirror.tui.drafts import save_draft
 
     state_dir = tmp_path / "state"
     state_dir.mkdir(mode=0o700)

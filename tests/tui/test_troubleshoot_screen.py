@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from textual.app import App
 
-from tui.panes.verify import VerifyPane
-from tui.panes.zeek import HostKeyDialog
-from tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen, WatchTarget
+from vpc_mirror.tui.panes.verify import VerifyPane
+from vpc_mirror.tui.panes.zeek import HostKeyDialog
+from vpc_mirror.tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen, WatchTarget
 
-VXLAN_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as VXLAN_DATA
 
 
 async def until(pilot, predicate, timeout: float = 15.0) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import Button, Checkbox, Input
 
-from models.plan import TCP
+from vpc_mirror.models.plan import TCP
 from tests.tui.wizard_pilot import Keys
-from tui.screens.rule_dialog import RuleDialog
-from tui.screens.steps.vpc import CREATE
+from vpc_mirror.tui.screens.rule_dialog import RuleDialog
+from vpc_mirror.tui.screens.steps.vpc import CREATE
 
 #: page -> (control id, invalid value, field id, part of the model's message)
 INVALID = [
@@ -116,8 +116,8 @@ async def test_the_profile_picker_lists_the_config_profiles_and_checks_the_chose
     credentials.write_text("[prod]\naws_access_key_id = AKIAPRODEXAMPLE00000\naws_secret_access_key = x\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    from tui.screens.steps.account import DEFAULT_PROFILE
-    from tui.widgets.picker import Picker
+    from vpc_mirror.tui.screens.steps.account import DEFAULT_PROFILE
+    from vpc_mirror.tui.widgets.picker import Picker
 
     async with wizard.run_test(size=(80, 24)) as pilot:
         keys = Keys(pilot)

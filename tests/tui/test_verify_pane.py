@@ -9,12 +9,12 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from steps.capture.live import DemoTraffic, LiveCapture, PcapFileSource
-from steps.capture.pcap import global_header
-from steps.diagnostics import Check
-from tui.panes.verify import VerifyPane
+from vpc_mirror.steps.capture.live import DemoTraffic, LiveCapture, PcapFileSource
+from vpc_mirror.steps.capture.pcap import global_header
+from vpc_mirror.steps.diagnostics import Check
+from vpc_mirror.tui.panes.verify import VerifyPane
 
-VXLAN_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "vxlan"
+from tests.testdata import VXLAN as VXLAN_DATA
 
 
 class PaneApp(App):
@@ -119,8 +119,8 @@ def silent_pcap(tmp_path) -> Path:
 @pytest.fixture
 def broken_demo_setup(sandbox, state_dir):
     """The demo setup applied to the sandbox, then one of its sessions deleted behind its back."""
-    from steps.setup import open_context
-    from steps.state_store import StateStore
+    from vpc_mirror.steps.setup import open_context
+    from vpc_mirror.steps.state_store import StateStore
     from tests.awsfacts import demo_plan, ec2, run
 
     run(sandbox, state_dir)
@@ -133,7 +133,7 @@ def broken_demo_setup(sandbox, state_dir):
 
 
 async def test_silence_brings_the_checklist_with_the_deleted_session(silent_pcap, broken_demo_setup):
-    from steps.watch import explain_silence
+    from vpc_mirror.steps.watch import explain_silence
 
     async def diagnose(live):
         return await explain_silence(broken_demo_setup, live=live)

@@ -10,9 +10,9 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input
 
-from models.zeek import ZeekPlan
-from tui.panes.zeek import HostKeyDialog, PasswordDialog, ZeekPane
-from tui.screens.dialogs import ConfirmDialog
+from vpc_mirror.models.zeek import ZeekPlan
+from vpc_mirror.tui.panes.zeek import HostKeyDialog, PasswordDialog, ZeekPane
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog
 
 FINGERPRINT = "SHA256:" + "Ab3" * 14 + "x"
 
@@ -104,7 +104,7 @@ def console_text(fingerprints: list[str]) -> str:
 @pytest.fixture
 def sensor_setup(sensor_host, sandbox, state_dir):
     """The demo setup applied to the sandbox, its zeek answers pointing at the test sshd: (plan, store)."""
-    from steps.state_store import StateStore
+    from vpc_mirror.steps.state_store import StateStore
     from tests.awsfacts import demo_plan, run
     from tests.test_zeek_sensor import install_standin
 
@@ -117,7 +117,7 @@ def sensor_setup(sensor_host, sandbox, state_dir):
 
 @pytest.mark.root
 async def test_refused_then_matching_host_key_then_apply_ends_with_zeek_running(sensor_host, sandbox, sensor_setup):
-    from steps.setup import open_context
+    from vpc_mirror.steps.setup import open_context
 
     plan, store = sensor_setup
     sensor_id = store.load("demo").resource("sensor").id

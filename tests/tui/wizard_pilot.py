@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tui.app import WizardApp
-from tui.backend import Backend
-from tui.drafts import Draft
-from tui.wizard_steps import FORM_PAGES
+from vpc_mirror.tui.app import WizardApp
+from vpc_mirror.tui.backend import Backend
+from vpc_mirror.tui.drafts import Draft
+from vpc_mirror.tui.wizard_steps import FORM_PAGES
 
 #: The clock of every test app: "updated" columns and the like do not change from run to run.
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)

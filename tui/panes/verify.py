@@ -42,9 +42,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from steps.capture.aggregate import Snapshot
-from steps.capture.live import LiveCapture, beacon_flows
-from steps.capture.remote import CaptureStatus
+from vpc_mirror.steps.capture.aggregate import Snapshot
+from vpc_mirror.steps.capture.live import LiveCapture, beacon_flows
+from vpc_mirror.steps.capture.remote import CaptureStatus
 
 REFRESH_HZ = 4
 CACHED_ROWS = 128  # rows of rendered table kept: more than a terminal shows

@@ -41,9 +41,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
 
-from models.zeek import ZeekPlan, ZeekStatus, capture_fields
-from tui.screens.dialogs import ConfirmDialog, MessageDialog
-from tui.widgets.log_view import BatchedLog
+from vpc_mirror.models.zeek import ZeekPlan, ZeekStatus, capture_fields
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
@@ -164,7 +164,7 @@ async def connect_sensor(app: App, target, fingerprints: list[str] | None, log: 
     data) and shown before anything is trusted: a mismatch can only be closed, so it is refused.
     ``accept`` (``--accept-host-key``) trusts that one fingerprint without asking.
     """
-    from steps.ssh import HostKeyPolicy, connect
+    from vpc_mirror.steps.ssh import HostKeyPolicy, connect
 
     async def ask_host_key(question: str) -> bool:
         found = _FINGERPRINT.search(question)
@@ -242,7 +242,7 @@ class ZeekPane(Widget):
 
     def compose(self) -> ComposeResult:
         if self.demo:
-            from steps.zeek import DEMO_INTERFACE
+            from vpc_mirror.steps.zeek import DEMO_INTERFACE
 
             yield Static(Text.assemble(("Demo: ", "bold"), "this is what vpc-mirror would change on a real sensor "
                                        f"(a fresh Ubuntu 24.04 instance whose capture ENI is {DEMO_INTERFACE}). ",
@@ -321,14 +321,14 @@ class ZeekPane(Widget):
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_demo(self) -> None:
-        from steps.zeek import demo_survey
+        from vpc_mirror.steps.zeek import demo_survey
 
         work = demo_survey(self.answers)
         self.app.call_from_thread(self._show_survey, work)
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_setup(self) -> None:
-        from steps.zeek_target import sensor_login
+        from vpc_mirror.steps.zeek_target import sensor_login
 
         try:
             self.ctx = self._context_factory()
@@ -372,9 +372,9 @@ class ZeekPane(Widget):
 
     @work(exclusive=True, group="zeek-ssh", exit_on_error=False)
     async def _connect_and_survey(self) -> None:
-        from steps.ssh import HostKeyRefused, SshError, SshTarget
-        from steps.zeek import ZeekRefused, survey, zeekctl_status
-        from steps.zeek_target import sensor_login
+        from vpc_mirror.steps.ssh import HostKeyRefused, SshError, SshTarget
+        from vpc_mirror.steps.zeek import ZeekRefused, survey, zeekctl_status
+        from vpc_mirror.steps.zeek_target import sensor_login
 
         self._close_sensor()
         self._buttons(connect=False, retry=False, apply=False)
@@ -467,7 +467,7 @@ class ZeekPane(Widget):
 
     @work(exclusive=True, group="zeek-ssh", exit_on_error=False)
     async def _apply(self) -> None:
-        from steps.zeek import carry_out
+        from vpc_mirror.steps.zeek import carry_out
 
         self._buttons(connect=False, retry=False, apply=False)
         self.query_one("#zeek-tabs", TabbedContent).active = "zeek-tab-output"
@@ -507,7 +507,7 @@ class ZeekPane(Widget):
         """The result in the setup's state, as `vpc-mirror zeek NAME` records it."""
         if self.ctx is None or self.work is None:
             return
-        from steps.zeek import record_result
+        from vpc_mirror.steps.zeek import record_result
 
         await asyncio.to_thread(record_result, self.ctx, self.work.facts(), status, error)
 

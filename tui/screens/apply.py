@@ -17,14 +17,14 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.backend import Run
-from tui.screens.dialogs import FailureDialog
-from tui.screens.messages import PageChanged
-from tui.widgets.action_table import ActionTable
-from tui.widgets.log_view import BatchedLog
+from vpc_mirror.tui.backend import Run
+from vpc_mirror.tui.screens.dialogs import FailureDialog
+from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.widgets.action_table import ActionTable
+from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 if TYPE_CHECKING:
-    from models.actions import Action
+    from vpc_mirror.models.actions import Action
 
 
 class Progress(Message):
@@ -76,8 +76,8 @@ class ApplyPane(Vertical):
 
     @work(thread=True, group="engine", exit_on_error=False)
     async def apply(self, plan) -> None:
-        from steps.engine import Refused
-        from steps.setup import apply_setup
+        from vpc_mirror.steps.engine import Refused
+        from vpc_mirror.steps.setup import apply_setup
 
         run = Run()
         self.app.runs.add(run)
@@ -127,7 +127,7 @@ class ApplyPane(Vertical):
         if choice == "retry":
             self.start(self.app.planned_actions)
         elif choice == "teardown":
-            from tui.screens.teardown import TeardownScreen
+            from vpc_mirror.tui.screens.teardown import TeardownScreen
 
             self.app.push_screen(TeardownScreen(self.app.draft.setup), lambda _: self.app.back_to_start())
         else:

@@ -14,11 +14,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from tui.screens.messages import PageChanged
-from tui.wizard_steps import STEP_NAMES
+from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.wizard_steps import STEP_NAMES
 
 if TYPE_CHECKING:
-    from models.actions import Action
+    from vpc_mirror.models.actions import Action
 
 
 class Planned(Message):
@@ -69,9 +69,9 @@ class ReviewPane(Vertical):
 
     @work(thread=True, exclusive=True, group="review", exit_on_error=False)
     async def plan(self, plan) -> None:
-        from steps.cost import planned_cost
-        from steps.engine import is_live
-        from steps.setup import inspect_setup, skipped_steps
+        from vpc_mirror.steps.cost import planned_cost
+        from vpc_mirror.steps.engine import is_live
+        from vpc_mirror.steps.setup import inspect_setup, skipped_steps
 
         try:
             ctx = self.app.backend.context(plan, saved=False)

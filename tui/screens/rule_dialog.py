@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
-from models.answers import problems_of
-from models.plan import FilterPlan, FilterRule
-from tui.widgets.field import Field
+from vpc_mirror.models.answers import problems_of
+from vpc_mirror.models.plan import FilterPlan, FilterRule
+from vpc_mirror.tui.widgets.field import Field
 
 _PROTOCOLS = [("all", "all"), ("tcp (6)", "6"), ("udp (17)", "17"), ("icmp (1)", "1"), ("icmpv6 (58)", "58")]
 

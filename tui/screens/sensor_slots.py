@@ -15,9 +15,9 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.screens.messages import PageChanged
+from vpc_mirror.tui.screens.messages import PageChanged
 
-_PANES = {"zeek": ("tui.panes.zeek", "ZeekPane"), "verify": ("tui.panes.verify", "VerifyPane")}
+_PANES = {"zeek": ("vpc_mirror.tui.panes.zeek", "ZeekPane"), "verify": ("vpc_mirror.tui.panes.verify", "VerifyPane")}
 
 
 class SensorSlot(Vertical):
@@ -71,7 +71,7 @@ class SensorSlot(Vertical):
                         exit_on_error=False)
 
     def _save_demo_zeek(self) -> None:
-        from steps.zeek import record_demo_preview
+        from vpc_mirror.steps.zeek import record_demo_preview
 
         self._show_state(with_saved_state(self.app.backend, self.built_for, record_demo_preview))
 
@@ -127,15 +127,15 @@ def verify_args(app, setup: str) -> dict:
     """
     backend = app.backend
     if not backend.demo:
-        from tui.screens.troubleshoot import SensorWatch, WatchTarget
+        from vpc_mirror.tui.screens.troubleshoot import SensorWatch, WatchTarget
 
         watch = SensorWatch(app, WatchTarget(state_dir=backend.state_dir, setup=setup,
                                              endpoint_url=backend.endpoint_url, profile=backend.profile,
                                              region=backend.region))
         return {"live": _live(), "source": watch.source, "diagnose": watch.diagnose, "watch": watch,
                 "record": watch.record}
-    from steps.setup import saved_context
-    from steps.watch import demo_traffic, endpoints, explain_silence, record_verdict
+    from vpc_mirror.steps.setup import saved_context
+    from vpc_mirror.steps.watch import demo_traffic, endpoints, explain_silence, record_verdict
 
     backend.ready.wait()
     ctx = saved_context(backend.store, setup, endpoint_url=backend.endpoint_url, profile=backend.profile,
@@ -163,6 +163,6 @@ def with_saved_state(backend, setup: str, record):
 
 
 def _live():
-    from steps.capture.live import LiveCapture
+    from vpc_mirror.steps.capture.live import LiveCapture
 
     return LiveCapture()

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
-from tui.saved import SavedSetup, saved_setups
+from vpc_mirror.tui.saved import SavedSetup, saved_setups
 
 
 def ago(then: datetime, now: datetime) -> str:
@@ -104,7 +104,7 @@ class StartScreen(Screen):
             self.notify(f"{setup.name} is a draft: nothing exists in AWS for it yet. Resume continues its answers.",
                         severity="warning")
             return
-        from tui.screens.status import StatusScreen
+        from vpc_mirror.tui.screens.status import StatusScreen
 
         self.app.push_screen(StatusScreen(setup.name))
 

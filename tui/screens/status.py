@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from steps.cost import running_cost
+from vpc_mirror.steps.cost import running_cost
 
 _MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", "skipped": "-"}
 

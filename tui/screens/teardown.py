@@ -12,8 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from tui.backend import Run
-from tui.widgets.log_view import BatchedLog
+from vpc_mirror.tui.backend import Run
+from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 
 class TornDown(Message):
@@ -56,7 +56,7 @@ class TeardownScreen(Screen[bool]):
 
     @work(thread=True, group="engine", exit_on_error=False)
     async def teardown(self) -> None:
-        from steps.setup import teardown_setup
+        from vpc_mirror.steps.setup import teardown_setup
 
         run = Run()
         self.app.runs.add(run)

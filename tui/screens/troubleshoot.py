@@ -26,8 +26,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from steps.capture.live import LiveCapture, PcapFileSource
-from tui.panes.verify import VerifyPane
+from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource
+from vpc_mirror.tui.panes.verify import VerifyPane
 
 
 @dataclass
@@ -73,12 +73,12 @@ class SensorWatch:
 
     async def source(self):
         """The RemoteSource on the capture interface (connecting first); raises with a message on failure."""
-        from models.zeek import ZeekPlan
-        from steps.capture.live import RemoteSource
-        from steps.ssh import SshTarget
-        from steps.zeek import capture_link
-        from steps.zeek_target import sensor_login
-        from tui.panes.zeek import connect_sensor
+        from vpc_mirror.models.zeek import ZeekPlan
+        from vpc_mirror.steps.capture.live import RemoteSource
+        from vpc_mirror.steps.ssh import SshTarget
+        from vpc_mirror.steps.zeek import capture_link
+        from vpc_mirror.steps.zeek_target import sensor_login
+        from vpc_mirror.tui.panes.zeek import connect_sensor
 
         t = self.target
         host = user = mac = fingerprints = None
@@ -104,8 +104,8 @@ class SensorWatch:
         return RemoteSource(self.sensor, self.interface, port=t.vxlan_port)
 
     def _open_setup(self):
-        from steps.setup import open_context
-        from steps.state_store import StateStore
+        from vpc_mirror.steps.setup import open_context
+        from vpc_mirror.steps.state_store import StateStore
 
         store = StateStore(self.target.state_dir)
         plan = store.load_answers(self.target.setup)
@@ -115,7 +115,7 @@ class SensorWatch:
                             region=self.target.region)
 
     async def diagnose(self, live: LiveCapture) -> list:
-        from steps.watch import explain_silence
+        from vpc_mirror.steps.watch import explain_silence
 
         if self.ctx is None:
             raise ValueError("the setup could not be read, so there is nothing to check")
@@ -125,7 +125,7 @@ class SensorWatch:
         """Mark the setup's verify step done once its mirrored traffic is seen (as `watch NAME` does); the state."""
         if self.ctx is None:
             return None
-        from steps.watch import record_verdict
+        from vpc_mirror.steps.watch import record_verdict
 
         record_verdict(self.ctx, snapshot)
         return self.ctx.state

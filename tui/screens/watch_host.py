@@ -17,8 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from models.zeek import ZeekPlan, capture_fields
-from tui.widgets.field import Field
+from vpc_mirror.models.zeek import ZeekPlan, capture_fields
+from vpc_mirror.tui.widgets.field import Field
 
 #: field id -> (label, placeholder, ZeekPlan field it fills)
 FIELDS = {
@@ -108,7 +108,7 @@ class WatchHostDialog(ModalScreen):
     def _watch(self) -> None:
         if self.problems():
             return
-        from tui.screens.troubleshoot import WatchTarget
+        from vpc_mirror.tui.screens.troubleshoot import WatchTarget
 
         values = self._values()
         self.dismiss(WatchTarget(

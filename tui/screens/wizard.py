@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
 
-from tui.screens.dialogs import ConfirmDialog
-from tui.screens.messages import PageChanged
-from tui.widgets.sidebar import StepSidebar
-from tui.wizard_steps import PAGES, page
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog
+from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.widgets.sidebar import StepSidebar
+from vpc_mirror.tui.wizard_steps import PAGES, page
 
 #: page -> (module, class, arguments): imported when first shown, so the first screen imports little
 _PAGES = {
@@ -36,11 +36,11 @@ _PAGES = {
 
 def _make_page(name: str) -> Widget:
     module, cls, args = _PAGES[name]
-    return getattr(importlib.import_module(f"tui.screens.{module}"), cls)(*args)
+    return getattr(importlib.import_module(f"vpc_mirror.tui.screens.{module}"), cls)(*args)
 
 
 def _is_form(widget: Widget) -> bool:
-    from tui.screens.steps.base import StepForm
+    from vpc_mirror.tui.screens.steps.base import StepForm
 
     return isinstance(widget, StepForm)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from models.actions import Action
+    from vpc_mirror.models.actions import Action
 
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from models.mirroring_support import MAX_RULES_PER_FILTER
+from vpc_mirror.models.mirroring_support import MAX_RULES_PER_FILTER
 
 _PROTOCOLS = {None: "all", 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 

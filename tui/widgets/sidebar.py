@@ -7,7 +7,7 @@ from typing import Literal
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.wizard_steps import PAGES
+from vpc_mirror.tui.wizard_steps import PAGES
 
 Mark = Literal["done", "current", "failed", "pending"]
 _GLYPH = {"done": ("✓", "green"), "current": ("▶", "bold"), "failed": ("✗", "red"), "pending": ("·", "dim")}

@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.lazy import Lazy
 from textual.widgets import Input, Static
 
-from steps import inventory
-from tui.screens.steps.base import Loaded, StepForm
-from tui.widgets.picker import Picker, Row
-from tui.wizard_steps import setup_name_problem
+from vpc_mirror.steps import inventory
+from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.widgets.picker import Picker, Row
+from vpc_mirror.tui.wizard_steps import setup_name_problem
 
 DEFAULT_PROFILE = "(default credential chain)"
 

@@ -16,11 +16,11 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, RadioSet, Select, Static
 
-from tui.screens.messages import PageChanged
-from tui.widgets.field import Field
-from tui.widgets.picker import Picker
-from tui.widgets.rule_editor import RuleEditor
-from tui.wizard_steps import Page, field_problems, page, section_model
+from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.widgets.field import Field
+from vpc_mirror.tui.widgets.picker import Picker
+from vpc_mirror.tui.widgets.rule_editor import RuleEditor
+from vpc_mirror.tui.wizard_steps import Page, field_problems, page, section_model
 
 
 class StepForm(VerticalScroll):
@@ -155,6 +155,6 @@ class Loaded(Message):
 
 
 def _explain(exc: Exception) -> str:
-    from steps.aws_errors import describe  # imports boto3: only ever called from a worker
+    from vpc_mirror.steps.aws_errors import describe  # imports boto3: only ever called from a worker
 
     return describe(exc)

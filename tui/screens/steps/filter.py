@@ -6,11 +6,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Select, Static
 
-from models.plan import FilterRule
-from models.filter_presets import PRESETS, preset_of
-from tui.screens.rule_dialog import RuleDialog
-from tui.screens.steps.base import StepForm
-from tui.widgets.rule_editor import RuleEditor
+from vpc_mirror.models.plan import FilterRule
+from vpc_mirror.models.filter_presets import PRESETS, preset_of
+from vpc_mirror.tui.screens.rule_dialog import RuleDialog
+from vpc_mirror.tui.screens.steps.base import StepForm
+from vpc_mirror.tui.widgets.rule_editor import RuleEditor
 
 CUSTOM = "custom"
 

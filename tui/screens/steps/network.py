@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
-from models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
-from steps import inventory
-from tui.screens.steps.base import Loaded, StepForm
-from tui.widgets.picker import Picker, Row
+from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
+from vpc_mirror.steps import inventory
+from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.widgets.picker import Picker, Row
 
 
 class SourceEniForm(StepForm):

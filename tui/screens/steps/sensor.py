@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Select, Static
 
-from models.plan import KNOWN_IMAGES
-from steps import inventory
-from tui.screens.steps.base import Loaded, StepForm
-from tui.widgets.picker import Picker, Row
+from vpc_mirror.models.plan import KNOWN_IMAGES
+from vpc_mirror.steps import inventory
+from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.widgets.picker import Picker, Row
 
 LAUNCH = "+launch"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from tui.screens.steps.base import StepForm
+from vpc_mirror.tui.screens.steps.base import StepForm
 
 
 class SessionForm(StepForm):

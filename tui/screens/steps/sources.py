@@ -6,10 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from steps import inventory
-from tui.screens.steps.base import Loaded, StepForm
-from tui.screens.steps.sensor import vpc_of
-from tui.widgets.picker import Picker, Row
+from vpc_mirror.steps import inventory
+from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.screens.steps.sensor import vpc_of
+from vpc_mirror.tui.widgets.picker import Picker, Row
 
 
 class SourcesForm(StepForm):

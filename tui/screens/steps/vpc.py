@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Static
 
-from steps import inventory
-from tui.screens.steps.base import Loaded, StepForm
-from tui.widgets.picker import Picker, Row
+from vpc_mirror.steps import inventory
+from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.widgets.picker import Picker, Row
 
 CREATE = "+create"
 
