@@ -147,3 +147,10 @@ def test_steps_and_models_never_import_the_ui():
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')); print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_export_formats_on_the_command_line_are_the_exporters():
+    from vpc_mirror.steps.exports import FORMATS
+    from vpc_mirror.tui.export_cli import FORMATS as CLI_FORMATS
+
+    assert list(CLI_FORMATS) == list(FORMATS)

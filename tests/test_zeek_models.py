@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 from pydantic import ValidationError
 
 from vpc_mirror.models.zeek import ZeekPlan
-from vpc_mirror.tui import zeek_cli
+from vpc_mirror.tui.cli import main
 
 
 @pytest.mark.parametrize("field,value,hint", [
@@ -43,20 +41,6 @@ def test_interface_and_mac_together_are_refused():
         ZeekPlan(interface="ens6", mac="0a:1b:2c:3d:4e:5f")
 
 
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command")
-
-    def common(p, suppress):
-        p.add_argument("--state-dir", default="/nonexistent")
-        p.add_argument("--endpoint-url")
-        p.add_argument("--profile")
-        p.add_argument("--region")
-
-    zeek_cli.add_parser(sub, common)
-    return parser.parse_args(["zeek", *argv])
-
-
 @pytest.mark.parametrize("argv,message", [
     (["--host", "10.0.0.1", "--interface", "eth1;rm -rf /"], "--interface: 'eth1;rm -rf /' is not an interface"),
     (["--host", "10.0.0.1", "--accept-host-key", "MD5:aa"], "--accept-host-key"),
@@ -64,5 +48,5 @@ def _args(*argv: str) -> argparse.Namespace:
     ([], "give a setup NAME or --host"),
 ])
 def test_cli_bad_input_exits_2_before_connecting(argv, message, capsys):
-    assert zeek_cli.run(_args(*argv)) == 2
+    assert main(["--state-dir", "/nonexistent", "zeek", *argv]) == 2
     assert message in capsys.readouterr().err

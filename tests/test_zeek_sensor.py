@@ -238,21 +238,21 @@ async def test_injection_in_a_quoted_argument_stays_an_argument(sensor_host):
 
 
 def test_headless_command_applies_then_says_nothing_changed(sensor_host, tmp_path, capsys):
-    from test_zeek_models import _args
-    from vpc_mirror.tui import zeek_cli
+    from vpc_mirror.tui.cli import main
 
     prefix = install_standin(sensor_host)
     argv = ["--host", sensor_host.address, "--user", sensor_host.sudo_user, "--identity", str(sensor_host.client_key),
             "--known-hosts", str(tmp_path / "kh"), "--accept-host-key", sensor_host.host_key_fingerprints[0],
             "--mac", sensor_host.capture_mac, "--zeek-prefix", prefix, "--yes"]
-    assert zeek_cli.run(_args(*argv, "--dry-run")) == 0
+    zeek = ["--state-dir", str(tmp_path / "state"), "zeek"]
+    assert main([*zeek, *argv, "--dry-run"]) == 0
     dry = capsys.readouterr().out
     assert "+interface=ens6" in dry and "Dry run: nothing was changed." in dry
     assert not (Path(prefix) / "etc" / "node.cfg.vpc-mirror.bak").exists()
-    assert zeek_cli.run(_args(*argv)) == 0
+    assert main([*zeek, *argv]) == 0
     first = capsys.readouterr().out
     assert "zeek         standalone localhost     running" in first and "Zeek: 1 node(s): 1 running" in first
-    assert zeek_cli.run(_args(*argv)) == 0
+    assert main([*zeek, *argv]) == 0
     assert "Nothing to change: Zeek 8.0.4 already runs on ens6." in capsys.readouterr().out
 
 

@@ -1,7 +1,8 @@
 """The ``vpc-mirror`` command: the wizard by default, headless subcommands for scripts.
 
-Imports are deferred to the command that needs them, so the wizard's first
-screen does not wait for boto3 or asyncssh.
+Imports of steps/, sandbox/ and the wizard are deferred to the command that
+needs them (start-up time): the wizard's first screen must not wait for boto3
+or asyncssh. The command modules beside this one share tui/cli_common.py.
 """
 
 from __future__ import annotations
@@ -14,26 +15,18 @@ import sys
 from pathlib import Path
 
 from vpc_mirror import __version__
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-EXPORT_FORMATS = ["answers", "aws-cli", "cloudformation", "terraform", "iam-policy"]
-
-
-class CommandError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.code = code
-
-
-def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """Global options, accepted before or after the subcommand."""
-    default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--profile", default=default, help="AWS profile (default: the credential chain)")
-    parser.add_argument("--region", default=default, help="AWS region (default: the answers' account.region)")
-    parser.add_argument("--endpoint-url", default=default,
-                        help="EC2/STS/SSM endpoint, e.g. the sandbox's (env VPC_MIRROR_ENDPOINT_URL)")
-    parser.add_argument("--state-dir", default=default, type=Path,
-                        help="where setups are saved (env VPC_MIRROR_STATE_DIR; default: the user state dir)")
+from vpc_mirror.tui import export_cli, watch_cli, zeek_cli
+from vpc_mirror.tui.cli_common import (
+    CommandError,
+    ExitCode,
+    add_command,
+    add_global_options,
+    confirm,
+    no_setup,
+    read_answers,
+    say,
+    store,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,13 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"vpc-mirror {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the wizard on the embedded demo AWS account")
-    _common(parser, suppress=False)
+    add_global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        _common(p, suppress=True)
-        return p
+        return add_command(sub, name, help)
 
     p = command("apply", "apply an answers file headless (plan, confirm, create, save state)")
     p.add_argument("answers", type=Path, help="answers file (YAML, see `vpc-mirror schema`)")
@@ -73,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("export", "export a setup as answers, an AWS CLI script, CloudFormation, Terraform or an IAM policy")
     p.add_argument("name")
-    p.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to export")
+    p.add_argument("--format", required=True, choices=export_cli.FORMATS, help="what to export")
     p.add_argument("-o", "--output", type=Path, help="write here (mode 0600) instead of standard output")
 
     p = command("preflight", "try every change a setup needs with DryRun: which IAM actions are allowed or denied")
@@ -89,10 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deny", action="append", default=[], metavar="ACTION",
                    help="answer UnauthorizedOperation for this IAM action, e.g. ec2:CreateTrafficMirrorSession")
 
-    from vpc_mirror.tui import watch_cli, zeek_cli
-
-    zeek_cli.add_parser(sub, _common)
-    watch_cli.add_parser(sub, _common)
+    zeek_cli.add_parser(sub)
+    watch_cli.add_parser(sub)
     return parser
 
 
@@ -117,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             "resume": _apply,
             "status": _status,
             "teardown": _teardown,
-            "export": _export,
-            "preflight": _preflight,
+            "export": export_cli.export,
+            "preflight": export_cli.preflight,
             "schema": _schema,
             "sandbox": _sandbox,
-            "zeek": _zeek,
-            "watch": _watch,
+            "zeek": zeek_cli.run,
+            "watch": watch_cli.run,
         }[args.command]
         return handler(args)
     except CommandError as exc:
@@ -131,53 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nvpc-mirror: interrupted; the state is saved, run the same command again to continue",
               file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
-def _store(args):
-    from vpc_mirror.steps.state_store import StateStore
-
-    return StateStore(args.state_dir)
 
 
-def _load_plan(args):
-    from vpc_mirror.models.answers import AnswersError, parse_answers
-
-    if args.command == "resume":
-        plan = _store(args).load_answers(args.name)
-        if plan is None:
-            raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
-        return plan
-    try:
-        text = args.answers.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"cannot read the answers file: {exc}", EXIT_BAD_INPUT) from None
-    try:
-        return parse_answers(text, setup=args.name)
-    except AnswersError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise CommandError(f"{args.answers} has {len(exc.problems)} invalid field(s):\n{lines}",
-                           EXIT_BAD_INPUT) from None
-
-
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
-def _confirm(args, question: str) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise CommandError("standard input is not a terminal; pass --yes to go ahead without a prompt",
-                           EXIT_BAD_INPUT)
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _open(args, plan):
     from vpc_mirror.steps.setup import open_context
 
-    return open_context(plan, _store(args), endpoint_url=args.endpoint_url, profile=args.profile,
-                        region=args.region, concurrency=getattr(args, "concurrency", 8), log=_print)
+    return open_context(plan, store(args), endpoint_url=args.endpoint_url, profile=args.profile,
+                        region=args.region, concurrency=getattr(args, "concurrency", 8), log=say)
 
 
 def _apply(args) -> int:
@@ -186,36 +140,40 @@ def _apply(args) -> int:
     from vpc_mirror.steps.setup import apply_setup
     from vpc_mirror.steps.state_store import SetupBusy
 
-    plan = _load_plan(args)
+    if args.command == "resume":
+        plan = store(args).load_answers(args.name)
+        if plan is None:
+            raise no_setup(args, args.name)
+    else:
+        plan = read_answers(args.answers, setup=args.name)
     for warning in plan.warnings():
         print(f"warning: {warning}", file=sys.stderr)
-    store = _store(args)
 
-    def confirm(actions) -> bool:
-        _print(f"Plan for setup {plan.setup}:")
+    def go_ahead(actions) -> bool:
+        say(f"Plan for setup {plan.setup}:")
         for action in actions:
-            _print(f"  {action.verb:7} {action.summary}")
-        return _confirm(args, "Apply these changes?")
+            say(f"  {action.verb:7} {action.summary}")
+        return confirm(args, "Apply these changes?")
 
     try:
-        with store.lock(plan.setup):
+        with store(args).lock(plan.setup):
             ctx = _open(args, plan)
             try:
-                if not asyncio.run(apply_setup(ctx, confirm)):
-                    _print("Nothing changed.")
-                    return EXIT_OK
+                if not asyncio.run(apply_setup(ctx, go_ahead)):
+                    say("Nothing changed.")
+                    return ExitCode.OK
             finally:
                 ctx.close()
     except SetupBusy as exc:
         raise CommandError(str(exc)) from None
     except Refused as exc:
         lines = "\n".join(f"  {r}" for r in exc.reasons)
-        raise CommandError(f"the answers cannot be applied; nothing was changed:\n{lines}", EXIT_BAD_INPUT) from None
+        raise CommandError(f"the answers cannot be applied; nothing was changed:\n{lines}", ExitCode.BAD_INPUT) from None
     except AwsError as exc:
         raise CommandError(f"{exc}\nThe state is saved; fix the cause and run `vpc-mirror resume {plan.setup}`.") \
             from None
-    _print(f"Setup {plan.setup} is applied. `vpc-mirror status {plan.setup}` shows its resources.")
-    return EXIT_OK
+    say(f"Setup {plan.setup} is applied. `vpc-mirror status {plan.setup}` shows its resources.")
+    return ExitCode.OK
 
 
 def status_document(state) -> dict:
@@ -248,31 +206,31 @@ _MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", 
 def _status(args) -> int:
     from vpc_mirror.steps.cost import running_cost
 
-    store = _store(args)
+    saved = store(args)
     if args.name:
-        state = store.load(args.name)
+        state = saved.load(args.name)
         if state is None:
-            raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+            raise no_setup(args, args.name)
         states = [state]
     else:
-        states = store.setups()
+        states = saved.setups()
     if args.json:
         docs = [status_document(s) for s in states]
         print(json.dumps(docs[0] if args.name else docs, indent=2))
-        return EXIT_OK
+        return ExitCode.OK
     if not states:
-        _print(f"No saved setups in {args.state_dir}.")
+        say(f"No saved setups in {args.state_dir}.")
     for state in states:
         total = len(state.steps)
-        _print(f"{state.setup}: account {state.account_id or '?'} in {state.region or '?'}, "
-               f"{state.done_count()} of {total} steps, updated {state.updated_at:%Y-%m-%d %H:%M} UTC")
-        _print(f"  {running_cost(state).line()}")
+        say(f"{state.setup}: account {state.account_id or '?'} in {state.region or '?'}, "
+            f"{state.done_count()} of {total} steps, updated {state.updated_at:%Y-%m-%d %H:%M} UTC")
+        say(f"  {running_cost(state).line()}")
         for step in state.steps.values():
             ids = ", ".join(f"{k}={r.id}" for k, r in step.resources.items() if r.status in ("created", "reused"))
-            _print(f"  {_MARK[step.status]} {step.name:12} {step.status:11} {ids}")
+            say(f"  {_MARK[step.status]} {step.name:12} {step.status:11} {ids}")
             if step.error:
-                _print(f"      error: {step.error}")
-    return EXIT_OK
+                say(f"      error: {step.error}")
+    return ExitCode.OK
 
 
 def _teardown(args) -> int:
@@ -280,23 +238,23 @@ def _teardown(args) -> int:
     from vpc_mirror.steps.setup import teardown_setup
     from vpc_mirror.steps.state_store import SetupBusy
 
-    store = _store(args)
-    plan = store.load_answers(args.name)
-    state = store.load(args.name)
+    saved = store(args)
+    plan = saved.load_answers(args.name)
+    state = saved.load(args.name)
     if plan is None or state is None:
-        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+        raise no_setup(args, args.name)
     created = state.made()
     if not created:
-        _print(f"Setup {args.name} has nothing left to delete.")
-        return EXIT_OK
-    _print(f"Teardown of {args.name} deletes {len(created)} resources it created:")
+        say(f"Setup {args.name} has nothing left to delete.")
+        return ExitCode.OK
+    say(f"Teardown of {args.name} deletes {len(created)} resources it created:")
     for res in created:
-        _print(f"  {res.kind:24} {res.id or '(look up by tag)'}")
-    if not _confirm(args, "Delete them?"):
-        _print("Nothing deleted.")
-        return EXIT_OK
+        say(f"  {res.kind:24} {res.id or '(look up by tag)'}")
+    if not confirm(args, "Delete them?"):
+        say("Nothing deleted.")
+        return ExitCode.OK
     try:
-        with store.lock(args.name):
+        with saved.lock(args.name):
             ctx = _open(args, plan)
             try:
                 asyncio.run(teardown_setup(ctx))
@@ -306,48 +264,24 @@ def _teardown(args) -> int:
         raise CommandError(str(exc)) from None
     except AwsError as exc:
         raise CommandError(f"{exc}\nThe state is saved; run the teardown again once the cause is fixed.") from None
-    _print(f"Setup {args.name} is torn down.")
-    return EXIT_OK
-
-
-def _export(args) -> int:
-    from vpc_mirror.tui.export_cli import export
-
-    return export(args)
-
-
-def _preflight(args) -> int:
-    from vpc_mirror.tui.export_cli import preflight
-
-    return preflight(args)
-
-
-def _zeek(args) -> int:
-    from vpc_mirror.tui.zeek_cli import run
-
-    return run(args)
-
-
-def _watch(args) -> int:
-    from vpc_mirror.tui.watch_cli import run
-
-    return run(args)
+    say(f"Setup {args.name} is torn down.")
+    return ExitCode.OK
 
 
 def _schema(args) -> int:
     from vpc_mirror.models.answers import answers_schema
 
     sys.stdout.write(answers_schema())
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _sandbox(args) -> int:
     from vpc_mirror.sandbox.server import run_forever
 
     if not 0.0 <= args.fail_rate <= 1.0:
-        raise CommandError(f"--fail-rate {args.fail_rate} is outside 0-1; use e.g. 0.2", EXIT_BAD_INPUT)
+        raise CommandError(f"--fail-rate {args.fail_rate} is outside 0-1; use e.g. 0.2", ExitCode.BAD_INPUT)
     run_forever(port=args.port, seed=args.seed, fail_rate=args.fail_rate, deny=args.deny)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _wizard(args) -> int:

@@ -1,7 +1,8 @@
 """`vpc-mirror export` and `vpc-mirror preflight`.
 
-Handlers take the parsed arguments like those in tui/cli.py and share its
-conventions: CommandError for the user, exit 0 ok, 1 failed, 2 bad input.
+Handlers take the parsed arguments (tui/cli.py builds them) and share
+tui/cli_common.py's conventions. steps/ is imported inside the handlers
+(start-up time: the wizard never needs it before its first screen).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import asyncio
 import sys
 from pathlib import Path
 
-from vpc_mirror.tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError, _print, _store
+from vpc_mirror.tui.cli_common import CommandError, ExitCode, no_setup, read_answers, say, store
 
+#: What ``export --format`` takes: steps.exports.FORMATS, written out because importing steps.exports
+#: loads boto3 (start-up time); tests/test_cli.py keeps the two equal.
+FORMATS = ["answers", "aws-cli", "cloudformation", "terraform", "iam-policy"]
 _MARK = {True: "✓", False: "✗", None: "?"}
 
 
@@ -28,7 +32,7 @@ def _planned(ctx, run):
         return asyncio.run(run(ctx))
     except Refused as exc:
         lines = "\n".join(f"  {r}" for r in exc.reasons)
-        raise CommandError(f"the setup's answers no longer fit the account:\n{lines}", EXIT_BAD_INPUT) from None
+        raise CommandError(f"the setup's answers no longer fit the account:\n{lines}", ExitCode.BAD_INPUT) from None
     except AwsError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -39,9 +43,9 @@ def export(args) -> int:
     from vpc_mirror.steps.exports import NotExportable, render
     from vpc_mirror.steps.setup import plan_setup, saved_context
 
-    ctx = saved_context(_store(args), args.name, **_aws_options(args))
+    ctx = saved_context(store(args), args.name, **_aws_options(args))
     if ctx is None:
-        raise CommandError(f"no saved setup named {args.name!r} in {args.state_dir}", EXIT_BAD_INPUT)
+        raise no_setup(args, args.name)
     if args.format == "answers":
         ctx.close()
         actions = []
@@ -50,14 +54,14 @@ def export(args) -> int:
     try:
         text = render(args.format, ctx, actions)
     except NotExportable as exc:
-        raise CommandError(f"cannot export {args.name} as {args.format}: {exc}", EXIT_BAD_INPUT) from None
+        raise CommandError(f"cannot export {args.name} as {args.format}: {exc}", ExitCode.BAD_INPUT) from None
     if args.output:
         from vpc_mirror.steps.state_store import write_private
 
         write_private(args.output, text)
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def preflight(args) -> int:
@@ -67,19 +71,16 @@ def preflight(args) -> int:
 
     target = args.target
     if Path(target).is_file():
-        from vpc_mirror.tui.cli import _load_plan
-
-        args.answers, args.name = Path(target), None
-        ctx = open_context(_load_plan(args), None, **_aws_options(args))
+        ctx = open_context(read_answers(Path(target)), None, **_aws_options(args))
     else:
-        ctx = saved_context(_store(args), target, **_aws_options(args))
+        ctx = saved_context(store(args), target, **_aws_options(args))
         if ctx is None:
             raise CommandError(f"no saved setup named {target!r} in {args.state_dir}, and no answers file; "
-                               "give a setup name or an ANSWERS.yaml path", EXIT_BAD_INPUT)
+                               "give a setup name or an ANSWERS.yaml path", ExitCode.BAD_INPUT)
     checks = _planned(ctx, run_preflight)
     for check in checks:
-        _print(f"  {_MARK[check.ok]} {check.what}: {check.detail}")
+        say(f"  {_MARK[check.ok]} {check.what}: {check.detail}")
     failed = [c for c in checks if c.ok is not True]
-    _print(f"Preflight of {ctx.setup}: {len(checks) - len(failed)} of {len(checks)} checks passed.")
-    return EXIT_OK if not failed else EXIT_FAILED
+    say(f"Preflight of {ctx.setup}: {len(checks) - len(failed)} of {len(checks)} checks passed.")
+    return ExitCode.OK if not failed else ExitCode.FAILED
 

@@ -15,22 +15,21 @@ import json
 import sys
 from pathlib import Path
 
-from vpc_mirror.tui.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, CommandError
-from vpc_mirror.tui.zeek_cli import add_ssh_options, open_sensor
+from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command
+from vpc_mirror.tui.cli_sensor import open_sensor
 
 DEFAULT_SECONDS = 10.0
 _MARK = {"ok": "✓", "failed": "✗", "unknown": "?", "warning": "!"}
 
 
-def add_parser(sub, common) -> argparse.ArgumentParser:
-    help = "watch mirrored VXLAN traffic arrive on the sensor (or in a pcap file), and say why when it does not"
-    p = sub.add_parser("watch", help=help, description=help)
-    common(p, suppress=True)
-    p.add_argument("name", nargs="?", help="a saved setup: capture on its sensor's capture interface")
-    add_ssh_options(p)
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--interface", help="capture interface (default: the one with the capture ENI's MAC)")
-    which.add_argument("--mac", help="find the capture interface by this MAC")
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``watch`` subcommand."""
+    p = add_sensor_command(
+        sub, "watch",
+        "watch mirrored VXLAN traffic arrive on the sensor (or in a pcap file), and say why when it does not",
+        name_help="a saved setup: capture on its sensor's capture interface",
+        interface_help="capture interface (default: the one with the capture ENI's MAC)",
+        mac_help="find the capture interface by this MAC")
     p.add_argument("--pcap", type=Path, help="read this capture file instead of capturing")
     p.add_argument("--vxlan-port", type=int, default=4789, help="UDP port of the mirrored traffic (default 4789)")
     p.add_argument("--headless", action="store_true", help="no screen: capture, then print one summary")
@@ -40,29 +39,25 @@ def add_parser(sub, common) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    try:
-        _check(args)
-        if not args.headless:
-            from vpc_mirror.tui.screens.troubleshoot import run_troubleshoot
+    _check(args)
+    if not args.headless:
+        from vpc_mirror.tui.screens.troubleshoot import run_troubleshoot  # start-up time: Textual only here
 
-            return run_troubleshoot(args)
-        return asyncio.run(_headless(args))
-    except CommandError as exc:
-        print(f"vpc-mirror: {exc}", file=sys.stderr)
-        return exc.code
+        return run_troubleshoot(args)
+    return asyncio.run(_headless(args))
 
 
 def _check(args) -> None:
     if args.pcap is not None and (args.name or args.host):
-        raise CommandError("give --pcap FILE, or a setup NAME, or --host, not several", EXIT_BAD_INPUT)
+        raise CommandError("give --pcap FILE, or a setup NAME, or --host, not several", ExitCode.BAD_INPUT)
     if args.pcap is None and (args.name is None) == (args.host is None):
-        raise CommandError("give a setup NAME, --host H (with --interface or --mac), or --pcap FILE", EXIT_BAD_INPUT)
+        raise CommandError("give a setup NAME, --host H (with --interface or --mac), or --pcap FILE", ExitCode.BAD_INPUT)
     if args.pcap is not None and not args.pcap.is_file():
-        raise CommandError(f"--pcap: {args.pcap} is not a file", EXIT_BAD_INPUT)
+        raise CommandError(f"--pcap: {args.pcap} is not a file", ExitCode.BAD_INPUT)
     if args.seconds is not None and not 0 < args.seconds <= 86400:
-        raise CommandError(f"--seconds {args.seconds:g} is outside 0-86400; use e.g. 10", EXIT_BAD_INPUT)
+        raise CommandError(f"--seconds {args.seconds:g} is outside 0-86400; use e.g. 10", ExitCode.BAD_INPUT)
     if not 1 <= args.vxlan_port <= 65535:
-        raise CommandError(f"--vxlan-port {args.vxlan_port} is outside 1-65535; AWS mirrors to 4789", EXIT_BAD_INPUT)
+        raise CommandError(f"--vxlan-port {args.vxlan_port} is outside 1-65535; AWS mirrors to 4789", ExitCode.BAD_INPUT)
 
 
 async def _headless(args) -> int:
@@ -76,7 +71,7 @@ async def _headless(args) -> int:
         if status.state == "failed":
             raise CommandError(status.message)
         _report(args, summary(live.snapshot()), [])
-        return EXIT_OK
+        return ExitCode.OK
     conn = await open_sensor(args)
     try:
         status, checks = await _remote(args, conn, live)
@@ -86,7 +81,7 @@ async def _headless(args) -> int:
     _report(args, doc, checks)
     if status.state not in ("stopped", "listening"):
         raise CommandError(f"the capture failed: {status.message}")
-    return EXIT_OK if doc["vxlan_packets"] else EXIT_FAILED
+    return ExitCode.OK if doc["vxlan_packets"] else ExitCode.FAILED
 
 
 async def _remote(args, conn, live):
@@ -99,12 +94,12 @@ async def _remote(args, conn, live):
     try:
         link = await capture_link(conn.sensor, conn.answers, conn.mac)
     except (ZeekRefused, SshError) as exc:
-        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+        raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     try:
         source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port)
         status = await _capture(live, source, args.seconds or DEFAULT_SECONDS)
     except BadCaptureInput as exc:
-        raise CommandError(str(exc), EXIT_BAD_INPUT) from None
+        raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     checks = []
     if conn.ctx is not None:
         from vpc_mirror.steps.watch import explain_silence, record_verdict
