@@ -117,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"vpc-mirror: {exc}", file=sys.stderr)
         return exc.code
+    except Exception as exc:
+        from vpc_mirror.steps.state_store import StateProblem  # start-up time: only on this error path
+
+        if not isinstance(exc, StateProblem):
+            raise
+        print(f"vpc-mirror: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         print("\nvpc-mirror: interrupted; the state is saved, run the same command again to continue",
               file=sys.stderr)
@@ -138,7 +145,6 @@ def _apply(args) -> int:
     from vpc_mirror.steps.aws_errors import AwsError
     from vpc_mirror.steps.engine import Refused
     from vpc_mirror.steps.setup import apply_setup
-    from vpc_mirror.steps.state_store import SetupBusy
 
     if args.command == "resume":
         plan = store(args).load_answers(args.name)
@@ -164,8 +170,6 @@ def _apply(args) -> int:
                     return ExitCode.OK
             finally:
                 ctx.close()
-    except SetupBusy as exc:
-        raise CommandError(str(exc)) from None
     except Refused as exc:
         lines = "\n".join(f"  {r}" for r in exc.reasons)
         raise CommandError(f"the answers cannot be applied; nothing was changed:\n{lines}", ExitCode.BAD_INPUT) from None
@@ -207,18 +211,22 @@ def _status(args) -> int:
     from vpc_mirror.steps.cost import running_cost
 
     saved = store(args)
+    unreadable = []
     if args.name:
         state = saved.load(args.name)
         if state is None:
             raise no_setup(args, args.name)
         states = [state]
     else:
-        states = saved.setups()
+        states, unreadable = saved.setups()
+    for problem in unreadable:  # said, never skipped silently; the others are still shown
+        print(f"vpc-mirror: {problem}", file=sys.stderr)
+    done = ExitCode.FAILED if unreadable else ExitCode.OK
     if args.json:
         docs = [status_document(s) for s in states]
         print(json.dumps(docs[0] if args.name else docs, indent=2))
-        return ExitCode.OK
-    if not states:
+        return done
+    if not states and not unreadable:
         say(f"No saved setups in {args.state_dir}.")
     for state in states:
         total = len(state.steps)
@@ -230,13 +238,12 @@ def _status(args) -> int:
             say(f"  {_MARK[step.status]} {step.name:12} {step.status:11} {ids}")
             if step.error:
                 say(f"      error: {step.error}")
-    return ExitCode.OK
+    return done
 
 
 def _teardown(args) -> int:
     from vpc_mirror.steps.aws_errors import AwsError
     from vpc_mirror.steps.setup import teardown_setup
-    from vpc_mirror.steps.state_store import SetupBusy
 
     saved = store(args)
     plan = saved.load_answers(args.name)
@@ -260,8 +267,6 @@ def _teardown(args) -> int:
                 asyncio.run(teardown_setup(ctx))
             finally:
                 ctx.close()
-    except SetupBusy as exc:
-        raise CommandError(str(exc)) from None
     except AwsError as exc:
         raise CommandError(f"{exc}\nThe state is saved; run the teardown again once the cause is fixed.") from None
     say(f"Setup {args.name} is torn down.")

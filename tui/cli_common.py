@@ -94,14 +94,29 @@ def no_setup(args: argparse.Namespace, name: str) -> CommandError:
     return CommandError(f"no saved setup named {name!r} in {args.state_dir}", ExitCode.BAD_INPUT)
 
 
+#: An answers file is a few kilobytes; anything past this is the wrong file (or /dev/zero), refused unread.
+MAX_ANSWERS_BYTES = 1 << 20
+
+
 def read_answers(path: Path, setup: str | None = None):
     """An answers file as a Plan; every invalid field listed in one CommandError."""
     from vpc_mirror.models.answers import AnswersError, parse_answers
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_ANSWERS_BYTES + 1)
     except OSError as exc:
-        raise CommandError(f"cannot read the answers file: {exc}", ExitCode.BAD_INPUT) from None
+        raise CommandError(f"cannot read the answers file {path}: {exc.strerror}", ExitCode.BAD_INPUT) from None
+    if len(data) > MAX_ANSWERS_BYTES:
+        raise CommandError(f"{path} is larger than {MAX_ANSWERS_BYTES // 1024} KiB, so it is not an answers file "
+                           "(a whole setup is a few KiB); `vpc-mirror schema` shows what one holds",
+                           ExitCode.BAD_INPUT)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CommandError(f"{path} is not UTF-8 text (line {line}, byte {exc.start}: {data[exc.start]:#04x}); "
+                           "save it as UTF-8", ExitCode.BAD_INPUT) from None
     try:
         return parse_answers(text, setup=setup)
     except AnswersError as exc:

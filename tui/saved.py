@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from vpc_mirror.tui.drafts import drafts
@@ -25,11 +25,14 @@ class SavedSetup:
 def saved_setups(root: Path) -> list[SavedSetup]:
     """Saved setups and drafts in the state directory (pydantic is imported only when there are some)."""
     rows = []
-    states = []
+    states, unreadable = [], []
     if any(Path(root).glob("*.state.json")):
-        from vpc_mirror.steps.state_store import StateStore
+        from vpc_mirror.steps.state_store import StateStore  # pydantic: only when there are some (start-up time)
 
-        states = StateStore(root).setups()
+        states, unreadable = StateStore(root).setups()
+    for problem in unreadable:  # listed, never dropped: the row says the file cannot be read
+        rows.append(SavedSetup(problem.path.name.removesuffix(".state.json"), "?", "state file unreadable",
+                               datetime.fromtimestamp(problem.path.stat().st_mtime, timezone.utc), "unreadable", True))
     for state in states:
         failed = state.failed_step()
         rows.append(SavedSetup(state.setup, f"{state.account_id or '?'} {state.region or '?'}",
