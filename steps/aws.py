@@ -7,15 +7,16 @@ are botocore's adaptive mode, which also paces calls when AWS throttles.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import functools
 
 import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+
+from vpc_mirror.steps.problems import UserProblem
 
 #: Calls that change nothing; every other EC2 call counts as mutating.
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")
@@ -35,6 +36,10 @@ def is_mutating(operation: str) -> bool:
 CallHook = Callable[[str, dict], None]
 
 
+class NoSuchProfile(UserProblem):
+    """The AWS profile asked for is not configured on this machine."""
+
+
 @dataclass
 class Aws:
     """Clients for one profile and region, optionally against an emulator endpoint."""
@@ -48,6 +53,11 @@ class Aws:
 
     def __post_init__(self) -> None:
         core = botocore.session.Session(profile=self.profile)
+        if self.profile is not None and self.profile not in core.available_profiles:
+            known = ", ".join(sorted(core.available_profiles)) or "none are configured"
+            raise NoSuchProfile(f"AWS profile {self.profile!r} is not in ~/.aws/config or ~/.aws/credentials "
+                                f"(known: {known}); give one of them with --profile or account.profile, "
+                                "or leave it out for the default credential chain")
         core.register_component("data_loader", _shared_loader())
         self.session = boto3.Session(botocore_session=core, region_name=self.region)
         self.config = Config(

@@ -26,13 +26,11 @@ from vpc_mirror.models.answers import AnswersError, dump_answers, parse_answers
 from vpc_mirror.models.ids import SetupName
 from vpc_mirror.models.plan import Plan
 from vpc_mirror.models.state import SCHEMA_VERSION, State, now
+from vpc_mirror.steps.problems import UserProblem
 
 
-class StateProblem(Exception):
+class StateProblem(UserProblem):
     """A setup's files, or the state directory, cannot be used as they are; the message says what to do."""
-
-    #: the command line's exit code: 2 (bad input) unless a subclass says otherwise
-    code = 2
 
 
 class SetupBusy(StateProblem):

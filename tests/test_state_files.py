@@ -133,3 +133,20 @@ def test_huge_and_binary_answers_files_are_refused_unread(tmp_path, capsys, stat
     latin1.write_bytes("setup: demo\naccount: {region: us-east-1}  # caf\xe9\n".encode("latin-1"))
     code = main(["apply", str(latin1), "--yes", "--state-dir", str(state_dir)])
     assert code == 2 and "is not UTF-8 text (line 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["flag", "answers"])
+def test_a_profile_that_does_not_exist_is_named_with_the_ones_that_do(tmp_path, capsys, state_dir, monkeypatch, where):
+    config = tmp_path / "config"
+    config.write_text("[profile work]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    answers = tmp_path / "answers.yaml"
+    plan = demo_plan()
+    if where == "answers":
+        plan = plan.model_copy(update={"account": plan.account.model_copy(update={"profile": "nosuch"})})
+    answers.write_text(plan.model_dump_json())
+    flag = ["--profile", "nosuch"] if where == "flag" else []
+    code = main(["preflight", str(answers), *flag, "--state-dir", str(state_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "AWS profile 'nosuch' is not in ~/.aws/config or ~/.aws/credentials (known: work)" in err

@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vpc-mirror: {exc}", file=sys.stderr)
         return exc.code
     except Exception as exc:
-        from vpc_mirror.steps.state_store import StateProblem  # start-up time: only on this error path
+        from vpc_mirror.steps.problems import UserProblem  # start-up time: only on this error path
 
-        if not isinstance(exc, StateProblem):
+        if not isinstance(exc, UserProblem):
             raise
         print(f"vpc-mirror: {exc}", file=sys.stderr)
         return exc.code
