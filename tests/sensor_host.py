@@ -57,7 +57,12 @@ def _fingerprint(pub_file: Path) -> str:
 
 
 class SensorHost:
-    def __init__(self) -> None:
+    def __init__(self, *, overlaid: tuple[str, ...] = OVERLAID, login_users: tuple[str, ...] = ()) -> None:
+        """``overlaid``: the directories kept in the temp dir (add e.g. /home and /var/lib when the code under
+        test creates users); ``login_users``: users the code under test creates, who may then log in with
+        their own ~/.ssh/authorized_keys."""
+        self.overlaid = overlaid
+        self.login_users = login_users
         self.token = secrets.token_hex(3)
         self.netns = f"vpcm-{self.token}"
         self.host_if = f"vms{self.token}h"
@@ -108,7 +113,7 @@ class SensorHost:
         _run("ip", "link", "set", self.capture_peer, "up")
 
     def _files(self) -> None:
-        for path in OVERLAID:
+        for path in self.overlaid:
             (self.dir / "upper" / path.strip("/")).mkdir(parents=True)
             (self.dir / "work" / path.strip("/")).mkdir(parents=True)
         etc = self.dir / "upper" / "etc"
@@ -150,8 +155,8 @@ class SensorHost:
             f"HostKey {keys / 'host_ed25519'}",
             f"HostKey {keys / 'host_ecdsa'}",
             f"PidFile {self.dir / 'sshd.pid'}",
-            f"AuthorizedKeysFile {authorized}/%u",
-            f"AllowUsers {self.sudo_user} {self.password_user}",
+            f"AuthorizedKeysFile {authorized}/%u" + (" .ssh/authorized_keys" if self.login_users else ""),
+            " ".join(["AllowUsers", self.sudo_user, self.password_user, *self.login_users]),
             "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "PubkeyAuthentication yes", "PermitRootLogin no", "LogLevel VERBOSE", "",
         ]))
@@ -167,7 +172,7 @@ class SensorHost:
     def _sshd(self) -> None:
         mounts = " && ".join(
             f'mount -t overlay overlay -o "lowerdir={p},upperdir=$1/upper{p},workdir=$1/work{p}" {p}'
-            for p in OVERLAID
+            for p in self.overlaid
         )
         setup = f"set -e; {mounts}; mount -t tmpfs -o mode=755 tmpfs /run; mkdir -m 755 /run/sshd; " \
                 'exec /usr/sbin/sshd -D -e -f "$2"'
@@ -195,11 +200,24 @@ class SensorHost:
                     check=check, timeout=timeout)
 
     def upper(self, path: str) -> Path:
-        """Where ``path`` (under /etc, /usr/local or /opt) is when the sensor has written it."""
+        """Where ``path`` (under /etc, /usr/local, /opt or another overlaid dir) is when the sensor has written it."""
         return self.dir / "upper" / path.lstrip("/")
 
     def sshd_log(self) -> str:
         return (self.dir / "sshd.log").read_text(errors="replace")
+
+    def processes(self) -> dict[int, str]:
+        """Every process in the sensor's network namespace (sshd, its sessions, what they run): pid -> command line."""
+        found = {}
+        for pid in _run("ip", "netns", "pids", self.netns, check=False).stdout.split():
+            with contextlib.suppress(OSError):
+                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        return found
+
+    def drop_path(self) -> None:
+        """Lose every packet between this machine and the sensor without a word to either end (no FIN, no RST):
+        the host side of the veth goes down, as when a laptop sleeps or its Wi-Fi drops."""
+        _run("ip", "link", "set", self.host_if, "down")
 
     # -- cleanup ------------------------------------------------------------
     def close(self) -> None:

@@ -49,12 +49,8 @@ def add_command(sub, name: str, help: str) -> argparse.ArgumentParser:
     return parser
 
 
-def add_sensor_command(sub, name: str, help: str, *, name_help: str, interface_help: str,
-                       mac_help: str) -> argparse.ArgumentParser:
-    """A subcommand that works on a sensor: a saved setup NAME or --host and its SSH options, and
-    the capture interface by name or by MAC."""
-    parser = add_command(sub, name, help)
-    parser.add_argument("name", nargs="?", help=name_help)
+def add_ssh_options(parser: argparse.ArgumentParser) -> None:
+    """A sensor by saved setup NAME or by --host, and how to log in to it."""
     parser.add_argument("--host", help="the sensor's address (instead of NAME)")
     parser.add_argument("--port", type=int, help="SSH port (default: ~/.ssh/config or 22)")
     parser.add_argument("--user", help="login user (default: the image's, e.g. ubuntu)")
@@ -62,9 +58,19 @@ def add_sensor_command(sub, name: str, help: str, *, name_help: str, interface_h
     parser.add_argument("--known-hosts", type=Path, help="known_hosts file (default: STATE_DIR/known_hosts)")
     parser.add_argument("--accept-host-key", metavar="SHA256:...",
                         help="trust this host key fingerprint on first contact")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--interface", help=interface_help)
-    which.add_argument("--mac", help=mac_help)
+
+
+def add_sensor_command(sub, name: str, help: str, *, name_help: str, interface_help: str | None = None,
+                       mac_help: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand that works on a sensor: a saved setup NAME or --host and its SSH options, and
+    (with the two helps) the capture interface by name or by MAC."""
+    parser = add_command(sub, name, help)
+    parser.add_argument("name", nargs="?", help=name_help)
+    add_ssh_options(parser)
+    if interface_help and mac_help:
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument("--interface", help=interface_help)
+        which.add_argument("--mac", help=mac_help)
     return parser
 
 

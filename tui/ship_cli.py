@@ -1,0 +1,192 @@
+"""``vpc-mirror ship``: carry Zeek's logs to AI-Hunter / RITA, as activecm's zeek_log_transport does.
+
+The sensor (a setup NAME, or --host and the SSH options `zeek` takes) gets a
+non-root user with its own ed25519 key, the hunter's verified host key, a
+transport script and an hourly cron.d entry. With --hunter-user vpc-mirror
+also prepares the hunter (the receiving user, DEST, a restricted
+authorized_keys line); without it, it prints what the hunter's admin runs.
+Every diff and command is shown first; --dry-run stops there. Then the
+transport runs once and what arrived is listed. Exit 0 when the logs were
+shipped, 1 on failure, 2 on bad input or an untrusted host key. steps/ is
+imported inside the functions (start-up time: the wizard imports the command
+line before its first screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command, say
+from vpc_mirror.tui.cli_sensor import ask_password, ask_yes, open_sensor
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``ship`` subcommand."""
+    p = add_sensor_command(sub, "ship", "ship Zeek's rotated logs from the sensor to AI-Hunter / RITA every hour",
+                           name_help="a saved setup: the sensor comes from its state")
+    p.add_argument("--to", required=True, metavar="HUNTER", help="the AI-Hunter / RITA host, as the sensor reaches it")
+    p.add_argument("--hunter-port", type=int, default=22, help="the hunter's SSH port (default 22)")
+    p.add_argument("--hunter-user", help="a login with sudo on the hunter: vpc-mirror prepares it itself")
+    p.add_argument("--hunter-identity", type=Path, help="private key for --hunter-user")
+    p.add_argument("--accept-hunter-key", metavar="SHA256:...", help="the hunter's host key fingerprint")
+    p.add_argument("--ship-user", default="dataimport", help="the receiving user on the hunter (default dataimport)")
+    p.add_argument("--dest-dir", default="/opt/zeek/remotelogs",
+                   help="where the logs land on the hunter, per sensor (default /opt/zeek/remotelogs)")
+    p.add_argument("--rita", action="store_true", help="also a RITA config snippet and an hourly rolling import")
+    p.add_argument("--dry-run", action="store_true", help="show every file and command, change nothing")
+    p.add_argument("--yes", action="store_true", help="apply without asking")
+    return p
+
+
+def run(args) -> int:
+    return asyncio.run(_run(args))
+
+
+def _plan(args):
+    from pydantic import ValidationError
+    from vpc_mirror.steps.ship import ShipPlan
+
+    try:
+        return ShipPlan(hunter=args.to, port=args.hunter_port, ship_user=args.ship_user, dest_dir=args.dest_dir,
+                        rita=args.rita)
+    except ValidationError as exc:
+        flags = {"hunter": "to", "port": "hunter-port"}
+        lines = "\n".join(f"  --{flags.get(str(e['loc'][0]), str(e['loc'][0])).replace('_', '-')}: "
+                          f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        raise CommandError(f"invalid option(s):\n{lines}", ExitCode.BAD_INPUT) from None
+
+
+def _check_hunter_user(args) -> None:
+    from pydantic import TypeAdapter, ValidationError
+    from vpc_mirror.models.zeek import LoginUser
+
+    if args.hunter_user is None:
+        if args.hunter_identity is not None:
+            raise CommandError("--hunter-identity needs --hunter-user", ExitCode.BAD_INPUT)
+        return
+    try:
+        TypeAdapter(LoginUser).validate_python(args.hunter_user)
+    except ValidationError:
+        raise CommandError(f"--hunter-user: {args.hunter_user!r} is not a login name", ExitCode.BAD_INPUT) from None
+
+
+def _hunter_policy(args):
+    from vpc_mirror.models.zeek import check_fingerprint
+    from vpc_mirror.steps.ssh import HostKeyPolicy
+
+    accept = None
+    if args.accept_hunter_key is not None:
+        try:
+            accept = check_fingerprint(args.accept_hunter_key)
+        except ValueError as exc:
+            raise CommandError(f"--accept-hunter-key: {exc}", ExitCode.BAD_INPUT) from None
+    interactive = sys.stdin.isatty() and not args.yes
+    return HostKeyPolicy(accept=accept, ask=ask_yes if interactive else None)
+
+
+async def _open_hunter(args, plan, known_hosts: Path):
+    """The admin's connection to the hunter; its host key was verified (and recorded) from the sensor's side."""
+    from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect
+
+    target = SshTarget(host=plan.hunter, port=plan.port, user=args.hunter_user, identity=args.hunter_identity,
+                       known_hosts=known_hosts)
+    return await connect(target, HostKeyPolicy(), ask_password=ask_password if sys.stdin.isatty() else None,
+                         log=lambda line: print(line, file=sys.stderr))
+
+
+async def _run(args) -> int:
+    from vpc_mirror.steps import ship
+    from vpc_mirror.steps import ship_scripts as scripts
+    from vpc_mirror.steps.ssh import HostKeyRefused, SshError
+
+    _check_hunter_user(args)
+    plan = _plan(args)
+    policy = _hunter_policy(args)
+    known_hosts = args.known_hosts or args.state_dir / "known_hosts"
+    conn = await open_sensor(args)
+    sensor, ctx = conn.sensor, conn.ctx
+    hunter = None
+    try:
+        keys = await ship.verify_hunter_keys(await ship.scan_hunter_keys(sensor, plan), plan, known_hosts, policy,
+                                             log=say)
+        if args.hunter_user:
+            hunter = await _open_hunter(args, plan, known_hosts)
+        prefix = ctx.facts("zeek").get("prefix") if ctx is not None else None
+        work = await ship.survey_sensor(sensor, plan, keys, prefix)
+        sid = work.transport.sensor_id
+        hunter_work = await ship.survey_hunter(hunter, plan, work.public_key, sid) if hunter else None
+        _show(plan, work, hunter_work)
+        if plan.rita:
+            cidrs = await ship.vpc_cidrs(ctx) if ctx is not None else []
+            say(f"RITA (config.hjson; {'the VPC: ' + ', '.join(cidrs) if cidrs else 'no setup, so no VPC blocks'}):")
+            say(scripts.rita_config(cidrs).rstrip())
+        changes = work.changes_anything or (hunter_work is not None and hunter_work.changes_anything)
+        if args.dry_run:
+            if hunter is None:
+                say(ship.admin_instructions(plan, work.public_key, sid).rstrip())
+            say("Dry run: nothing was changed.")
+            return ExitCode.OK
+        if not changes:
+            say("Nothing to change: shipping is already set up.")
+        elif sys.stdin.isatty() and not args.yes and not await ask_yes("Apply these changes?"):
+            say("Nothing changed.")
+            return ExitCode.OK
+        public_key = await ship.prepare_sensor(sensor, work, log=say)
+        facts = {**work.facts(), "ship_user": plan.ship_user, "dest_dir": plan.dest_dir, "rita": plan.rita}
+        if hunter is not None:
+            await ship.prepare_hunter(hunter, plan, hunter_work, public_key, sid, log=say)
+        elif work.public_key is None:
+            say(f"The hunter's admin must now run, as root on {plan.hunter}:")
+            say(ship.admin_instructions(plan, public_key, sid).rstrip())
+            say("Then run this command again: it runs the transport once and shows what was sent.")
+            if ctx is not None:
+                ship.record_result(ctx, facts, "in-progress", "waiting for the hunter's admin to authorize the key")
+            return ExitCode.OK
+        say(f"… running the transport once: runuser -u {scripts.SENSOR_USER} -- {scripts.TRANSPORT}")
+        result = await ship.run_transport(sensor)
+        say(result.output)
+        error = None if result.exit_status == 0 else f"the transport failed (exit {result.exit_status})"
+        if error and hunter is None:
+            say(f"If the hunter's admin has not yet run this as root on {plan.hunter}, they must:")
+            say(ship.admin_instructions(plan, public_key, sid).rstrip())
+        files = await ship.arrived(hunter, plan, sid) if hunter else ship.sent(result)
+        where = f"{plan.hunter}:{plan.dest_dir}/{sid}/"
+        say(f"On the hunter in {where}: {len(files)} log file(s)" if hunter else f"Sent to {where}: {len(files)}")
+        for name in files:
+            say(f"  {name}")
+        say(f"Hourly at 5 past, {scripts.CRON_FILE} runs {scripts.TRANSPORT} as {scripts.SENSOR_USER} "
+            "(output in syslog, tag vpc-mirror-ship).")
+        if ctx is not None:
+            ship.record_result(ctx, facts, "failed" if error else "done", error)
+    except HostKeyRefused as exc:
+        raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
+    except ship.ShipRefused as exc:
+        raise CommandError(f"{exc}\nNothing was changed.", ExitCode.BAD_INPUT) from None
+    except SshError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        if hunter is not None:
+            hunter.close()
+        conn.close()
+    if error:
+        raise CommandError(error)
+    return ExitCode.OK
+
+
+def _show(plan, work, hunter_work) -> None:
+    from vpc_mirror.steps.ship_scripts import hunter_account_script
+
+    t = work.transport
+    say(f"Sensor id: {t.sensor_id}; logs from {t.log_dir} to {t.destination}:{plan.dest_dir}/{t.sensor_id}/")
+    for change in work.files + (hunter_work.files if hunter_work else []):
+        say(change.diff.rstrip("\n"))
+    for command in work.commands():
+        say(f"  run on the sensor: {command}")
+    if hunter_work is not None:
+        if hunter_work.rrsync is None:
+            say("  run on the hunter: install rsync (for rrsync)")
+        if hunter_work.account_missing:
+            say(f"  run on the hunter:\n{hunter_account_script(plan.ship_user, plan.dest_dir).rstrip()}")
