@@ -7,6 +7,14 @@ to the instance's console, or the user says yes to it; a key that differs from
 the recorded one is refused, never replaced. ``~/.ssh/config`` and the agent
 are honoured (asyncssh's defaults). A sudo password is asked at most once per
 connection and kept only in memory.
+
+A dead path (the laptop sleeps, Wi-Fi drops) is noticed on both ends without
+waiting for TCP: we send SSH keepalives and call the connection lost after
+``Liveness.silence`` seconds without an answer (30 s by default), raising
+``ConnectionDropped``; and every command we run without input runs under the
+heartbeat guard (``steps.heartbeat``), so the sensor ends it, its whole
+process group, within ``Heartbeat.bound`` seconds (20 s by default) of our
+last heartbeat, or at once when the connection closes.
 """
 
 from __future__ import annotations
@@ -20,9 +28,9 @@ from pathlib import Path
 
 import asyncssh
 
+from vpc_mirror.steps.heartbeat import Heartbeat
+
 CONNECT_TIMEOUT = 20
-KEEPALIVE_INTERVAL = 15
-KEEPALIVE_COUNT_MAX = 4
 COMMAND_TIMEOUT = 120
 BACKUP_SUFFIX = ".vpc-mirror.bak"
 
@@ -40,11 +48,32 @@ class HostKeyRefused(SshError):
     """The sensor's host key is not the one we trust (changed, or not what AWS says)."""
 
 
+class ConnectionDropped(SshError):
+    """The connection to the sensor is gone (closed, or silent past the keepalives); connecting again and running
+    the step again is safe, and nothing we started is left running there."""
+
+
 class RemoteCommandFailed(SshError):
     def __init__(self, command: str, exit_status: int | None, output: str):
         self.command, self.exit_status, self.output = command, exit_status, output
         shown = output.strip() or "(no output)"
         super().__init__(f"`{command}` failed (exit {exit_status}):\n{shown}")
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How soon a dead path is noticed: by us (SSH keepalives) and by the sensor (our heartbeats)."""
+
+    keepalive_interval: float = 10.0
+    keepalive_count_max: int = 2
+    heartbeat: Heartbeat = Heartbeat()
+
+    @property
+    def silence(self) -> float:
+        """Seconds without a word from the sensor after which asyncssh gives up on the connection: a keepalive goes
+        out after each quiet interval, and the connection is lost when more than ``keepalive_count_max`` of them in
+        a row went unanswered."""
+        return self.keepalive_interval * (self.keepalive_count_max + 1)
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,7 @@ class SshTarget:
     ssh_config: Sequence[str] | None = None
     #: SSH agent socket; None = $SSH_AUTH_SOCK
     agent_path: str | None = None
+    liveness: Liveness = Liveness()
 
     @property
     def label(self) -> str:
@@ -67,8 +97,8 @@ class SshTarget:
         return f"{who}{self.host}" + (f":{self.port}" if self.port and self.port != 22 else "")
 
     def options(self) -> dict:
-        opts: dict = {"connect_timeout": CONNECT_TIMEOUT, "keepalive_interval": KEEPALIVE_INTERVAL,
-                      "keepalive_count_max": KEEPALIVE_COUNT_MAX}
+        opts: dict = {"connect_timeout": CONNECT_TIMEOUT, "keepalive_interval": self.liveness.keepalive_interval,
+                      "keepalive_count_max": self.liveness.keepalive_count_max}
         if self.port:
             opts["port"] = self.port
         if self.ssh_config is not None:
@@ -185,7 +215,8 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
     if target.agent_path is not None:
         opts["agent_path"] = target.agent_path
     try:
-        conn = await asyncssh.connect(target.host, known_hosts=str(target.known_hosts), **opts)
+        conn = await asyncssh.connect(target.host, known_hosts=str(target.known_hosts), client_factory=_Watcher,
+                                      **opts)
     except asyncssh.HostKeyNotVerifiable:
         raise HostKeyRefused(
             f"WARNING: the host key of {target.host} has CHANGED since it was recorded in {target.known_hosts}. "
@@ -196,13 +227,23 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
                        "(--identity, ~/.ssh/config or the agent)") from None
     except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
         raise _unreachable(target, exc) from None
-    sensor = Sensor(conn, target, ask_password=ask_password, log=log)
+    sensor = Sensor(conn, target, conn.get_owner(), ask_password=ask_password, log=log)
     try:
         await sensor.prepare_root()
     except BaseException:
         sensor.close()
         raise
     return sensor
+
+
+class _Watcher(asyncssh.SSHClient):
+    """Remembers why the connection ended: asyncssh tells its client, not the processes that were waiting on it."""
+
+    closed = False
+    reason: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed, self.reason = True, exc
 
 
 @dataclass
@@ -223,10 +264,21 @@ class Sensor:
 
     conn: asyncssh.SSHClientConnection
     target: SshTarget
+    watcher: _Watcher = field(repr=False)
     ask_password: AskSecret | None = None
     log: Callable[[str], None] = lambda line: None
     is_root: bool = False
     _password: str | None = field(default=None, repr=False)
+
+    @property
+    def lost(self) -> str | None:
+        """Why the connection is gone, as words for a message; None while it is up."""
+        if not self.watcher.closed:
+            return None
+        reason = self.watcher.reason
+        if isinstance(reason, asyncssh.ConnectionLost) and "keepalive" in reason.reason:
+            return f"lost the connection to {self.target.label}: no answer for {self.target.liveness.silence:g} s"
+        return f"the connection to the sensor dropped ({self.target.label}: {reason or 'closed'})"
 
     async def prepare_root(self) -> None:
         """Find how to become root: already root, ``sudo -n``, or sudo with a password asked once."""
@@ -247,7 +299,8 @@ class Sensor:
         if not password:
             raise SshError(f"no sudo password given for {self.target.label}; nothing was done")
         self._password = password
-        check = await self.run(["true"], root=True, check=False)
+        # input="": EOF right after the password, so sudo fails at once on a wrong one (not on our heartbeats)
+        check = await self.run(["true"], root=True, input="", check=False)
         if check.exit_status != 0:
             self._password = None
             raise SshError(f"sudo on {self.target.label} did not accept the password; run again and retype it")
@@ -261,18 +314,35 @@ class Sensor:
 
     async def run(self, argv: Sequence[str], *, root: bool = False, input: str | None = None,
                   timeout: float = COMMAND_TIMEOUT, check: bool = True) -> Result:
+        """Run ``argv`` and collect its output. Without ``input`` it runs under the heartbeat guard, so it cannot
+        outlive the connection, our giving up on it (``timeout``) or a dead path by more than the liveness bound."""
         command = self.command_line(argv, root)
-        stdin = input
-        if root and not self.is_root and self._password is not None:
-            stdin = f"{self._password}\n{input or ''}"
+        heartbeat = self.target.liveness.heartbeat if input is None else None
+        wire = self.command_line(heartbeat.guarded(argv), root) if heartbeat else command
+        stdin = f"{self._password}\n" if root and not self.is_root and self._password is not None else ""
+        stdin += input or ""
         try:
-            done = await self.conn.run(command, input=stdin, check=False, timeout=timeout)
+            process = await self.conn.create_process(wire, encoding=None)
+        except (asyncssh.Error, OSError) as exc:
+            raise self._dropped(command, exc) from None
+        beating = asyncio.create_task(heartbeat.beat(process.stdin)) if heartbeat else None
+        try:
+            if stdin:
+                process.stdin.write(stdin.encode())
+            if heartbeat is None:
+                process.stdin.write_eof()
+            done = await process.wait(timeout=timeout)
         except asyncssh.TimeoutError:
             raise SshError(f"`{command}` did not finish within {timeout:.0f} s on {self.target.label}; "
                            "run the step again once the sensor is responsive") from None
-        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError) as exc:
-            raise SshError(f"the connection to {self.target.label} dropped while running `{command}` ({exc}); "
-                           "run the step again: it continues where it stopped") from None
+        except (asyncssh.Error, OSError) as exc:
+            raise self._dropped(command, exc) from None
+        finally:
+            if beating is not None:
+                beating.cancel()
+            process.close()
+        if done.returncode is None:  # the channel closed without an exit status: the connection went
+            raise self._dropped(command, None)
         result = Result(command, done.exit_status, _text(done.stdout), _text(done.stderr))
         if check and result.exit_status != 0:
             raise RemoteCommandFailed(command, result.exit_status, result.output)
@@ -295,6 +365,11 @@ class Sensor:
     async def write_file(self, path: str, text: str, mode: int = 0o644) -> None:
         """Replace ``path`` atomically; the first time, keep the original as ``path`` + BACKUP_SUFFIX."""
         await self.run(["sh", "-c", _WRITE, "sh", path, f"{mode:04o}", BACKUP_SUFFIX], root=True, input=text)
+
+    def _dropped(self, command: str, exc: BaseException | None) -> ConnectionDropped:
+        why = self.lost or f"the connection to the sensor dropped ({self.target.label}: {exc or 'closed'})"
+        return ConnectionDropped(f"{why}, while `{command}` ran; run the step again once the sensor is reachable: "
+                                 "it continues where it stopped")
 
     def close(self) -> None:
         self.conn.close()

@@ -111,8 +111,8 @@ class RemoteSource:
 
     async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
         session = _LockedFeed(live)
-        capture = RemoteCapture(self.sensor.conn, session, self.interface, port=self.port, snaplen=self.snaplen,
-                                sudo=not self.sensor.is_root, on_status=live.set_status)
+        capture = RemoteCapture(self.sensor, session, self.interface, port=self.port, snaplen=self.snaplen,
+                                on_status=live.set_status)
         live.set_status(capture.status)
         await capture.run(stop)
 

@@ -1,9 +1,12 @@
 """Capture on the sensor: tcpdump's pcap stream over SSH, decoded here as it arrives.
 
-The remote command is a small shell wrapper around tcpdump that kills it as
-soon as our side of the channel closes (its stdin reaches EOF), so stopping
-the view, or losing the connection, never leaves a tcpdump running on the
-sensor. tcpdump's stderr becomes a status the UI can show.
+tcpdump runs under the heartbeat guard (``steps.heartbeat``): stopping the
+view, or the connection closing, ends it at once; a silently dead path (the
+laptop sleeps, Wi-Fi drops) ends it when our heartbeats stop, within
+``Heartbeat.bound`` seconds (20 s by default), even if this side was killed.
+Our side calls the connection lost after ``Liveness.silence`` seconds without
+an answer (30 s by default) and ends with the status "disconnected".
+tcpdump's stderr becomes a status the UI can show.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vpc_mirror.models.zeek import INTERFACE_NAME
+from vpc_mirror.steps.heartbeat import Heartbeat
 
 from .session import CaptureSession
 
@@ -27,26 +31,24 @@ class BadCaptureInput(ValueError):
 
 @dataclass(frozen=True)
 class CaptureStatus:
-    state: str  # starting | listening | permission-denied | no-such-device | tcpdump-missing | sudo-password | stopped | failed
+    #: starting | listening | permission-denied | no-such-device | tcpdump-missing | sudo-password | stopped | failed
+    #: | disconnected (the connection to the sensor is gone; connecting again and capturing again is safe)
+    state: str
     message: str
 
 
-def tcpdump_command(interface: str, port: int = 4789, snaplen: int = DEFAULT_SNAPLEN, sudo: bool = True) -> str:
-    """The remote command line: ``tcpdump -i IF -U -s SNAPLEN -w - 'udp dst port PORT'``, quoted.
-
-    Wrapped so that tcpdump is killed when our stdin closes.
-    """
+def tcpdump_command(interface: str, port: int = 4789, snaplen: int = DEFAULT_SNAPLEN, sudo: bool = True,
+                    heartbeat: Heartbeat = Heartbeat()) -> str:
+    """The remote command line: ``tcpdump -i IF -U -s SNAPLEN -w - 'udp dst port PORT'``, quoted, under the
+    heartbeat guard (so it ends when our stdin closes or our heartbeats stop)."""
     if not INTERFACE_NAME.match(interface):
         raise BadCaptureInput(f"interface {interface!r} is not a valid interface name; use one like eth1 or ens6")
     if not 1 <= int(port) <= 65535:
         raise BadCaptureInput(f"port {port} is outside 1-65535; AWS mirrors to UDP 4789")
     if not 1 <= int(snaplen) <= DEFAULT_SNAPLEN:
         raise BadCaptureInput(f"snap length {snaplen} is outside 1-{DEFAULT_SNAPLEN}")
-    tcpdump = shlex.join(["tcpdump", "-i", interface, "-U", "-s", str(int(snaplen)), "-w", "-",
-                          f"udp dst port {int(port)}"])
-    # tcpdump runs in the background with its own stdout; `read` waits for our EOF.
-    script = f'{tcpdump} & t=$!; trap \'kill "$t" 2>/dev/null\' EXIT; read -r _; kill "$t" 2>/dev/null; wait "$t"'
-    command = ["sh", "-c", script]
+    command = heartbeat.guarded(["tcpdump", "-i", interface, "-U", "-s", str(int(snaplen)), "-w", "-",
+                                 f"udp dst port {int(port)}"])
     if sudo:
         command = ["sudo", "-n", *command]
     return shlex.join(command)
@@ -75,15 +77,15 @@ def status_of(line: str) -> CaptureStatus | None:
 
 
 class RemoteCapture:
-    """Runs the capture over an asyncssh connection and feeds a CaptureSession until stopped."""
+    """Runs the capture over a sensor connection (``steps.ssh.Sensor``) and feeds a CaptureSession until stopped."""
 
-    def __init__(self, conn, session: CaptureSession, interface: str, *, port: int = 4789,
-                 snaplen: int = DEFAULT_SNAPLEN, sudo: bool = True,
-                 on_status: Callable[[CaptureStatus], None] = lambda status: None):
-        self.conn = conn
+    def __init__(self, sensor, session: CaptureSession, interface: str, *, port: int = 4789,
+                 snaplen: int = DEFAULT_SNAPLEN, on_status: Callable[[CaptureStatus], None] = lambda status: None):
+        self.sensor = sensor
         self.session = session
         self.interface = interface
-        self.command = tcpdump_command(interface, port, snaplen, sudo)
+        self.heartbeat = sensor.target.liveness.heartbeat
+        self.command = tcpdump_command(interface, port, snaplen, not sensor.is_root, self.heartbeat)
         self.on_status = on_status
         self.status = CaptureStatus("starting", f"starting tcpdump on {interface}")
         self.stderr_tail: list[str] = []
@@ -95,24 +97,25 @@ class RemoteCapture:
 
     async def run(self, stop: asyncio.Event) -> CaptureStatus:
         """Capture until ``stop`` is set or the remote side ends; returns the last status."""
-        self._process = await self.conn.create_process(self.command, encoding=None)
+        self._process = await self.sensor.conn.create_process(self.command, encoding=None)
         reader = asyncio.create_task(self._read_stdout())
-        errors = asyncio.create_task(self._read_stderr())
         stopper = asyncio.create_task(stop.wait())
+        tasks = [reader, stopper, asyncio.create_task(self._read_stderr()),
+                 asyncio.create_task(self.heartbeat.beat(self._process.stdin))]
         try:
             await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await self.stop()
-            for task in (reader, errors, stopper):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(reader, errors, stopper, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self.status.state in ("starting", "listening"):
             code = self._process.exit_status
             if stop.is_set() or code == 0:
                 self._set(CaptureStatus("stopped", "capture stopped"))
             elif code is None:
-                self._set(CaptureStatus("failed", "the connection to the sensor dropped during the capture; "
-                                                  "start it again"))
+                why = self.sensor.lost or "the connection to the sensor dropped"
+                self._set(CaptureStatus("disconnected", f"{why} during the capture; start it again"))
             else:
                 tail = " | ".join(self.stderr_tail[-3:]) or "no message"
                 self._set(CaptureStatus("failed", f"tcpdump ended with status {code}: {tail}"))
