@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from vpc_mirror import __version__
-from vpc_mirror.tui import export_cli, ship_cli, watch_cli, zeek_cli
+from vpc_mirror.tui import export_cli, hunt_cli, ship_cli, watch_cli, zeek_cli
 from vpc_mirror.tui.cli_common import (
     CommandError,
     ExitCode,
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     zeek_cli.add_parser(sub)
     watch_cli.add_parser(sub)
+    hunt_cli.add_parser(sub)
     ship_cli.add_parser(sub)
     return parser
 
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             "sandbox": _sandbox,
             "zeek": zeek_cli.run,
             "watch": watch_cli.run,
+            "hunt": hunt_cli.run,
             "ship": ship_cli.run,
         }[args.command]
         return handler(args)
