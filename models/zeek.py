@@ -53,9 +53,9 @@ def capture_fields(text: str) -> dict[str, str | None]:
 def _remote_path(value: str) -> str:
     if not value.startswith("/"):
         raise ValueError(f"{value!r} is not an absolute path; give one starting with /, e.g. /opt/zeek")
-    if any(c in value for c in "\0\n\r\"\\%$`"):
-        raise ValueError(f"{value!r} holds a newline, quote, backslash, % , $ or `; "
-                         "pick a directory without them (spaces are fine)")
+    if any(c in "'\"\\%$`" or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{value!r} holds a control character (e.g. a newline), a quote (' or \"), a backslash, "
+                         "%, $ or `; pick a directory without them (spaces are fine)")
     if "/../" in f"{value}/":
         raise ValueError(f"{value!r} contains '..'; give the directory itself")
     return value.rstrip("/") or "/"

@@ -11,7 +11,10 @@ without a heartbeat (so after at least ``(misses - 1) * interval`` and at
 most ``misses * interval`` seconds of silence), SIGKILL a tick later if any
 of it is still there, and SIGTERM at once when its stdin closes (we stopped,
 or sshd saw the connection close). It exits with the command's status and
-passes its stdout and stderr through untouched.
+passes its stdout and stderr through untouched. With a sudo password, stdin
+first answers sudo's prompt, and heartbeats begin only once sudo has started
+the guard (steps.ssh), so sudo never reads a heartbeat as a password and the
+guard never sees the password.
 
 The guard itself needs only sh, ``kill``, ``sleep`` and ``setsid`` (util-linux,
 or busybox), which every Linux has.

@@ -6,7 +6,11 @@ one the user gave (``--accept-host-key``), the fingerprints cloud-init printed
 to the instance's console, or the user says yes to it; a key that differs from
 the recorded one is refused, never replaced. ``~/.ssh/config`` and the agent
 are honoured (asyncssh's defaults). A sudo password is asked at most once per
-connection and kept only in memory.
+connection, kept only in memory, and written to a command's stdin only in
+answer to sudo's own prompt: a random ``-p`` prompt seen on stderr before the
+command announces (a random marker line) that sudo has started it. When sudo
+does not ask (a cached ticket, e.g. ``timestamp_type=global``) the password is
+never sent, so it cannot end up in a file or a command's input.
 
 A dead path (the laptop sleeps, Wi-Fi drops) is noticed on both ends without
 waiting for TCP: we send SSH keepalives and call the connection lost after
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +56,10 @@ class HostKeyRefused(SshError):
 class ConnectionDropped(SshError):
     """The connection to the sensor is gone (closed, or silent past the keepalives); connecting again and running
     the step again is safe, and nothing we started is left running there."""
+
+
+class BadKeyFile(SshError):
+    """The private key file given (``--identity``, the wizard's identity field) is missing or not a usable key."""
 
 
 class RemoteCommandFailed(SshError):
@@ -201,9 +210,26 @@ def _unreachable(target: SshTarget, exc: BaseException) -> SshError:
                     "its security group allows SSH from this machine")
 
 
+def _check_identity(path: Path) -> None:
+    """Say what is wrong with the key file itself, before a network error could be blamed for it."""
+    if not path.exists():
+        raise BadKeyFile(f"the SSH key file {path} does not exist; give the path of the private key "
+                         "(--identity), or leave it out to use ~/.ssh/config and the agent")
+    try:
+        asyncssh.read_private_key(path)
+    except OSError as exc:
+        raise BadKeyFile(f"the SSH key file {path} cannot be read ({exc.strerror}); check its owner and mode") \
+            from None
+    except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+        raise BadKeyFile(f"cannot use the SSH key file {path} ({exc}); give an OpenSSH private key without a "
+                         "passphrase, or load it into the agent (ssh-add) and leave --identity out") from None
+
+
 async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: AskSecret | None = None,
                   log: Callable[[str], None] = lambda line: None) -> Sensor:
     """An authenticated connection whose host key is verified; see the module docstring for the rules."""
+    if target.identity is not None:
+        _check_identity(target.identity)
     pattern = _known_hosts_pattern(target.host, target.port)
     if not _recorded(target.known_hosts, pattern):
         await _first_contact(target, policy, log)
@@ -269,6 +295,10 @@ class Sensor:
     log: Callable[[str], None] = lambda line: None
     is_root: bool = False
     _password: str | None = field(default=None, repr=False)
+    #: sudo's prompt, and the line our wrapper prints once sudo has started the command; random, so that
+    #: nothing else on the sensor can be taken for either
+    _prompt: str = field(default_factory=lambda: f"[vpc-mirror sudo {secrets.token_hex(8)}]", repr=False)
+    _started: str = field(default_factory=lambda: f"vpc-mirror-started-{secrets.token_hex(8)}", repr=False)
 
     @property
     def lost(self) -> str | None:
@@ -299,18 +329,29 @@ class Sensor:
         if not password:
             raise SshError(f"no sudo password given for {self.target.label}; nothing was done")
         self._password = password
-        # input="": EOF right after the password, so sudo fails at once on a wrong one (not on our heartbeats)
-        check = await self.run(["true"], root=True, input="", check=False)
+        check = await self.run(["true"], root=True, check=False)  # a refused password is not sent twice
         if check.exit_status != 0:
             self._password = None
             raise SshError(f"sudo on {self.target.label} did not accept the password; run again and retype it")
 
+    @property
+    def _asks(self) -> bool:
+        """Root commands go through ``sudo -S`` with a password that sudo may (or may not) ask for."""
+        return self._password is not None and not self.is_root
+
     def command_line(self, argv: Sequence[str], root: bool = False) -> str:
-        """The remote command line: every argument shell-quoted."""
+        """The command line as messages show it: every argument shell-quoted, sudo as it is used."""
         argv = list(argv)
         if root and not self.is_root:
-            argv = ["sudo", "-S", "-p", "", "--", *argv] if self._password is not None else ["sudo", "-n", "--", *argv]
+            argv = ["sudo", "-S" if self._asks else "-n", "--", *argv]
         return shlex.join(argv)
+
+    def _wire(self, argv: Sequence[str], root: bool) -> str:
+        """What is sent: with a password, sudo prompts with our prompt and the command first prints our marker."""
+        if root and self._asks:
+            return shlex.join(["sudo", "-S", "-p", self._prompt, "--", "sh", "-c", _ANNOUNCE, self._started,
+                               *argv])
+        return self.command_line(argv, root)
 
     async def run(self, argv: Sequence[str], *, root: bool = False, input: str | None = None,
                   timeout: float = COMMAND_TIMEOUT, check: bool = True) -> Result:
@@ -318,35 +359,74 @@ class Sensor:
         outlive the connection, our giving up on it (``timeout``) or a dead path by more than the liveness bound."""
         command = self.command_line(argv, root)
         heartbeat = self.target.liveness.heartbeat if input is None else None
-        wire = self.command_line(heartbeat.guarded(argv), root) if heartbeat else command
-        stdin = f"{self._password}\n" if root and not self.is_root and self._password is not None else ""
-        stdin += input or ""
+        wire = self._wire(heartbeat.guarded(argv) if heartbeat else argv, root)
         try:
             process = await self.conn.create_process(wire, encoding=None)
         except (asyncssh.Error, OSError) as exc:
             raise self._dropped(command, exc) from None
-        beating = asyncio.create_task(heartbeat.beat(process.stdin)) if heartbeat else None
         try:
-            if stdin:
-                process.stdin.write(stdin.encode())
-            if heartbeat is None:
-                process.stdin.write_eof()
-            done = await process.wait(timeout=timeout)
-        except asyncssh.TimeoutError:
+            exit_status, stdout, stderr = await asyncio.wait_for(
+                self._talk(process, input, heartbeat, root and self._asks), timeout)
+        except asyncio.TimeoutError:
             raise SshError(f"`{command}` did not finish within {timeout:.0f} s on {self.target.label}; "
                            "run the step again once the sensor is responsive") from None
         except (asyncssh.Error, OSError) as exc:
             raise self._dropped(command, exc) from None
         finally:
-            if beating is not None:
-                beating.cancel()
             process.close()
-        if done.returncode is None:  # the channel closed without an exit status: the connection went
+        if exit_status is None:  # the channel closed without an exit status: the connection went
             raise self._dropped(command, None)
-        result = Result(command, done.exit_status, _text(done.stdout), _text(done.stderr))
+        result = Result(command, exit_status, _text(stdout), _text(stderr))
         if check and result.exit_status != 0:
             raise RemoteCommandFailed(command, result.exit_status, result.output)
         return result
+
+    async def _talk(self, process, input: str | None, heartbeat: Heartbeat | None,
+                    asks: bool) -> tuple[int | None, bytes, bytes]:
+        """Feed the command (password to sudo's prompt, then input or heartbeats); (exit status, stdout, stderr)."""
+        stdout = asyncio.create_task(process.stdout.read())
+        beating = None
+        try:
+            started, stderr = await self._authenticate(process) if asks else (True, b"")
+            if not started:  # sudo refused the password or could not start the command: end its wait
+                process.stdin.write_eof()
+            elif heartbeat is not None:
+                beating = asyncio.create_task(heartbeat.beat(process.stdin))
+            else:
+                process.stdin.write((input or "").encode())
+                process.stdin.write_eof()
+            stderr += await process.stderr.read()
+            out = await stdout
+            done = await process.wait()
+        finally:
+            stdout.cancel()
+            if beating is not None:
+                beating.cancel()
+        return done.returncode, out, stderr
+
+    async def _authenticate(self, process) -> tuple[bool, bytes]:
+        """Answer sudo's prompt, once, with the password, until the command announces that it started.
+
+        (True, the command's first stderr) once it started, sudo's own words dropped; (False, what sudo said)
+        when sudo ended or asked again (the password was refused). Until the marker only sudo writes to stderr,
+        so nothing the command prints can draw the password out."""
+        prompt, marker = self._prompt.encode(), f"{self._started}\n".encode()
+        said, answered = b"", False
+        while True:
+            chunk = await process.stderr.read(4096)
+            if not chunk:
+                return False, said
+            said += chunk
+            if prompt in said:
+                said = said.replace(prompt, b"", 1)
+                if answered:
+                    return False, said
+                process.stdin.write(f"{self._password}\n".encode())
+                answered = True
+            if said.startswith(marker):
+                return True, said[len(marker):]
+            if (at := said.find(b"\n" + marker)) >= 0:  # at a line's start: not inside sudo's quote of our argv
+                return True, said[at + 1 + len(marker):]
 
     async def script(self, text: str, *args: str, root: bool = True, timeout: float = COMMAND_TIMEOUT,
                      check: bool = True) -> Result:
@@ -363,8 +443,17 @@ class Sensor:
         return result.stdout
 
     async def write_file(self, path: str, text: str, mode: int = 0o644) -> None:
-        """Replace ``path`` atomically; the first time, keep the original as ``path`` + BACKUP_SUFFIX."""
-        await self.run(["sh", "-c", _WRITE, "sh", path, f"{mode:04o}", BACKUP_SUFFIX], root=True, input=text)
+        """Replace ``path`` atomically with ``text`` at exactly ``mode``; the first time, keep the original as
+        ``path`` + BACKUP_SUFFIX. The new text goes in place only when every byte of it arrived: a connection cut
+        mid-write leaves the old file as it was (and no temporary file)."""
+        size = str(len(text.encode()))
+        written = await self.run(["sh", "-c", _WRITE, "sh", path, f"{mode:04o}", BACKUP_SUFFIX, size], root=True,
+                                 input=text, check=False)
+        if written.exit_status == _CUT_SHORT:
+            raise ConnectionDropped(f"writing {path} on {self.target.label} was cut short ({written.stderr.strip()}); "
+                                    "the file was left as it was. Run the step again")
+        if written.exit_status != 0:
+            raise RemoteCommandFailed(written.command, written.exit_status, written.output)
 
     def _dropped(self, command: str, exc: BaseException | None) -> ConnectionDropped:
         why = self.lost or f"the connection to the sensor dropped ({self.target.label}: {exc or 'closed'})"
@@ -375,10 +464,18 @@ class Sensor:
         self.conn.close()
 
 
+#: Prints the marker line that tells us sudo has started the command (no password is sent after it), then
+#: becomes the command.
+_ANNOUNCE = 'printf "%s\\n" "$0" >&2; exec "$@"'
+_CUT_SHORT = 90
+#: argv: PATH MODE BACKUP_SUFFIX BYTES. The temporary file is made readable by root only (umask 077) and gets
+#: MODE only once it holds all BYTES, so neither a secret nor half a file is ever visible under either name.
 _WRITE = (
     'set -e; mkdir -p -- "$(dirname -- "$1")"; '
     'if [ -e "$1" ] && [ ! -e "$1$3" ]; then cp -p -- "$1" "$1$3"; fi; '
-    't="$1.vpc-mirror.tmp"; cat > "$t"; chmod "$2" "$t"; mv -f -- "$t" "$1"'
+    't="$1.vpc-mirror.tmp"; rm -f -- "$t"; (umask 077; cat > "$t"); n=$(wc -c < "$t"); '
+    f'if [ "$n" -ne "$4" ]; then rm -f -- "$t"; echo "$n of $4 bytes arrived" >&2; exit {_CUT_SHORT}; fi; '
+    'chmod "$2" "$t"; mv -f -- "$t" "$1"'
 )
 
 

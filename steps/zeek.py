@@ -5,7 +5,9 @@ diff, the capture interface's state, whether Zeek must be installed or
 redeployed); ``carry_out`` applies exactly that and ends with the parsed
 ``zeekctl status``. Every part is idempotent: a second run finds nothing to
 change and says so. Teardown leaves the sensor as it is (the originals stay in
-``*.vpc-mirror.bak``).
+``*.vpc-mirror.bak``). The state-recording helpers import the setup machinery
+(boto3 and every AWS step) inside themselves, for start-up time: ``vpc-mirror
+zeek --host`` never needs it.
 """
 
 from __future__ import annotations
@@ -65,10 +67,18 @@ class Survey:
     files: list[FileChange] = field(default_factory=list)
     interface_fixes: list[str] = field(default_factory=list)
     running: bool = False
+    log_dir: str = "/opt/zeek/logs"  # zeekctl's LogDir
+    rotation: int = scripts.HOURLY  # LogRotationInterval once this run's changes are made, in seconds
 
     @property
     def config_changed(self) -> bool:
-        return any(f.path.endswith(("node.cfg", "local.zeek")) for f in self.files)
+        return any(f.path.endswith(("node.cfg", "local.zeek", "zeekctl.cfg")) for f in self.files)
+
+    @property
+    def logs(self) -> str:
+        """Where Zeek's logs are, for the step's summary (RITA and `vpc-mirror ship` read the dated folders)."""
+        every = "hourly" if self.rotation == scripts.HOURLY else f"every {self.rotation} s"
+        return f"Zeek's logs: {self.log_dir}/current (rotated {every} into {self.log_dir}/YYYY-MM-DD/)"
 
     @property
     def needs_deploy(self) -> bool:
@@ -176,15 +186,28 @@ async def _interface_fixes(sensor: Sensor, link: Link) -> list[str]:
     return fixes
 
 
-async def _config_paths(sensor: Sensor, prefix: str) -> tuple[str, str]:
-    """(node.cfg, local.zeek) as zeekctl reports them; the packages' layout when Zeek is not installed yet."""
+@dataclass
+class ZeekctlConfig:
+    """What ``zeekctl config`` says of the files we edit and of log rotation."""
+
+    node_cfg: str
+    local_zeek: str
+    zeekctl_cfg: str
+    log_dir: str
+    rotation: int | None  # None: not reported (Zeek not installed yet: the packages' default applies)
+
+
+async def zeekctl_config(sensor: Sensor, prefix: str) -> ZeekctlConfig:
+    """zeekctl's view of its configuration; the packages' layout when Zeek is not installed yet."""
     shown = await sensor.run([f"{prefix}/bin/zeekctl", "config"], root=True, check=False)
-    values = dict(line.split(" = ", 1) for line in shown.stdout.splitlines() if " = " in line)
-    if "nodecfg" in values and "sitepolicypath" in values:
-        return values["nodecfg"].strip(), f"{values['sitepolicypath'].strip()}/local.zeek"
-    if prefix == "/usr":
-        return "/etc/zeek/node.cfg", "/usr/share/zeek/site/local.zeek"
-    return f"{prefix}/etc/node.cfg", f"{prefix}/share/zeek/site/local.zeek"
+    values = {k.strip(): v.strip() for k, v in (line.split(" = ", 1) for line in shown.stdout.splitlines()
+                                                if " = " in line)}
+    etc, logs = ("/etc/zeek", "/var/log/zeek") if prefix == "/usr" else (f"{prefix}/etc", f"{prefix}/logs")
+    site = values.get("sitepolicypath", "/usr/share/zeek/site" if prefix == "/usr" else f"{prefix}/share/zeek/site")
+    rotation = values.get("logrotationinterval", "")
+    return ZeekctlConfig(node_cfg=values.get("nodecfg", f"{etc}/node.cfg"), local_zeek=f"{site}/local.zeek",
+                         zeekctl_cfg=f"{values.get('cfgdir', etc)}/zeekctl.cfg", log_dir=values.get("logdir", logs),
+                         rotation=int(rotation) if rotation.isdigit() else None)
 
 
 async def capture_link(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> Link:
@@ -210,16 +233,20 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
         raise ZeekRefused(f"{link.name} carries {ssh_server[2]}, the address this SSH session uses; it cannot be "
                           "the capture interface (its address would be removed). Give the capture ENI's MAC")
     systemd = (await sensor.run(["test", "-d", "/run/systemd/system"], check=False)).exit_status == 0
-    node_path, local_path = await _config_paths(sensor, prefix)
-    local_now = await sensor.read_file(local_path)
+    config = await zeekctl_config(sensor, prefix)
+    local_now = await sensor.read_file(config.local_zeek)
     files = []
-    for path, text, mode in wanted_files(prefix, link.name, answers.workers, systemd, node_path, local_path,
-                                         local_now):
-        old = local_now if path == local_path else await sensor.read_file(path)
+    for path, text, mode in wanted_files(prefix, link.name, answers.workers, systemd, config.node_cfg,
+                                         config.local_zeek, local_now):
+        old = local_now if path == config.local_zeek else await sensor.read_file(path)
         if old != text:
             files.append(FileChange(path, old, text, mode))
+    if config.rotation == 0:  # rotation turned off: RITA and `vpc-mirror ship` need the hourly dated folders
+        old = await sensor.read_file(config.zeekctl_cfg)
+        files.append(FileChange(config.zeekctl_cfg, old, scripts.rotate_hourly(old or ""), 0o644))
     result = Survey(os=os, systemd=systemd, interface=link.name, zeek_version=version, prefix=prefix,
-                    install=install, files=files)
+                    install=install, files=files, log_dir=config.log_dir,
+                    rotation=config.rotation or scripts.HOURLY)
     result.interface_fixes = await _interface_fixes(sensor, link)
     if install is None:
         result.running = (await zeekctl_status(sensor, prefix)).running
@@ -259,7 +286,7 @@ def demo_survey(answers: ZeekPlan) -> Survey:
                                                   f"{prefix}/etc/node.cfg", f"{prefix}/share/zeek/site/local.zeek",
                                                   None)]
     return Survey(os=os, systemd=True, interface=interface, zeek_version=None, prefix=prefix,
-                  install=scripts.install_script(os, answers.package), files=files,
+                  install=scripts.install_script(os, answers.package), files=files, log_dir=f"{prefix}/logs",
                   interface_fixes=[f"{interface} is down", f"MTU 1500 -> {scripts.CAPTURE_MTU}",
                                    f"turn off {', '.join(DEMO_OFFLOADS)}"])
 
@@ -293,7 +320,8 @@ async def zeekctl_status(sensor: Sensor, prefix: str) -> ZeekStatus:
 
 async def carry_out(sensor: Sensor, work: Survey, answers: ZeekPlan, mac: str | None = None,
                     log: Callable[[str], None] = lambda line: None) -> ZeekStatus:
-    """Apply ``work`` (each file's diff is logged before it is written); the resulting ``zeekctl status``."""
+    """Apply ``work`` (each file's diff is logged before it is written, where the logs are after it all); the
+    resulting ``zeekctl status``."""
     if work.install:
         log(f"… installing Zeek on {work.os.pretty or work.os.key} (this takes a few minutes)")
         try:
@@ -326,4 +354,5 @@ async def carry_out(sensor: Sensor, work: Survey, answers: ZeekPlan, mac: str | 
     status = await zeekctl_status(sensor, work.prefix)
     if not status.running:
         raise SshError(f"Zeek is not running after deploy ({status.summary()}):\n{status.output.strip()}")
+    log(work.logs)
     return status

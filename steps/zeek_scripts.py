@@ -19,6 +19,8 @@ ZEEK_UNIT = "/etc/systemd/system/zeek.service"
 CRON_FILE = "/etc/cron.d/vpc-mirror-zeek"
 PROFILE_FILE = "/etc/profile.d/zeek.sh"
 CAPTURE_MTU = 9001
+#: zeekctl's default LogRotationInterval: each hour's logs are archived into LogDir/YYYY-MM-DD/.
+HOURLY = 3600
 #: ``ethtool -K`` names of the offloads turned off, and the feature names ``ethtool -k`` shows for them.
 OFFLOADS = {
     "rx": "rx-checksumming", "tx": "tx-checksumming", "sg": "scatter-gather",
@@ -183,6 +185,18 @@ def local_zeek(current: str) -> str:
     return f"{current}{sep}\n# Added by vpc-mirror: log MAC addresses in conn.log.\n@load {MAC_LOGGING}\n"
 
 
+_ROTATION = re.compile(r"^[ \t]*LogRotationInterval[ \t]*=.*$", re.M)
+
+
+def rotate_hourly(current: str) -> str:
+    """zeekctl.cfg (``current``) with LogRotationInterval back at zeekctl's default, hourly."""
+    line = f"LogRotationInterval = {HOURLY}"
+    if _ROTATION.search(current):
+        return _ROTATION.sub(line, current)
+    sep = "" if current.endswith("\n") or not current else "\n"
+    return f"{current}{sep}# Set by vpc-mirror: hourly rotation into dated folders (RITA reads them).\n{line}\n"
+
+
 def profile_path(prefix: str) -> str:
     bin_dir = shlex.quote(f"{prefix}/bin")
     return f"""# Added by vpc-mirror: Zeek's tools on PATH.
@@ -193,9 +207,15 @@ esac
 """
 
 
-def _unit_arg(path: str) -> str:
-    """A path as one systemd ExecStart argument (paths are validated: no quotes, backslashes, % or $)."""
-    return f'"{path}"' if " " in path else path
+def _unit_program(path: str) -> str:
+    """A path as the program of a systemd Exec line: ``%`` doubled (else a specifier), double-quoted when it holds
+    whitespace. systemd refuses a program path with a quote, a backslash or a control character (it drops the
+    line, so the unit would do nothing): ValueError instead. ``$`` is taken as it is there."""
+    if any(c in "'\"\\" or ord(c) < 32 or ord(c) == 127 for c in path):
+        raise ValueError(f"{path!r} holds a quote, backslash or control character, which systemd refuses in the "
+                         "path of a program it runs")
+    escaped = path.replace("%", "%%")
+    return f'"{escaped}"' if any(c.isspace() for c in path) else escaped
 
 
 def capture_unit(interface: str) -> str:
@@ -217,7 +237,7 @@ WantedBy=multi-user.target
 
 def zeek_unit(prefix: str) -> str:
     """The runbook's zeek.service: check, install, cron enable, start; stop and cron disable on stop."""
-    zeekctl = _unit_arg(f"{prefix}/bin/zeekctl")
+    zeekctl = _unit_program(f"{prefix}/bin/zeekctl")
     return f"""[Unit]
 Description=Zeek network security monitor (zeekctl)
 After=network-online.target vpc-mirror-capture.service

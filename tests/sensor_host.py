@@ -6,6 +6,8 @@ What a test gets (:class:`SensorHost`):
 * ``host_key_fingerprints``: its own host keys' SHA256 fingerprints (ed25519, ecdsa);
 * ``client_key``: a private key authorized for both users;
 * ``sudo_user`` (password-less sudo) and ``password_user`` (sudo needs ``password``);
+* ``ticket_user``: sudo needs ``password`` too, but its ticket is global (``timestamp_type=global``), so
+  after one authenticated sudo the next ones in the following hour do not ask;
 * ``capture_if`` with ``capture_mac``: a veth inside the namespace, like a capture ENI;
   its peer ``capture_peer`` stays in the root namespace, so a later test can move it
   into a namespace of its own and send VXLAN through it;
@@ -71,6 +73,7 @@ class SensorHost:
         self.capture_mac = "02:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(5))
         self.sudo_user = f"vmz{self.token}a"
         self.password_user = f"vmz{self.token}p"
+        self.ticket_user = f"vmz{self.token}t"
         self.sudo_password = SUDO_PASSWORD
         self.port = 22
         self.dir = Path(tempfile.mkdtemp(prefix="vpc-mirror-sensor-"))
@@ -131,7 +134,8 @@ class SensorHost:
         pw_hash = _run("openssl", "passwd", "-6", SUDO_PASSWORD).stdout.strip()
         passwd, shadow, group = (Path("/etc", n).read_text() for n in ("passwd", "shadow", "group"))
         base_uid = self._free_uid()
-        for offset, (user, hashed) in enumerate(((self.sudo_user, "*"), (self.password_user, pw_hash))):
+        users = ((self.sudo_user, "*"), (self.password_user, pw_hash), (self.ticket_user, pw_hash))
+        for offset, (user, hashed) in enumerate(users):
             uid = base_uid + offset
             home = homes / user
             home.mkdir(parents=True)
@@ -147,7 +151,9 @@ class SensorHost:
         os.chown(etc / "shadow", 0, os.stat("/etc/shadow").st_gid)
         (etc / "sudoers.d").mkdir(mode=0o750)
         rules = etc / "sudoers.d" / f"vpc-mirror-test-{self.token}"
-        rules.write_text(f"{self.sudo_user} ALL=(ALL) NOPASSWD: ALL\n{self.password_user} ALL=(ALL) ALL\n")
+        rules.write_text(f"{self.sudo_user} ALL=(ALL) NOPASSWD: ALL\n{self.password_user} ALL=(ALL) ALL\n"
+                         f"Defaults:{self.ticket_user} timestamp_type=global, timestamp_timeout=60\n"
+                         f"{self.ticket_user} ALL=(ALL) ALL\n")
         rules.chmod(0o440)
         self.sshd_config = self.dir / "sshd_config"
         self.sshd_config.write_text("\n".join([
@@ -156,7 +162,7 @@ class SensorHost:
             f"HostKey {keys / 'host_ecdsa'}",
             f"PidFile {self.dir / 'sshd.pid'}",
             f"AuthorizedKeysFile {authorized}/%u" + (" .ssh/authorized_keys" if self.login_users else ""),
-            " ".join(["AllowUsers", self.sudo_user, self.password_user, *self.login_users]),
+            " ".join(["AllowUsers", self.sudo_user, self.password_user, self.ticket_user, *self.login_users]),
             "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "PubkeyAuthentication yes", "PermitRootLogin no", "LogLevel VERBOSE", "",
         ]))
@@ -165,8 +171,8 @@ class SensorHost:
     def _free_uid() -> int:
         used = {int(line.split(":")[2]) for line in Path("/etc/passwd").read_text().splitlines() if line}
         while True:
-            uid = random.randrange(61000, 64000, 2)
-            if uid not in used and uid + 1 not in used:
+            uid = random.randrange(61000, 64000, 3)
+            if not used & {uid, uid + 1, uid + 2}:
                 return uid
 
     def _sshd(self) -> None:

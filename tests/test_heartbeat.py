@@ -248,3 +248,28 @@ async def test_a_zeekctl_deploy_on_a_silent_path_ends_on_both_sides(sensor_host)
                                         f"`sudo -n -- '{bindir}/zeekctl' deploy` ran; run the step again")
     took = await cleaned
     print(f"deploy gone from the sensor after {took:.2f} s; our side noticed after {noticed:.2f} s")
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("user", ["password_user", "ticket_user"])
+async def test_heartbeats_start_once_sudo_has_started_the_command(sensor_host, user):
+    """With a sudo password, stdin first answers sudo's prompt (password_user: every time; ticket_user: only the
+    first time) and only then carries heartbeats: a command outliving the liveness bound several times over
+    runs to its end, and neither the password nor a heartbeat reaches the command's own stdin."""
+    quick = Liveness(keepalive_interval=1.0, keepalive_count_max=2, heartbeat=QUICK)
+
+    async def ask(prompt: str) -> str:
+        return sensor_host.sudo_password
+
+    target = SshTarget(host=sensor_host.address, user=getattr(sensor_host, user), identity=sensor_host.client_key,
+                       known_hosts=sensor_host.dir / "known_hosts", ssh_config=[], liveness=quick)
+    sensor = await connect(target, HostKeyPolicy(accept=sensor_host.host_key_fingerprints[0]), ask_password=ask)
+    try:
+        for _ in range(2):
+            began = time.monotonic()
+            result = await asyncio.wait_for(sensor.run(["sh", "-c", "sleep 3; id -u; cat"], root=True), 30)
+            assert time.monotonic() - began > 2 * QUICK.bound
+            assert (result.exit_status, result.stdout, result.stderr) == (0, "0\n", "")
+    finally:
+        sensor.close()
+    assert left_on(sensor_host) == []

@@ -16,6 +16,8 @@ from vpc_mirror.tui.cli import main
     ("user", "root;id", "not a login name"),
     ("zeek_prefix", "opt/zeek", "absolute path"),
     ("zeek_prefix", "/opt/$(reboot)", "pick a directory without them"),
+    ("zeek_prefix", "/opt/zee'k", "a quote (' or \")"),
+    ("zeek_prefix", "/opt/zeek\tx", "a control character"),
     ("zeek_prefix", "/opt/../etc", "'..'"),
     ("package", "zeek-8.0 && curl evil", "not a package name"),
     ("mac", "0a:1b:2c:3d:4e", "six hex pairs"),

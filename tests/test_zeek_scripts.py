@@ -12,6 +12,8 @@ import pytest
 from vpc_mirror.steps import zeek_scripts as scripts
 from vpc_mirror.steps.ssh import console_fingerprints
 
+from tests.testdata import ZEEKCTL
+
 GOLDEN = Path(__file__).parent / "golden" / "zeek"
 #: Set VPC_MIRROR_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
 UPDATE = os.environ.get("VPC_MIRROR_UPDATE_GOLDEN") == "1"
@@ -90,8 +92,9 @@ def test_os_release_parsing():
                                                                            "Ubuntu 24.04.2 LTS")
 
 
-@pytest.mark.parametrize("prefix", ["/opt/zeek", "/srv/zeek install"])
+@pytest.mark.parametrize("prefix", ["/opt/zeek", "/srv/zeek install", "/srv/zeek %n $HOME"])  # % is no specifier here
 def test_units_pass_systemd_analyze_verify(prefix, tmp_path):
+    """Every Exec line is kept (none dropped for its quoting) and names the zeekctl that exists there."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     bin_dir = Path(f"{tmp_path}{prefix}/bin")
@@ -111,12 +114,27 @@ def test_units_pass_systemd_analyze_verify(prefix, tmp_path):
     assert not problems, result.stderr
 
 
+@pytest.mark.parametrize("prefix", ["/srv/zee'k", '/srv/"zeek"', "/srv/zeek\\x", "/srv/zeek\x01"])
+def test_a_path_systemd_refuses_is_refused_not_written_into_a_unit_that_would_do_nothing(prefix):
+    with pytest.raises(ValueError, match="which systemd refuses in the path of a program it runs"):
+        scripts.zeek_unit(prefix)
+
+
 def test_zeek_unit_runs_the_runbook_sequence():
     unit = scripts.zeek_unit("/opt/zeek")
     order = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith(("ExecStart", "ExecStop"))]
     assert order == ["/opt/zeek/bin/zeekctl check", "/opt/zeek/bin/zeekctl install",
                      "/opt/zeek/bin/zeekctl cron enable", "/opt/zeek/bin/zeekctl start",
                      "/opt/zeek/bin/zeekctl stop", "/opt/zeek/bin/zeekctl cron disable"]
+
+
+def test_rotation_is_set_back_to_zeekctls_hourly_default():
+    shipped = (ZEEKCTL / "zeekctl.cfg.in").read_text()
+    off = shipped.replace("LogRotationInterval = 3600", "LogRotationInterval = 0")
+    assert off != shipped and scripts.rotate_hourly(off) == shipped
+    assert scripts.rotate_hourly("MailTo = root@localhost") == (
+        "MailTo = root@localhost\n# Set by vpc-mirror: hourly rotation into dated folders (RITA reads them).\n"
+        "LogRotationInterval = 3600\n")
 
 
 def test_cron_without_systemd_also_brings_everything_back_at_boot():

@@ -27,13 +27,17 @@ TIMEOUT = 30
 
 
 def install_standin(host) -> str:
-    """The zeekctl/zeek stand-ins and the shipped node.cfg in a prefix with a space in its path."""
+    """The zeekctl/zeek stand-ins, the shipped node.cfg and zeekctl.cfg in a prefix with a space in its path."""
     prefix = host.dir / "zeek prefix"
     for sub in ("bin", "etc", "share/zeek/site"):
         (prefix / sub).mkdir(parents=True)
     shutil.copy(STANDIN / "zeekctl", prefix / "bin")
     shutil.copy(STANDIN / "zeek", prefix / "bin")
     shutil.copy(ZEEKCTL / "node.cfg.default", prefix / "etc" / "node.cfg")
+    cfg = (ZEEKCTL / "zeekctl.cfg.in").read_text()  # as Zeek's build fills it in
+    for name, sub in (("LOGS", "logs"), ("SPOOL", "spool"), ("ETC", "etc")):
+        cfg = cfg.replace(f"${{{name}}}", str(prefix / sub))
+    (prefix / "etc" / "zeekctl.cfg").write_text(cfg)
     shutil.copy(STANDIN / "local.zeek", prefix / "share" / "zeek" / "site" / "local.zeek")
     return str(prefix)
 
@@ -245,15 +249,58 @@ def test_headless_command_applies_then_says_nothing_changed(sensor_host, tmp_pat
             "--known-hosts", str(tmp_path / "kh"), "--accept-host-key", sensor_host.host_key_fingerprints[0],
             "--mac", sensor_host.capture_mac, "--zeek-prefix", prefix, "--yes"]
     zeek = ["--state-dir", str(tmp_path / "state"), "zeek"]
+    logs = f"Zeek's logs: {prefix}/logs/current (rotated hourly into {prefix}/logs/YYYY-MM-DD/)\n"
     assert main([*zeek, *argv, "--dry-run"]) == 0
     dry = capsys.readouterr().out
-    assert "+interface=ens6" in dry and "Dry run: nothing was changed." in dry
+    assert "+interface=ens6" in dry and f"{logs}Dry run: nothing was changed." in dry
     assert not (Path(prefix) / "etc" / "node.cfg.vpc-mirror.bak").exists()
     assert main([*zeek, *argv]) == 0
     first = capsys.readouterr().out
     assert "zeek         standalone localhost     running" in first and "Zeek: 1 node(s): 1 running" in first
+    assert logs in first
     assert main([*zeek, *argv]) == 0
-    assert "Nothing to change: Zeek 8.0.4 already runs on ens6." in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "Nothing to change: Zeek 8.0.4 already runs on ens6." in again and again.endswith(logs)
+
+
+async def test_rotation_turned_off_is_turned_back_on_and_the_summary_says_where_the_logs_are(sensor_host):
+    """zeekctl's hourly rotation into dated folders is what RITA and `vpc-mirror ship` read: a zeekctl.cfg that
+    turned it off (LogRotationInterval = 0) gets it back, shown as a diff, and the logs' place is LogDir's."""
+    prefix = install_standin(sensor_host)
+    cfg = Path(prefix) / "etc" / "zeekctl.cfg"
+    shipped = cfg.read_text()
+    assert "\nLogRotationInterval = 3600\n" in shipped
+    log_dir = sensor_host.dir / "zeek logs"
+    cfg.write_text(shipped.replace("LogRotationInterval = 3600", "LogRotationInterval = 0")
+                   .replace(f"LogDir = {prefix}/logs", f"LogDir = {log_dir}"))
+    answers = ZeekPlan(zeek_prefix=prefix, interface="ens6")
+    sensor = await trusted(sensor_host)
+    try:
+        work = await survey(sensor, answers)
+        (change,) = [f for f in work.files if f.path == str(cfg)]
+        assert "-LogRotationInterval = 0\n+LogRotationInterval = 3600\n" in change.diff
+        logged: list[str] = []
+        assert (await asyncio.wait_for(carry_out(sensor, work, answers, log=logged.append), TIMEOUT)).running
+        assert logged[-1] == f"Zeek's logs: {log_dir}/current (rotated hourly into {log_dir}/YYYY-MM-DD/)"
+        shown = sensor_host.exec(f"{prefix}/bin/zeekctl", "config").stdout
+        assert "logrotationinterval = 3600\n" in shown and f"logdir = {log_dir}\n" in shown
+        assert cfg.read_text() == shipped.replace(f"LogDir = {prefix}/logs", f"LogDir = {log_dir}")
+        assert not (await survey(sensor, answers)).changes_anything
+    finally:
+        sensor.close()
+
+
+async def test_a_rotation_interval_of_the_users_is_kept_and_said(sensor_host):
+    prefix = install_standin(sensor_host)
+    cfg = Path(prefix) / "etc" / "zeekctl.cfg"
+    cfg.write_text(cfg.read_text().replace("LogRotationInterval = 3600", "LogRotationInterval = 900"))
+    sensor = await trusted(sensor_host)
+    try:
+        work = await survey(sensor, ZeekPlan(zeek_prefix=prefix, interface="ens6"))
+        assert not any(f.path == str(cfg) for f in work.files)
+        assert work.logs == f"Zeek's logs: {prefix}/logs/current (rotated every 900 s into {prefix}/logs/YYYY-MM-DD/)"
+    finally:
+        sensor.close()
 
 
 async def test_dropped_connection_half_way_is_reported_and_a_rerun_finishes(sensor_host):

@@ -4,7 +4,8 @@ For a setup NAME the sensor's address, login user and capture MAC come from
 its saved state (and host key fingerprints from the instance's console);
 otherwise from the flags. Prints what it found and each change (diffs,
 commands), applies them unless --dry-run, and ends with ``zeekctl status``.
-Exit 0 on success, 2 on bad input, 1 on failure.
+Exit 0 on success, 2 on bad input, 1 on failure. steps/ is imported inside the
+functions (start-up time: the command line is imported before any command runs).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ async def _run(args) -> int:
             print(f"Nothing to change: Zeek {work.zeek_version} already runs on {work.interface}.")
             status = None
         elif args.dry_run:
+            print(work.logs)
             print("Dry run: nothing was changed.")
             return ExitCode.OK
         else:
@@ -58,6 +60,8 @@ async def _run(args) -> int:
         status = status or await zeekctl_status(sensor, work.prefix)
         print(status.output.rstrip())
         print(f"Zeek: {status.summary()}")
+        if not work.changes_anything:  # carry_out said it otherwise
+            print(work.logs)
         if ctx is not None:
             from vpc_mirror.steps.zeek import record_result
 
