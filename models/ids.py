@@ -14,6 +14,14 @@ from pydantic import AfterValidator
 
 _HEX_ID = r"(?:[0-9a-f]{8}|[0-9a-f]{17})"
 
+#: How an answer names an instance, VPC or subnet by its Name tag instead of its id: ``name:web-1``.
+NAME_REF = "name:"
+
+
+def named(ref: str) -> str | None:
+    """The Name tag a ``name:`` reference gives, or None when ``ref`` is an id."""
+    return ref[len(NAME_REF):] if ref.startswith(NAME_REF) else None
+
 ID_PREFIXES = {
     "vpc": "vpc-",
     "subnet": "subnet-",
@@ -36,7 +44,7 @@ def _id_type(what: str, *, by_name: bool = False):
         value = value.strip()
         if pattern.match(value):
             return value
-        if by_name and value.startswith("name:") and len(value) > 5:
+        if by_name and named(value):
             return value
         hint = f"{prefix} followed by 8 or 17 hex digits, e.g. {prefix}0123456789abcdef0"
         if by_name:
@@ -61,29 +69,24 @@ InstanceRef = _id_type("instance", by_name=True)
 VpcRef = _id_type("vpc", by_name=True)
 SubnetRef = _id_type("subnet", by_name=True)
 
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$")
+
+def _matching(pattern: str, problem: str):
+    """A string type that must match ``pattern``; ``problem`` says what is wrong with ``{value!r}`` and the fix."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.match(value):
+            return value
+        raise ValueError(problem.format(value=value))
+
+    return Annotated[str, AfterValidator(check)]
 
 
-def _region(value: str) -> str:
-    if _REGION.match(value):
-        return value
-    raise ValueError(f"{value!r} is not an AWS region name; use one like us-east-1 or eu-west-2")
-
-
-Region = Annotated[str, AfterValidator(_region)]
-
-_SETUP = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$|^[a-z0-9]$")
-
-
-def _setup_name(value: str) -> str:
-    if _SETUP.match(value):
-        return value
-    raise ValueError(
-        f"{value!r} is not a setup name; use 1-40 lower-case letters, digits and dashes, e.g. prod-zeek"
-    )
-
-
-SetupName = Annotated[str, AfterValidator(_setup_name)]
+Region = _matching(
+    r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$",
+    "{value!r} is not an AWS region name; use one like us-east-1 or eu-west-2")
+SetupName = _matching(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$|^[a-z0-9]$",
+                      "{value!r} is not a setup name; use 1-40 lower-case letters, digits and dashes, e.g. prod-zeek")
 
 
 def _ipv4_cidr(value: str) -> str:
@@ -121,24 +124,9 @@ def _host(value: str) -> str:
 
 Host = Annotated[str, AfterValidator(_host)]
 
-_KEY_NAME = re.compile(r"^[\x20-\x7e]{1,255}$")
+#: printable ASCII, without a leading or trailing space
+KeyName = _matching(r"^(?! )[\x20-\x7e]{1,255}(?<! )$",
+                    "{value!r} is not a key pair name; use the name shown in EC2 > Key pairs")
 
-
-def _key_name(value: str) -> str:
-    if _KEY_NAME.match(value) and value.strip() == value:
-        return value
-    raise ValueError(f"{value!r} is not a key pair name; use the name shown in EC2 > Key pairs")
-
-
-KeyName = Annotated[str, AfterValidator(_key_name)]
-
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
-
-
-def _instance_type(value: str) -> str:
-    if _INSTANCE_TYPE.match(value):
-        return value
-    raise ValueError(f"{value!r} is not an instance type; use one like t3a.xlarge")
-
-
-InstanceType = Annotated[str, AfterValidator(_instance_type)]
+InstanceType = _matching(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$",
+                         "{value!r} is not an instance type; use one like t3a.xlarge")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from vpc_mirror.models.mirroring_support import VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6, support_of
-from vpc_mirror.steps.engine import Context, guarded
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import guarded
 from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 CheckStatus = Literal["ok", "failed", "unknown", "warning"]
@@ -26,7 +27,9 @@ DEFAULT_SOURCE_MTU = 1500
 
 
 @dataclass(frozen=True)
-class Check:
+class DiagnosticCheck:
+    """One line of the checklist: a cause of silence, whether it is ruled out, and what to do."""
+
     name: str
     status: CheckStatus
     detail: str
@@ -136,13 +139,13 @@ def gather(ctx: Context) -> AwsView:
 
 
 async def diagnose(ctx: Context, sensor: SensorView | None = None, capture: CaptureView | None = None,
-                   source_mtu: int = DEFAULT_SOURCE_MTU) -> list[Check]:
+                   source_mtu: int = DEFAULT_SOURCE_MTU) -> list[DiagnosticCheck]:
     view = await ctx.call(guarded(lambda: gather(ctx), context="reading the setup's mirroring resources"))
     return evaluate(view, sensor, capture, source_mtu)
 
 
 def evaluate(aws: AwsView, sensor: SensorView | None = None, capture: CaptureView | None = None,
-             source_mtu: int = DEFAULT_SOURCE_MTU) -> list[Check]:
+             source_mtu: int = DEFAULT_SOURCE_MTU) -> list[DiagnosticCheck]:
     target_mac = (aws.target_eni or {}).get("MacAddress")
     interface = next((i for i in sensor.interfaces if i.mac.lower() == (target_mac or "").lower()), None) \
         if sensor else None
@@ -164,7 +167,7 @@ def _label(src: Source) -> str:
     return f"{src.instance_id} ({src.name})" if src.name else src.instance_id
 
 
-def _sessions(aws: AwsView) -> Check:
+def _sessions(aws: AwsView) -> DiagnosticCheck:
     name = "a mirror session per source"
     missing, wrong = [], []
     for src in aws.sources:
@@ -180,51 +183,54 @@ def _sessions(aws: AwsView) -> Check:
             parts.append(f"no session on {', '.join(missing)}")
         if wrong:
             parts.append(f"sessions on {', '.join(wrong)} point at another target or filter")
-        return Check(name, "failed", "; ".join(parts),
-                     f"run `vpc-mirror resume {aws.setup}` to recreate the sessions of this setup")
-    return Check(name, "ok", f"{len(aws.sources)} sessions point at {aws.target_id} with filter {aws.filter_id}")
+        return DiagnosticCheck(name, "failed", "; ".join(parts),
+                               f"run `vpc-mirror resume {aws.setup}` to recreate the sessions of this setup")
+    return DiagnosticCheck(name, "ok",
+                           f"{len(aws.sources)} sessions point at {aws.target_id} with filter {aws.filter_id}")
 
 
-def _filter_rules(aws: AwsView) -> Check:
+def _filter_rules(aws: AwsView) -> DiagnosticCheck:
     name = "filter accepts both directions"
     if aws.filter is None:
-        return Check(name, "failed", f"filter {aws.filter_id or '(none)'} does not exist",
-                     f"run `vpc-mirror resume {aws.setup}` to recreate it")
+        return DiagnosticCheck(name, "failed", f"filter {aws.filter_id or '(none)'} does not exist",
+                               f"run `vpc-mirror resume {aws.setup}` to recreate it")
     missing = [d for d, key in (("ingress", "IngressFilterRules"), ("egress", "EgressFilterRules"))
                if not any(r["RuleAction"] == "accept" for r in aws.filter.get(key, []))]
     if missing:
-        return Check(name, "failed", f"filter {aws.filter_id} has no accept rule for {' or '.join(missing)}",
-                     "add an accept rule for that direction (filter step) and resume; without one AWS mirrors "
-                     "nothing that way")
-    return Check(name, "ok", f"filter {aws.filter_id} accepts ingress and egress traffic")
+        return DiagnosticCheck(name, "failed", f"filter {aws.filter_id} has no accept rule for {' or '.join(missing)}",
+                               "add an accept rule for that direction (filter step) and resume; without one AWS "
+                               "mirrors nothing that way")
+    return DiagnosticCheck(name, "ok", f"filter {aws.filter_id} accepts ingress and egress traffic")
 
 
-def _target_attached(aws: AwsView) -> Check:
+def _target_attached(aws: AwsView) -> DiagnosticCheck:
     name = "target ENI attached to the sensor"
     eni = aws.target_eni
     if eni is None:
-        return Check(name, "failed", "the capture ENI does not exist", f"run `vpc-mirror resume {aws.setup}`")
+        return DiagnosticCheck(name, "failed", "the capture ENI does not exist", f"run `vpc-mirror resume {aws.setup}`")
     attachment = eni.get("Attachment") or {}
     if attachment.get("InstanceId") != aws.sensor_id or attachment.get("Status") != "attached":
         where = attachment.get("InstanceId") or "nothing"
-        return Check(name, "failed", f"{eni['NetworkInterfaceId']} is attached to {where}, not the sensor "
-                                     f"{aws.sensor_id}", f"run `vpc-mirror resume {aws.setup}` to attach it")
-    return Check(name, "ok", f"{eni['NetworkInterfaceId']} ({eni.get('MacAddress')}) is attached to {aws.sensor_id}")
+        return DiagnosticCheck(name, "failed",
+                               f"{eni['NetworkInterfaceId']} is attached to {where}, not the sensor {aws.sensor_id}",
+                               f"run `vpc-mirror resume {aws.setup}` to attach it")
+    return DiagnosticCheck(name, "ok",
+                           f"{eni['NetworkInterfaceId']} ({eni.get('MacAddress')}) is attached to {aws.sensor_id}")
 
 
-def _interface_up(aws: AwsView, sensor: SensorView | None, interface: Interface | None) -> Check:
+def _interface_up(aws: AwsView, sensor: SensorView | None, interface: Interface | None) -> DiagnosticCheck:
     name = "capture interface is up on the sensor"
     mac = (aws.target_eni or {}).get("MacAddress", "?")
     if sensor is None:
-        return Check(name, "unknown", "the sensor was not asked (no SSH connection)",
-                     "connect to the sensor to check its interfaces")
+        return DiagnosticCheck(name, "unknown", "the sensor was not asked (no SSH connection)",
+                               "connect to the sensor to check its interfaces")
     if interface is None:
-        return Check(name, "failed", f"no interface on the sensor has the capture ENI's MAC {mac}",
-                     "check that the ENI is attached, then reboot the sensor or run `ip link` to see it")
+        return DiagnosticCheck(name, "failed", f"no interface on the sensor has the capture ENI's MAC {mac}",
+                               "check that the ENI is attached, then reboot the sensor or run `ip link` to see it")
     if not interface.up:
-        return Check(name, "failed", f"{interface.name} ({mac}) is down",
-                     f"bring it up: `sudo ip link set {interface.name} up` (the zeek step does it for good)")
-    return Check(name, "ok", f"{interface.name} ({mac}) is up")
+        return DiagnosticCheck(name, "failed", f"{interface.name} ({mac}) is down",
+                               f"bring it up: `sudo ip link set {interface.name} up` (the zeek step does it for good)")
+    return DiagnosticCheck(name, "ok", f"{interface.name} ({mac}) is up")
 
 
 def _permits(perm: dict, port: int, address: ipaddress._BaseAddress) -> bool:
@@ -239,10 +245,10 @@ def _permits(perm: dict, port: int, address: ipaddress._BaseAddress) -> bool:
                and address in ipaddress.ip_network(cidr) for cidr in ranges)
 
 
-def _security_group(aws: AwsView) -> Check:
+def _security_group(aws: AwsView) -> DiagnosticCheck:
     name = f"security group allows UDP {aws.port} from the sources"
     if aws.target_eni is None:
-        return Check(name, "unknown", "the capture ENI does not exist")
+        return DiagnosticCheck(name, "unknown", "the capture ENI does not exist")
     refused = [
         f"{_label(src)} {src.address}"
         for src in aws.sources
@@ -251,9 +257,10 @@ def _security_group(aws: AwsView) -> Check:
     ]
     groups = ", ".join(g["GroupId"] for g in aws.security_groups) or "none"
     if refused:
-        return Check(name, "failed", f"groups {groups} drop VXLAN from {', '.join(refused)}",
-                     f"allow UDP {aws.port} from those addresses (/32), or run `vpc-mirror resume {aws.setup}`")
-    return Check(name, "ok", f"groups {groups} admit UDP {aws.port} from every source")
+        return DiagnosticCheck(name, "failed", f"groups {groups} drop VXLAN from {', '.join(refused)}",
+                               f"allow UDP {aws.port} from those addresses (/32), "
+                               f"or run `vpc-mirror resume {aws.setup}`")
+    return DiagnosticCheck(name, "ok", f"groups {groups} admit UDP {aws.port} from every source")
 
 
 def _acl_allows(acl: dict, port: int, address: ipaddress._BaseAddress) -> bool:
@@ -275,20 +282,21 @@ def _acl_allows(acl: dict, port: int, address: ipaddress._BaseAddress) -> bool:
     return False
 
 
-def _network_acl(aws: AwsView) -> Check:
+def _network_acl(aws: AwsView) -> DiagnosticCheck:
     name = f"network ACL admits UDP {aws.port}"
     if aws.network_acl is None:
-        return Check(name, "unknown", "no network ACL found for the capture ENI's subnet")
+        return DiagnosticCheck(name, "unknown", "no network ACL found for the capture ENI's subnet")
     refused = [f"{_label(s)} {s.address}" for s in aws.sources
                if not _acl_allows(aws.network_acl, aws.port, ipaddress.ip_address(s.address))]
     acl = aws.network_acl["NetworkAclId"]
     if refused:
-        return Check(name, "failed", f"{acl} denies inbound UDP {aws.port} from {', '.join(refused)}",
-                     f"add an inbound allow rule for UDP {aws.port} from the sources, numbered before the deny")
-    return Check(name, "ok", f"{acl} admits UDP {aws.port} from every source")
+        return DiagnosticCheck(name, "failed", f"{acl} denies inbound UDP {aws.port} from {', '.join(refused)}",
+                               f"add an inbound allow rule for UDP {aws.port} from the sources, "
+                               "numbered before the deny")
+    return DiagnosticCheck(name, "ok", f"{acl} admits UDP {aws.port} from every source")
 
 
-def _source_types(aws: AwsView) -> Check:
+def _source_types(aws: AwsView) -> DiagnosticCheck:
     name = "source instance types support mirroring"
     bad = []
     for src in aws.sources:
@@ -297,46 +305,48 @@ def _source_types(aws: AwsView) -> Check:
         if not support.supported:
             bad.append(f"{_label(src)}: {support.reason}")
     if bad:
-        return Check(name, "failed", "; ".join(bad), "move those sources to a supported Nitro type")
-    return Check(name, "ok", f"{len(aws.sources)} sources of supported types")
+        return DiagnosticCheck(name, "failed", "; ".join(bad), "move those sources to a supported Nitro type")
+    return DiagnosticCheck(name, "ok", f"{len(aws.sources)} sources of supported types")
 
 
-def _capture_interface(sensor: SensorView | None, interface: Interface | None) -> Check:
+def _capture_interface(sensor: SensorView | None, interface: Interface | None) -> DiagnosticCheck:
     name = "capture runs on the target ENI's interface"
     if sensor is None or sensor.capture_interface is None:
-        return Check(name, "unknown", "no capture is running on the sensor")
+        return DiagnosticCheck(name, "unknown", "no capture is running on the sensor")
     if interface is None:
-        return Check(name, "unknown", "the target ENI's interface was not found on the sensor")
+        return DiagnosticCheck(name, "unknown", "the target ENI's interface was not found on the sensor")
     if sensor.capture_interface != interface.name:
-        return Check(name, "failed", f"the capture listens on {sensor.capture_interface}, but the target ENI is "
-                                     f"{interface.name}", f"capture on {interface.name} (--interface {interface.name})")
-    return Check(name, "ok", f"capturing on {interface.name}")
+        return DiagnosticCheck(name, "failed",
+                               f"the capture listens on {sensor.capture_interface}, but the target ENI is "
+                               f"{interface.name}", f"capture on {interface.name} (--interface {interface.name})")
+    return DiagnosticCheck(name, "ok", f"capturing on {interface.name}")
 
 
-def _vni(aws: AwsView, capture: CaptureView | None) -> Check:
+def _vni(aws: AwsView, capture: CaptureView | None) -> DiagnosticCheck:
     name = "packets carry this setup's VNI"
     ours = {s.get("VirtualNetworkId") for s in aws.sessions
             if s["TrafficMirrorTargetId"] == aws.target_id and s.get("VirtualNetworkId") is not None}
     if capture is None or capture.vxlan_packets == 0:
-        return Check(name, "unknown", "no VXLAN packets captured yet")
+        return DiagnosticCheck(name, "unknown", "no VXLAN packets captured yet")
     seen = set(capture.vnis)
     if ours and not seen & ours:
-        return Check(name, "failed",
-                     f"packets arrive with VNI {', '.join(map(str, sorted(seen)))}, but this setup's sessions use "
-                     f"{', '.join(map(str, sorted(ours)))}: they are another session's",
-                     "check which sessions point at this target (another setup may mirror here)")
-    return Check(name, "ok", f"VNI {', '.join(map(str, sorted(seen & ours or seen)))} seen")
+        return DiagnosticCheck(name, "failed",
+                               f"packets arrive with VNI {', '.join(map(str, sorted(seen)))}, but this setup's "
+                               f"sessions use {', '.join(map(str, sorted(ours)))}: they are another session's",
+                               "check which sessions point at this target (another setup may mirror here)")
+    return DiagnosticCheck(name, "ok", f"VNI {', '.join(map(str, sorted(seen & ours or seen)))} seen")
 
 
-def _mtu(aws: AwsView, interface: Interface | None, source_mtu: int) -> Check:
+def _mtu(aws: AwsView, interface: Interface | None, source_mtu: int) -> DiagnosticCheck:
     name = "target MTU fits mirrored packets"
     if interface is None:
-        return Check(name, "unknown", "the capture interface's MTU is not known")
+        return DiagnosticCheck(name, "unknown", "the capture interface's MTU is not known")
     overhead = VXLAN_OVERHEAD_IPV6 if any(s.ipv6 for s in aws.sources) else VXLAN_OVERHEAD_IPV4
     needed = source_mtu + overhead
     if needed > interface.mtu:
-        return Check(name, "warning",
-                     f"source packets up to {source_mtu} bytes + {overhead} of encapsulation exceed "
-                     f"{interface.name}'s MTU {interface.mtu}; AWS truncates them",
-                     f"raise the MTU (`sudo ip link set {interface.name} mtu 9001`) or set session.packet_length")
-    return Check(name, "ok", f"{interface.name} MTU {interface.mtu} fits {source_mtu}-byte packets")
+        return DiagnosticCheck(name, "warning",
+                               f"source packets up to {source_mtu} bytes + {overhead} of encapsulation exceed "
+                               f"{interface.name}'s MTU {interface.mtu}; AWS truncates them",
+                               f"raise the MTU (`sudo ip link set {interface.name} mtu 9001`) "
+                               "or set session.packet_length")
+    return DiagnosticCheck(name, "ok", f"{interface.name} MTU {interface.mtu} fits {source_mtu}-byte packets")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context, Step
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Step
 
 def rule_key(direction: str, number: int) -> str:
     return f"filter-rule/{direction}/{number}"

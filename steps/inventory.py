@@ -6,18 +6,14 @@ them in a worker thread and never touches boto3 itself.
 
 from __future__ import annotations
 
+from vpc_mirror.models.ids import named
 from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI, support_of
-
-_LIVE_STATES = ["pending", "running", "stopping", "stopped"]
-
-
-def name_of(tags: list[dict] | None) -> str:
-    return next((t["Value"] for t in tags or () if t["Key"] == "Name"), "")
+from vpc_mirror.steps.ec2_describe import LIVE_INSTANCE_STATES, by_ref, find_instances, name_tag
 
 
 def profiles() -> list[str]:
     """Profiles of ~/.aws/config and ~/.aws/credentials."""
-    import botocore.session
+    import botocore.session  # deferred for start-up time: this module is loaded with the first screen
 
     return sorted(botocore.session.Session().available_profiles)
 
@@ -37,16 +33,16 @@ def vpcs(aws) -> list[dict]:
     out = []
     for page in aws.ec2.get_paginator("describe_vpcs").paginate():
         for v in page["Vpcs"]:
-            out.append({"id": v["VpcId"], "name": name_of(v.get("Tags")), "cidr": v["CidrBlock"],
+            out.append({"id": v["VpcId"], "name": name_tag(v.get("Tags")) or "", "cidr": v["CidrBlock"],
                         "default": bool(v.get("IsDefault"))})
     return sorted(out, key=lambda v: (v["default"], v["name"] or "~", v["id"]))
 
 
 def vpc_id_of(aws, ref: str) -> str | None:
     """A VPC answer as an id: ``name:X`` (answers files, the demo's answers) is looked up by its Name tag."""
-    if not ref.startswith("name:"):
+    if named(ref) is None:
         return ref
-    found = aws.ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [ref[5:]]}])["Vpcs"]
+    found = aws.ec2.describe_vpcs(**by_ref(ref, "VpcIds"))["Vpcs"]
     return found[0]["VpcId"] if len(found) == 1 else None
 
 
@@ -57,7 +53,7 @@ def subnets(aws, vpc_id: str) -> list[dict]:
         return out
     for page in aws.ec2.get_paginator("describe_subnets").paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]):
         for s in page["Subnets"]:
-            out.append({"id": s["SubnetId"], "name": name_of(s.get("Tags")), "cidr": s["CidrBlock"],
+            out.append({"id": s["SubnetId"], "name": name_tag(s.get("Tags")) or "", "cidr": s["CidrBlock"],
                         "az": s["AvailabilityZone"], "ipv6": bool(s.get("Ipv6CidrBlockAssociationSet"))})
     return sorted(out, key=lambda s: (s["name"] or "~", s["cidr"]))
 
@@ -68,7 +64,7 @@ def key_pairs(aws) -> list[str]:
 
 def instances(aws, vpc_id: str | None = None) -> list[dict]:
     """Live instances (of a VPC), each with whether AWS can mirror it and why (models.mirroring_support)."""
-    filters = [{"Name": "instance-state-name", "Values": _LIVE_STATES}]
+    filters = [{"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]
     if vpc_id:
         filters.append({"Name": "vpc-id", "Values": [vpc_id_of(aws, vpc_id) or "vpc-none"]})
     found = [i for page in aws.ec2.get_paginator("describe_instances").paginate(Filters=filters)
@@ -82,7 +78,7 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
     for i in found:
         itype = i["InstanceType"]
         support = support_of(itype, info.get(itype, {}).get("Hypervisor"), bool(info.get(itype, {}).get("BareMetal")))
-        out.append({"id": i["InstanceId"], "name": name_of(i.get("Tags")), "type": itype,
+        out.append({"id": i["InstanceId"], "name": name_tag(i.get("Tags")) or "", "type": itype,
                     "state": i["State"]["Name"], "private_ip": i.get("PrivateIpAddress") or "",
                     "subnet_id": i.get("SubnetId"), "supported": support.supported, "reason": support.reason,
                     "badge": support.badge})
@@ -91,8 +87,6 @@ def instances(aws, vpc_id: str | None = None) -> list[dict]:
 
 def source_enis(aws, refs: list[str]) -> list[dict]:
     """The ENIs of these instances (ids or ``name:`` refs), with how many of AWS's sessions per ENI are used."""
-    from vpc_mirror.steps.sources import find_instances  # imports boto3: this module is loaded with the first screen
-
     instance_ids = [i["InstanceId"] for i in find_instances(aws, refs)[0].values()]
     if not instance_ids:
         return []

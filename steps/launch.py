@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from vpc_mirror.steps.engine import Context, Refused
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused
 
 #: SSM public parameters that name the current AMI of each well-known image.
 IMAGE_PARAMETERS = {

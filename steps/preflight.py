@@ -1,113 +1,31 @@
-"""Preflight: would the plan go through? Every mutating call tried with DryRun, plus the session limits.
+"""Preflight: would the plan go through? The plan's problems, the session limits, every create tried with DryRun.
 
-A DryRun call answers ``DryRunOperation`` when the caller may make it and
-``UnauthorizedOperation`` when not, without changing anything. Ids of resources
-the plan has not created yet are placeholders: the sandbox answers DryRun
-before it looks at ids; AWS may instead report a placeholder as not found,
-which is shown as "could not tell" rather than guessed either way.
+Changes nothing in AWS or in the state. The DryRun part is steps.permissions,
+which apply also runs before its first change.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-
-from botocore import xform_name
-from botocore.exceptions import ClientError
-
-from vpc_mirror.models.actions import REF, Action
 from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
-from vpc_mirror.steps.engine import Context, is_live
-
-#: Stand-ins for ids and attributes of resources that do not exist yet.
-PLACEHOLDER_IDS = {
-    "vpc": "vpc-0123456789abcdef0",
-    "subnet": "subnet-0123456789abcdef0",
-    "internet-gateway": "igw-0123456789abcdef0",
-    "security-group": "sg-0123456789abcdef0",
-    "instance": "i-0123456789abcdef0",
-    "network-interface": "eni-0123456789abcdef0",
-    "mirror-target": "tmt-0123456789abcdef0",
-    "mirror-filter": "tmf-0123456789abcdef0",
-}
-PLACEHOLDER_ATTRS = {
-    "ipv6_subnet_0": "2001:db8::/64",
-    "main_route_table_id": "rtb-0123456789abcdef0",
-    "subnet_id": PLACEHOLDER_IDS["subnet"],
-    "private_ip": "10.0.0.10",
-    "primary_eni": PLACEHOLDER_IDS["network-interface"],
-}
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.permissions import PreflightCheck, permission_checks
+from vpc_mirror.steps.session import SourceEniUse, source_eni_uses
+from vpc_mirror.steps.setup import inspect_setup
 
 
-@dataclass
-class Check:
-    what: str
-    #: True passed, False failed, None could not tell
-    ok: bool | None
-    detail: str
-
-
-async def preflight(ctx: Context) -> list[Check]:
-    """All checks for the context's answers; changes nothing in AWS or in the state."""
-    from vpc_mirror.steps.setup import inspect_setup  # setup runs the permission checks before applying
-
+async def preflight(ctx: Context) -> list[PreflightCheck]:
+    """All checks for the context's answers: one per source ENI, one per other plan problem, one per create."""
     actions, problems = await inspect_setup(ctx)
-    enis = ctx.facts("session").get("source_enis", [])
-    checks = [_session_check(entry) for entry in enis]
-    shown = {p for entry in enis for p in entry["problems"]}
-    checks += [Check(f"plan ({step})", False, reason) for step, reason in problems if reason not in shown]
+    enis = source_eni_uses(ctx)
+    checks = [_session_check(use) for use in enis]
+    shown = {p for use in enis for p in use.problems}
+    checks += [PreflightCheck(f"plan ({step})", False, reason) for step, reason in problems if reason not in shown]
     return checks + await permission_checks(ctx, actions)
 
 
-async def permission_checks(ctx: Context, actions: list[Action]) -> list[Check]:
-    """One DryRun call per create the plan still has to make (what already exists needs no permission)."""
-    by_key = {a.key: a for a in actions}
-    todo = [a for a in actions if a.verb == "create" and a.api and not is_live(ctx.state.resource(a.key))]
-    return list(await asyncio.gather(*(ctx.call(_dry_run, ctx, a, by_key) for a in todo)))
-
-
-def _session_check(entry: dict) -> Check:
-    used = entry["in_use"]
-    what = f"sessions on {entry['eni']} ({entry['instance_id']})"
-    if entry["problems"]:
-        return Check(what, False, "; ".join(entry["problems"]))
-    return Check(what, True, f"{len(used)} of AWS's {MAX_SESSIONS_PER_SOURCE_ENI} sessions used by others; "
-                             f"session number {entry['number']} is free")
-
-
-def _dry_run(ctx: Context, action: Action, by_key: dict[str, Action]) -> Check:
-    permission = f"ec2:{action.api}"
-    params = dict(_with_placeholders(ctx, action.params, by_key), DryRun=True)
-    try:
-        getattr(ctx.aws.ec2, xform_name(action.api))(**params)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "DryRunOperation":
-            return Check(permission, True, f"allowed: {action.summary}")
-        if code in ("UnauthorizedOperation", "AccessDenied"):
-            return Check(permission, False, f"denied: grant the IAM action {permission} ({action.summary})")
-        return Check(permission, None, f"could not tell ({code}: {exc.response['Error'].get('Message', '')}); "
-                                       f"{action.summary}")
-    return Check(permission, True, f"allowed: {action.summary}")
-
-
-def _with_placeholders(ctx: Context, value, by_key: dict[str, Action]):
-    """Resolve refs like the engine does, with placeholders for what does not exist yet."""
-    if isinstance(value, str):
-        return REF.sub(lambda m: _lookup(ctx, m.group(1), m.group(2), by_key), value)
-    if isinstance(value, dict):
-        return {k: _with_placeholders(ctx, v, by_key) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_with_placeholders(ctx, v, by_key) for v in value]
-    return value
-
-
-def _lookup(ctx: Context, key: str, attr: str | None, by_key: dict[str, Action]) -> str:
-    """The live id or attribute (state, or the plan's reused resource), else a placeholder."""
-    action = by_key[key]
-    res = ctx.state.resource(key)
-    known = ({"id": res.id, **res.attrs} if res is not None and res.id and res.status in ("created", "reused")
-             else {"id": action.id, **action.params} if action.verb == "reuse" else {})
-    if attr is None:
-        return known.get("id") or PLACEHOLDER_IDS[action.kind]
-    return str(known[attr]) if attr in known else PLACEHOLDER_ATTRS[attr]
+def _session_check(use: SourceEniUse) -> PreflightCheck:
+    what = f"sessions on {use.eni} ({use.instance_id})"
+    if use.problems:
+        return PreflightCheck(what, False, "; ".join(use.problems))
+    return PreflightCheck(what, True, f"{len(use.in_use)} of AWS's {MAX_SESSIONS_PER_SOURCE_ENI} sessions used by "
+                                      f"others; session number {use.number} is free")

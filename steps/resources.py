@@ -16,11 +16,8 @@ from botocore.exceptions import ClientError
 
 from vpc_mirror.models.actions import Action
 from vpc_mirror.models.state import Resource
-from vpc_mirror.steps.engine import SETUP_TAG, Context, Found
-
-
-def _tag(tags: list[dict] | None, key: str) -> str | None:
-    return next((t["Value"] for t in tags or () if t["Key"] == key), None)
+from vpc_mirror.steps.context import SETUP_TAG, Context, Found
+from vpc_mirror.steps.ec2_describe import LIVE_INSTANCE_STATES, name_tag
 
 
 def _code(exc: ClientError) -> str:
@@ -52,15 +49,11 @@ class Kind:
     """How one kind of resource is found, created and deleted."""
 
     name = ""
+    #: found by its tags (TaggedKind), else by its parent's live configuration (RelationKind)
     taggable = True
 
     def existing(self, ctx: Context, actions: list[Action]) -> dict[str, Found]:
         """Key -> Found for each action whose resource already exists."""
-        by_name = {a.name: a.key for a in actions}
-        return {by_name[name]: found for name, found in self.tagged(ctx).items() if name in by_name}
-
-    def tagged(self, ctx: Context) -> dict[str, Found]:
-        """Name tag -> Found for every resource of this kind carrying the setup's tag."""
         raise NotImplementedError
 
     def create(self, ctx: Context, action: Action, params: dict[str, Any]) -> Found:
@@ -70,8 +63,72 @@ class Kind:
         raise NotImplementedError
 
 
-def _setup_filter(ctx: Context) -> list[dict]:
-    return [{"Name": f"tag:{SETUP_TAG}", "Values": [ctx.setup]}]
+def _unless_gone(call) -> None:
+    """Make a delete or detach call; what is already gone is fine."""
+    try:
+        call()
+    except ClientError as exc:
+        if not _gone(exc):
+            raise
+
+
+class TaggedKind(Kind):
+    """A resource that carries our tags: found by them, made by one create call, deleted only while it carries them.
+
+    Subclasses name the EC2 calls and fields; those whose items hold more than
+    an id (addresses, attachments) override ``found``.
+    """
+
+    describe = ""  # the boto3 call listing them, e.g. describe_subnets
+    items = ""  # the list in its answer, e.g. Subnets
+    ids_param = ""  # its parameter selecting by id, e.g. SubnetIds
+    id_field = ""  # an item's id, e.g. SubnetId; also the delete call's parameter
+    tags_field = "Tags"
+    #: whether the describe call filters by tag (the traffic-mirroring ones do not: they are filtered here)
+    filters_by_tag = True
+    create_call = ""  # e.g. create_subnet
+    created = ""  # the created item in its answer, e.g. Subnet ("" = the answer itself)
+    delete_call = ""  # e.g. delete_subnet, called with the id as id_field
+
+    def existing(self, ctx, actions):
+        by_name = {a.name: a.key for a in actions}
+        return {by_name[name]: found for name, found in self.tagged(ctx).items() if name in by_name}
+
+    def tagged(self, ctx: Context) -> dict[str, Found]:
+        """Name tag -> Found for every resource of this kind carrying the setup's tag."""
+        items = self.listed(ctx, Filters=self.setup_filters(ctx))
+        return {name_tag(i.get(self.tags_field)): self.found(ctx, i) for i in items if ctx.owns(i.get(self.tags_field))}
+
+    def found(self, ctx: Context, item: dict) -> Found:
+        return Found(item[self.id_field])
+
+    def listed(self, ctx: Context, **params) -> list[dict]:
+        return _pages(ctx, self.describe, self.items, **params)
+
+    def setup_filters(self, ctx: Context) -> list[dict]:
+        """The describe filters that find this setup's resources."""
+        return [{"Name": f"tag:{SETUP_TAG}", "Values": [ctx.setup]}] if self.filters_by_tag else []
+
+    def create(self, ctx, action, params):
+        answer = getattr(ctx.aws.ec2, self.create_call)(**params)
+        return self.found(ctx, answer[self.created] if self.created else answer)
+
+    def delete(self, ctx, res):
+        try:
+            items = self.listed(ctx, **{self.ids_param: [res.id]})
+        except ClientError as exc:
+            if _gone(exc):
+                return
+            raise
+        if not items:
+            return
+        if not ctx.owns(items[0].get(self.tags_field)):
+            ctx.log(f"! {res.kind} {res.id} does not carry {SETUP_TAG}={ctx.setup}; left alone")
+            return
+        _unless_gone(lambda: self.remove(ctx, res.id))
+
+    def remove(self, ctx: Context, resource_id: str) -> None:
+        getattr(ctx.aws.ec2, self.delete_call)(**{self.id_field: resource_id})
 
 
 def _pages(ctx: Context, operation: str, key: str, **params) -> list[dict]:
@@ -81,30 +138,27 @@ def _pages(ctx: Context, operation: str, key: str, **params) -> list[dict]:
     return out
 
 
-class VpcKind(Kind):
+class VpcKind(TaggedKind):
     name = "vpc"
+    describe, items, ids_param, id_field = "describe_vpcs", "Vpcs", "VpcIds", "VpcId"
+    create_call, created, delete_call = "create_vpc", "Vpc", "delete_vpc"
 
-    def _found(self, ctx: Context, vpc: dict) -> Found:
-        attrs: dict[str, Any] = {"cidr": vpc["CidrBlock"]}
-        for assoc in vpc.get("Ipv6CidrBlockAssociationSet", []):
+    def found(self, ctx, item):
+        attrs: dict[str, Any] = {"cidr": item["CidrBlock"]}
+        for assoc in item.get("Ipv6CidrBlockAssociationSet", []):
             if assoc.get("Ipv6CidrBlockState", {}).get("State") == "associated":
                 block = ipaddress.IPv6Network(assoc["Ipv6CidrBlock"])
                 attrs["ipv6_cidr"] = str(block)
                 attrs["ipv6_subnet_0"] = str(next(block.subnets(new_prefix=64)))
         tables = ctx.aws.ec2.describe_route_tables(
-            Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
+            Filters=[{"Name": "vpc-id", "Values": [item["VpcId"]]}, {"Name": "association.main", "Values": ["true"]}]
         )["RouteTables"]
         if tables:
             attrs["main_route_table_id"] = tables[0]["RouteTableId"]
-        return Found(vpc["VpcId"], attrs)
-
-    def tagged(self, ctx):
-        vpcs = ctx.aws.ec2.describe_vpcs(Filters=_setup_filter(ctx))["Vpcs"]
-        return {_tag(v.get("Tags"), "Name"): self._found(ctx, v) for v in vpcs}
+        return Found(item["VpcId"], attrs)
 
     def create(self, ctx, action, params):
-        vpc = ctx.aws.ec2.create_vpc(**params)["Vpc"]
-        vpc_id = vpc["VpcId"]
+        vpc_id = ctx.aws.ec2.create_vpc(**params)["Vpc"]["VpcId"]
 
         def ready():
             current = ctx.aws.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
@@ -114,91 +168,162 @@ class VpcKind(Kind):
                     return None
             return current
 
-        return self._found(ctx, _wait(ready, f"VPC {vpc_id} IPv6 block"))
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_vpcs, {"VpcIds": [res.id]}, "Vpcs",
-                      lambda: ctx.aws.ec2.delete_vpc(VpcId=res.id))
+        return self.found(ctx, _wait(ready, f"VPC {vpc_id} IPv6 block"))
 
 
-def _delete_owned(ctx: Context, res: Resource, describe, args: dict, key: str, delete) -> None:
-    """Delete only when the live resource carries this setup's tag; already gone is fine."""
-    try:
-        items = describe(**args)[key]
-    except ClientError as exc:
-        if _gone(exc):
-            return
-        raise
-    if not items:
-        return
-    if not ctx.owns(items[0].get("Tags")):
-        ctx.log(f"! {res.kind} {res.id} does not carry {SETUP_TAG}={ctx.setup}; left alone")
-        return
-    try:
-        delete()
-    except ClientError as exc:
-        if not _gone(exc):
-            raise
-
-
-class SubnetKind(Kind):
+class SubnetKind(TaggedKind):
     name = "subnet"
+    describe, items, ids_param, id_field = "describe_subnets", "Subnets", "SubnetIds", "SubnetId"
+    create_call, created, delete_call = "create_subnet", "Subnet", "delete_subnet"
 
-    @staticmethod
-    def _found(subnet: dict) -> Found:
-        return Found(subnet["SubnetId"], {"az": subnet["AvailabilityZone"], "cidr": subnet["CidrBlock"]})
-
-    def tagged(self, ctx):
-        subnets = ctx.aws.ec2.describe_subnets(Filters=_setup_filter(ctx))["Subnets"]
-        return {_tag(s.get("Tags"), "Name"): self._found(s) for s in subnets}
-
-    def create(self, ctx, action, params):
-        return self._found(ctx.aws.ec2.create_subnet(**params)["Subnet"])
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_subnets, {"SubnetIds": [res.id]}, "Subnets",
-                      lambda: ctx.aws.ec2.delete_subnet(SubnetId=res.id))
+    def found(self, ctx, item):
+        return Found(item["SubnetId"], {"az": item["AvailabilityZone"], "cidr": item["CidrBlock"]})
 
 
-class InternetGatewayKind(Kind):
+class InternetGatewayKind(TaggedKind):
     name = "internet-gateway"
+    describe, items = "describe_internet_gateways", "InternetGateways"
+    ids_param, id_field = "InternetGatewayIds", "InternetGatewayId"
+    create_call, created, delete_call = "create_internet_gateway", "InternetGateway", "delete_internet_gateway"
 
-    def tagged(self, ctx):
-        igws = ctx.aws.ec2.describe_internet_gateways(Filters=_setup_filter(ctx))["InternetGateways"]
-        return {_tag(g.get("Tags"), "Name"): Found(g["InternetGatewayId"]) for g in igws}
+
+class SecurityGroupKind(TaggedKind):
+    name = "security-group"
+    describe, items, ids_param, id_field = "describe_security_groups", "SecurityGroups", "GroupIds", "GroupId"
+    create_call, delete_call = "create_security_group", "delete_security_group"
+
+
+def instance_attrs(inst: dict) -> dict[str, Any]:
+    """What later steps and actions use of an instance (``${sensor.private_ip}``, ``${test-beacon.primary_eni}``)."""
+    primary = next(
+        (n for n in inst.get("NetworkInterfaces", []) if n.get("Attachment", {}).get("DeviceIndex") == 0), {}
+    )
+    return {
+        "instance_type": inst["InstanceType"],
+        "private_ip": inst.get("PrivateIpAddress"),
+        "public_ip": inst.get("PublicIpAddress"),
+        "subnet_id": inst.get("SubnetId"),
+        "az": inst.get("Placement", {}).get("AvailabilityZone"),
+        "primary_eni": primary.get("NetworkInterfaceId"),
+        "image_id": inst.get("ImageId"),
+    }
+
+
+class InstanceKind(TaggedKind):
+    name = "instance"
+    describe, items, ids_param, id_field = "describe_instances", "Reservations", "InstanceIds", "InstanceId"
+    create_call = "run_instances"
+
+    def found(self, ctx, item):
+        return Found(item["InstanceId"], instance_attrs(item))
+
+    def listed(self, ctx, **params):
+        return [inst for reservation in super().listed(ctx, **params) for inst in reservation["Instances"]]
+
+    def setup_filters(self, ctx):
+        return super().setup_filters(ctx) + [{"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]
 
     def create(self, ctx, action, params):
-        return Found(ctx.aws.ec2.create_internet_gateway(**params)["InternetGateway"]["InternetGatewayId"])
+        instance_id = ctx.aws.ec2.run_instances(**params)["Instances"][0]["InstanceId"]
 
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_internet_gateways, {"InternetGatewayIds": [res.id]},
-                      "InternetGateways", lambda: ctx.aws.ec2.delete_internet_gateway(InternetGatewayId=res.id))
+        def running():
+            current = self.listed(ctx, InstanceIds=[instance_id])[0]
+            return current if current["State"]["Name"] == "running" else None
+
+        return self.found(ctx, _wait(running, f"instance {instance_id} to run"))
+
+    def remove(self, ctx, resource_id):
+        ctx.aws.ec2.terminate_instances(InstanceIds=[resource_id])
+
+        def terminated():
+            try:
+                instances = self.listed(ctx, InstanceIds=[resource_id])
+            except ClientError as exc:
+                if _gone(exc):
+                    return True
+                raise
+            return not instances or instances[0]["State"]["Name"] == "terminated"
+
+        _wait(terminated, f"instance {resource_id} to terminate")
 
 
-class GatewayAttachmentKind(Kind):
-    name = "gateway-attachment"
+class NetworkInterfaceKind(TaggedKind):
+    name = "network-interface"
+    describe, items = "describe_network_interfaces", "NetworkInterfaces"
+    ids_param, id_field, tags_field = "NetworkInterfaceIds", "NetworkInterfaceId", "TagSet"
+    create_call, created, delete_call = "create_network_interface", "NetworkInterface", "delete_network_interface"
+
+    def found(self, ctx, item):
+        return Found(item["NetworkInterfaceId"], {"private_ip": item.get("PrivateIpAddress"),
+                                                  "mac": item.get("MacAddress"), "subnet_id": item.get("SubnetId")})
+
+
+class TrafficMirrorKind(TaggedKind):
+    """The traffic-mirroring resources: EC2 names their calls and fields alike (TrafficMirror<Thing>), and
+    their describe calls take no tag filter."""
+
+    thing = ""  # Target, Filter, Session
+    filters_by_tag = False
+
+    def __init__(self) -> None:
+        snake = f"traffic_mirror_{self.thing.lower()}"
+        self.describe, self.create_call, self.delete_call = f"describe_{snake}s", f"create_{snake}", f"delete_{snake}"
+        self.created = f"TrafficMirror{self.thing}"
+        self.items, self.ids_param, self.id_field = f"{self.created}s", f"{self.created}Ids", f"{self.created}Id"
+
+
+class MirrorTargetKind(TrafficMirrorKind):
+    name, thing = "mirror-target", "Target"
+
+
+class MirrorFilterKind(TrafficMirrorKind):
+    name, thing = "mirror-filter", "Filter"
+
+
+class MirrorSessionKind(TrafficMirrorKind):
+    name, thing = "mirror-session", "Session"
+
+    def found(self, ctx, item):
+        return Found(item["TrafficMirrorSessionId"], {"eni": item["NetworkInterfaceId"],
+                                                      "session_number": item["SessionNumber"],
+                                                      "vni": item.get("VirtualNetworkId")})
+
+
+class RelationKind(Kind):
+    """A relationship (attachment, route, rule): found by reading its parent's live configuration."""
+
     taggable = False
 
     def existing(self, ctx, actions):
         out = {}
         for action in actions:
-            params = ctx.resolve(action.params)
-            igw = ctx.aws.ec2.describe_internet_gateways(InternetGatewayIds=[params["InternetGatewayId"]])
-            attached = {a["VpcId"] for a in igw["InternetGateways"][0].get("Attachments", [])}
-            if params["VpcId"] in attached:
-                out[action.key] = Found(params["InternetGatewayId"], {"vpc_id": params["VpcId"]})
+            found = self.find(ctx, ctx.resolve(action.params))
+            if found is not None:
+                out[action.key] = found
         return out
+
+    def find(self, ctx: Context, params: dict[str, Any]) -> Found | None:
+        """The relationship these (resolved) create parameters make, when it already exists."""
+        raise NotImplementedError
+
+    def delete(self, ctx, res):
+        """It goes with its parent, which is ours (rules with their group or filter)."""
+
+
+class GatewayAttachmentKind(RelationKind):
+    name = "gateway-attachment"
+
+    def find(self, ctx, params):
+        igw = ctx.aws.ec2.describe_internet_gateways(InternetGatewayIds=[params["InternetGatewayId"]])
+        attached = {a["VpcId"] for a in igw["InternetGateways"][0].get("Attachments", [])}
+        return Found(params["InternetGatewayId"], {"vpc_id": params["VpcId"]}) if params["VpcId"] in attached else None
 
     def create(self, ctx, action, params):
         ctx.aws.ec2.attach_internet_gateway(**params)
         return Found(params["InternetGatewayId"], {"vpc_id": params["VpcId"]})
 
     def delete(self, ctx, res):
-        try:
-            ctx.aws.ec2.detach_internet_gateway(InternetGatewayId=res.id, VpcId=res.attrs["vpc_id"])
-        except ClientError as exc:
-            if not _gone(exc):
-                raise
+        _unless_gone(lambda: ctx.aws.ec2.detach_internet_gateway(InternetGatewayId=res.id, VpcId=res.attrs["vpc_id"]))
 
 
 def _route_destination(params: dict) -> tuple[str, str]:
@@ -207,19 +332,15 @@ def _route_destination(params: dict) -> tuple[str, str]:
     return "DestinationCidrBlock", params["DestinationCidrBlock"]
 
 
-class RouteKind(Kind):
+class RouteKind(RelationKind):
     name = "route"
-    taggable = False
 
-    def existing(self, ctx, actions):
-        out = {}
-        for action in actions:
-            params = ctx.resolve(action.params)
-            field, dest = _route_destination(params)
-            table = ctx.aws.ec2.describe_route_tables(RouteTableIds=[params["RouteTableId"]])["RouteTables"][0]
-            if any(r.get(field) == dest and r.get("GatewayId") == params["GatewayId"] for r in table["Routes"]):
-                out[action.key] = Found(params["RouteTableId"], {field: dest})
-        return out
+    def find(self, ctx, params):
+        field, dest = _route_destination(params)
+        table = ctx.aws.ec2.describe_route_tables(RouteTableIds=[params["RouteTableId"]])["RouteTables"][0]
+        if any(r.get(field) == dest and r.get("GatewayId") == params["GatewayId"] for r in table["Routes"]):
+            return Found(params["RouteTableId"], {field: dest})
+        return None
 
     def create(self, ctx, action, params):
         ctx.aws.ec2.create_route(**params)
@@ -227,26 +348,7 @@ class RouteKind(Kind):
         return Found(params["RouteTableId"], {field: dest})
 
     def delete(self, ctx, res):
-        try:
-            ctx.aws.ec2.delete_route(RouteTableId=res.id, **res.attrs)
-        except ClientError as exc:
-            if not _gone(exc):
-                raise
-
-
-class SecurityGroupKind(Kind):
-    name = "security-group"
-
-    def tagged(self, ctx):
-        groups = ctx.aws.ec2.describe_security_groups(Filters=_setup_filter(ctx))["SecurityGroups"]
-        return {_tag(g.get("Tags"), "Name"): Found(g["GroupId"]) for g in groups}
-
-    def create(self, ctx, action, params):
-        return Found(ctx.aws.ec2.create_security_group(**params)["GroupId"])
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_security_groups, {"GroupIds": [res.id]}, "SecurityGroups",
-                      lambda: ctx.aws.ec2.delete_security_group(GroupId=res.id))
+        _unless_gone(lambda: ctx.aws.ec2.delete_route(RouteTableId=res.id, **res.attrs))
 
 
 def _permission_keys(permissions: list[dict]) -> set[tuple]:
@@ -258,23 +360,17 @@ def _permission_keys(permissions: list[dict]) -> set[tuple]:
     return keys
 
 
-class IngressRuleKind(Kind):
+class IngressRuleKind(RelationKind):
     """Inbound rules of one of our security groups; only the missing ones are added."""
 
     name = "security-group-ingress"
-    taggable = False
 
     def _missing(self, ctx, params) -> set[tuple]:
         group = ctx.aws.ec2.describe_security_groups(GroupIds=[params["GroupId"]])["SecurityGroups"][0]
         return _permission_keys(params["IpPermissions"]) - _permission_keys(group.get("IpPermissions", []))
 
-    def existing(self, ctx, actions):
-        out = {}
-        for action in actions:
-            params = ctx.resolve(action.params)
-            if not self._missing(ctx, params):
-                out[action.key] = Found(params["GroupId"])
-        return out
+    def find(self, ctx, params):
+        return None if self._missing(ctx, params) else Found(params["GroupId"])
 
     def create(self, ctx, action, params):
         missing = self._missing(ctx, params)
@@ -290,122 +386,24 @@ class IngressRuleKind(Kind):
             ctx.aws.ec2.authorize_security_group_ingress(GroupId=params["GroupId"], IpPermissions=permissions)
         return Found(params["GroupId"])
 
-    def delete(self, ctx, res):
-        """The rules go with their group, which is ours."""
 
-
-class InstanceKind(Kind):
-    name = "instance"
-    LIVE = ["pending", "running", "stopping", "stopped"]
-
-    @staticmethod
-    def _found(inst: dict) -> Found:
-        primary = next(
-            (n for n in inst.get("NetworkInterfaces", []) if n.get("Attachment", {}).get("DeviceIndex") == 0), {}
-        )
-        return Found(
-            inst["InstanceId"],
-            {
-                "instance_type": inst["InstanceType"],
-                "private_ip": inst.get("PrivateIpAddress"),
-                "public_ip": inst.get("PublicIpAddress"),
-                "subnet_id": inst.get("SubnetId"),
-                "az": inst.get("Placement", {}).get("AvailabilityZone"),
-                "primary_eni": primary.get("NetworkInterfaceId"),
-                "image_id": inst.get("ImageId"),
-            },
-        )
-
-    def tagged(self, ctx):
-        found = {}
-        filters = _setup_filter(ctx) + [{"Name": "instance-state-name", "Values": self.LIVE}]
-        for reservation in _pages(ctx, "describe_instances", "Reservations", Filters=filters):
-            for inst in reservation["Instances"]:
-                found[_tag(inst.get("Tags"), "Name")] = self._found(inst)
-        return found
-
-    def create(self, ctx, action, params):
-        inst = ctx.aws.ec2.run_instances(**params)["Instances"][0]
-        instance_id = inst["InstanceId"]
-
-        def running():
-            current = ctx.aws.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-            return current if current["State"]["Name"] == "running" else None
-
-        return self._found(_wait(running, f"instance {instance_id} to run"))
-
-    def delete(self, ctx, res):
-        def terminated():
-            try:
-                reservations = ctx.aws.ec2.describe_instances(InstanceIds=[res.id])["Reservations"]
-            except ClientError as exc:
-                if _gone(exc):
-                    return True
-                raise
-            return not reservations or reservations[0]["Instances"][0]["State"]["Name"] == "terminated"
-
-        _delete_owned(
-            ctx, res,
-            lambda **a: {"Instances": [i for r in ctx.aws.ec2.describe_instances(**a)["Reservations"] for i in r["Instances"]]},
-            {"InstanceIds": [res.id]}, "Instances",
-            lambda: ctx.aws.ec2.terminate_instances(InstanceIds=[res.id]),
-        )
-        _wait(terminated, f"instance {res.id} to terminate")
-
-
-class NetworkInterfaceKind(Kind):
-    name = "network-interface"
-
-    @staticmethod
-    def _found(eni: dict) -> Found:
-        return Found(
-            eni["NetworkInterfaceId"],
-            {"private_ip": eni.get("PrivateIpAddress"), "mac": eni.get("MacAddress"), "subnet_id": eni.get("SubnetId")},
-        )
-
-    def tagged(self, ctx):
-        enis = _pages(ctx, "describe_network_interfaces", "NetworkInterfaces", Filters=_setup_filter(ctx))
-        return {_tag(e.get("TagSet"), "Name"): self._found(e) for e in enis}
-
-    def create(self, ctx, action, params):
-        return self._found(ctx.aws.ec2.create_network_interface(**params)["NetworkInterface"])
-
-    def delete(self, ctx, res):
-        def describe(**a):
-            return {"Items": [dict(e, Tags=e.get("TagSet")) for e in
-                              ctx.aws.ec2.describe_network_interfaces(**a)["NetworkInterfaces"]]}
-
-        _delete_owned(ctx, res, describe, {"NetworkInterfaceIds": [res.id]}, "Items",
-                      lambda: ctx.aws.ec2.delete_network_interface(NetworkInterfaceId=res.id))
-
-
-class EniAttachmentKind(Kind):
+class EniAttachmentKind(RelationKind):
     name = "eni-attachment"
-    taggable = False
 
-    def existing(self, ctx, actions):
-        out = {}
-        for action in actions:
-            params = ctx.resolve(action.params)
-            eni = ctx.aws.ec2.describe_network_interfaces(NetworkInterfaceIds=[params["NetworkInterfaceId"]])
-            attachment = eni["NetworkInterfaces"][0].get("Attachment") or {}
-            if attachment.get("InstanceId") == params["InstanceId"] and attachment.get("Status") in (
-                "attaching",
-                "attached",
-            ):
-                out[action.key] = Found(attachment["AttachmentId"], {"eni": params["NetworkInterfaceId"]})
-        return out
+    def find(self, ctx, params):
+        eni = ctx.aws.ec2.describe_network_interfaces(NetworkInterfaceIds=[params["NetworkInterfaceId"]])
+        attachment = eni["NetworkInterfaces"][0].get("Attachment") or {}
+        if attachment.get("InstanceId") == params["InstanceId"] and attachment.get("Status") in ("attaching",
+                                                                                                 "attached"):
+            return Found(attachment["AttachmentId"], {"eni": params["NetworkInterfaceId"]})
+        return None
 
     def create(self, ctx, action, params):
         attachment_id = ctx.aws.ec2.attach_network_interface(**params)["AttachmentId"]
         return Found(attachment_id, {"eni": params["NetworkInterfaceId"]})
 
     def delete(self, ctx, res):
-        try:
-            ctx.aws.ec2.detach_network_interface(AttachmentId=res.id, Force=True)
-        except ClientError as exc:
-            if not _gone(exc):
-                raise
+        _unless_gone(lambda: ctx.aws.ec2.detach_network_interface(AttachmentId=res.id, Force=True))
 
         def detached():
             try:
@@ -417,122 +415,44 @@ class EniAttachmentKind(Kind):
         _wait(detached, f"ENI {res.attrs['eni']} to detach")
 
 
-class MirrorTargetKind(Kind):
-    name = "mirror-target"
-
-    def tagged(self, ctx):
-        targets = _pages(ctx, "describe_traffic_mirror_targets", "TrafficMirrorTargets", Filters=[])
-        return {
-            _tag(t.get("Tags"), "Name"): Found(t["TrafficMirrorTargetId"])
-            for t in targets
-            if ctx.owns(t.get("Tags"))
-        }
-
-    def create(self, ctx, action, params):
-        return Found(ctx.aws.ec2.create_traffic_mirror_target(**params)["TrafficMirrorTarget"]["TrafficMirrorTargetId"])
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_traffic_mirror_targets, {"TrafficMirrorTargetIds": [res.id]},
-                      "TrafficMirrorTargets",
-                      lambda: ctx.aws.ec2.delete_traffic_mirror_target(TrafficMirrorTargetId=res.id))
-
-
-class MirrorFilterKind(Kind):
-    name = "mirror-filter"
-
-    def tagged(self, ctx):
-        filters = _pages(ctx, "describe_traffic_mirror_filters", "TrafficMirrorFilters", Filters=[])
-        return {
-            _tag(f.get("Tags"), "Name"): Found(f["TrafficMirrorFilterId"])
-            for f in filters
-            if ctx.owns(f.get("Tags"))
-        }
-
-    def create(self, ctx, action, params):
-        return Found(ctx.aws.ec2.create_traffic_mirror_filter(**params)["TrafficMirrorFilter"]["TrafficMirrorFilterId"])
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_traffic_mirror_filters, {"TrafficMirrorFilterIds": [res.id]},
-                      "TrafficMirrorFilters",
-                      lambda: ctx.aws.ec2.delete_traffic_mirror_filter(TrafficMirrorFilterId=res.id))
-
-
 def _describe_filter(ctx: Context, filter_id: str) -> dict:
     return ctx.aws.ec2.describe_traffic_mirror_filters(TrafficMirrorFilterIds=[filter_id])["TrafficMirrorFilters"][0]
 
 
-class FilterServicesKind(Kind):
+class FilterServicesKind(RelationKind):
     name = "mirror-filter-services"
-    taggable = False
 
-    def existing(self, ctx, actions):
-        out = {}
-        for action in actions:
-            params = ctx.resolve(action.params)
-            have = set(_describe_filter(ctx, params["TrafficMirrorFilterId"]).get("NetworkServices", []))
-            if set(params["AddNetworkServices"]) <= have:
-                out[action.key] = Found(params["TrafficMirrorFilterId"])
-        return out
+    def find(self, ctx, params):
+        have = set(_describe_filter(ctx, params["TrafficMirrorFilterId"]).get("NetworkServices", []))
+        return Found(params["TrafficMirrorFilterId"]) if set(params["AddNetworkServices"]) <= have else None
 
     def create(self, ctx, action, params):
         ctx.aws.ec2.modify_traffic_mirror_filter_network_services(**params)
         return Found(params["TrafficMirrorFilterId"])
 
-    def delete(self, ctx, res):
-        """Network services go with their filter."""
 
-
-class FilterRuleKind(Kind):
+class FilterRuleKind(RelationKind):
     name = "mirror-filter-rule"
-    taggable = False
 
     def existing(self, ctx, actions):
-        out = {}
+        """One look at each filter for all of its rules."""
         filters: dict[str, dict] = {}
-        for action in actions:
-            params = ctx.resolve(action.params)
+
+        def find(params):
             fid = params["TrafficMirrorFilterId"]
             if fid not in filters:
                 filters[fid] = _describe_filter(ctx, fid)
             field = "IngressFilterRules" if params["TrafficDirection"] == "ingress" else "EgressFilterRules"
-            for rule in filters[fid].get(field, []):
-                if rule["RuleNumber"] == params["RuleNumber"]:
-                    out[action.key] = Found(rule["TrafficMirrorFilterRuleId"], {"filter": fid})
-        return out
+            rules = filters[fid].get(field, [])
+            return next((Found(rule["TrafficMirrorFilterRuleId"], {"filter": fid}) for rule in rules
+                         if rule["RuleNumber"] == params["RuleNumber"]), None)
+
+        found = {a.key: find(ctx.resolve(a.params)) for a in actions}
+        return {key: hit for key, hit in found.items() if hit is not None}
 
     def create(self, ctx, action, params):
         rule = ctx.aws.ec2.create_traffic_mirror_filter_rule(**params)["TrafficMirrorFilterRule"]
         return Found(rule["TrafficMirrorFilterRuleId"], {"filter": params["TrafficMirrorFilterId"]})
-
-    def delete(self, ctx, res):
-        """Rules go with their filter, which is ours."""
-
-
-class MirrorSessionKind(Kind):
-    name = "mirror-session"
-
-    def tagged(self, ctx):
-        sessions = _pages(ctx, "describe_traffic_mirror_sessions", "TrafficMirrorSessions", Filters=[])
-        return {
-            _tag(s.get("Tags"), "Name"): Found(
-                s["TrafficMirrorSessionId"],
-                {"eni": s["NetworkInterfaceId"], "session_number": s["SessionNumber"], "vni": s.get("VirtualNetworkId")},
-            )
-            for s in sessions
-            if ctx.owns(s.get("Tags"))
-        }
-
-    def create(self, ctx, action, params):
-        s = ctx.aws.ec2.create_traffic_mirror_session(**params)["TrafficMirrorSession"]
-        return Found(
-            s["TrafficMirrorSessionId"],
-            {"eni": s["NetworkInterfaceId"], "session_number": s["SessionNumber"], "vni": s.get("VirtualNetworkId")},
-        )
-
-    def delete(self, ctx, res):
-        _delete_owned(ctx, res, ctx.aws.ec2.describe_traffic_mirror_sessions, {"TrafficMirrorSessionIds": [res.id]},
-                      "TrafficMirrorSessions",
-                      lambda: ctx.aws.ec2.delete_traffic_mirror_session(TrafficMirrorSessionId=res.id))
 
 
 KINDS: dict[str, Kind] = {

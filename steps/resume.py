@@ -7,7 +7,8 @@ what was deleted behind our back so that apply makes it again.
 
 from __future__ import annotations
 
-from vpc_mirror.steps.engine import Context, Refused, set_status
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused, set_status
 from vpc_mirror.steps.setup import STEPS
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused, Step, guarded
 from vpc_mirror.steps.launch import check_key_pair, resolve_image, run_instances_params
-from vpc_mirror.steps.resources import InstanceKind
+from vpc_mirror.steps.resources import instance_attrs
 
 
 class SensorStep(Step):
@@ -30,7 +31,7 @@ class SensorStep(Step):
             if inst["State"]["Name"] in ("shutting-down", "terminated"):
                 raise Refused(self.name, [f"sensor.instance_id: {answers.instance_id} is "
                                           f"{inst['State']['Name']}; pick a running instance"])
-            facts.update(InstanceKind._found(inst).attrs)
+            facts.update(instance_attrs(inst))
             return
         facts.update(await ctx.call(guarded(
             lambda: resolve_image(ctx, self.name, "sensor.image", answers.image), context="looking up the image")))

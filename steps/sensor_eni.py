@@ -8,7 +8,9 @@ quota; never from 0.0.0.0/0.
 from __future__ import annotations
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context, Step
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Step
+from vpc_mirror.steps.security_group import security_group_actions
 from vpc_mirror.steps.source_eni import source_eni_key
 from vpc_mirror.steps.sources import sources_of
 from vpc_mirror.steps.test_beacon import mirrors_beacon
@@ -38,23 +40,16 @@ class SensorEniStep(Step):
 
     def plan(self, ctx: Context) -> list[Action]:
         answers = ctx.plan.sensor_eni
-        sg_name = ctx.name_tag("vxlan-sg")
         eni_name = ctx.name_tag("sensor-eni")
         cidrs, how = vxlan_sources(ctx)
         port = answers.vxlan_port
-        return [
-            Action(step=self.name, key="vxlan-sg", kind="security-group", verb="create", name=sg_name,
-                   api="CreateSecurityGroup",
-                   params={"GroupName": f"vpc-mirror-{ctx.setup}-vxlan", "VpcId": "${vpc}",
-                           "Description": f"vpc-mirror {ctx.setup}: VXLAN (UDP {port}) from the mirror sources",
-                           "TagSpecifications": ctx.tag_specs(sg_name, "security-group")},
-                   summary="create security group for the capture ENI"),
-            Action(step=self.name, key="vxlan-sg-ingress", kind="security-group-ingress", verb="create",
-                   api="AuthorizeSecurityGroupIngress",
-                   params={"GroupId": "${vxlan-sg}",
-                           "IpPermissions": [{"IpProtocol": "udp", "FromPort": port, "ToPort": port,
-                                              "IpRanges": [{"CidrIp": c} for c in cidrs]}]},
-                   summary=f"allow UDP {port} from {how}"),
+        return security_group_actions(
+            ctx, self.name, "vxlan", description=f"VXLAN (UDP {port}) from the mirror sources",
+            summary="create security group for the capture ENI",
+            permission={"IpProtocol": "udp", "FromPort": port, "ToPort": port,
+                        "IpRanges": [{"CidrIp": c} for c in cidrs]},
+            permission_summary=f"allow UDP {port} from {how}",
+        ) + [
             Action(step=self.name, key="sensor-eni", kind="network-interface", verb="create", name=eni_name,
                    api="CreateNetworkInterface",
                    params={"SubnetId": "${sensor.subnet_id}", "Groups": ["${vxlan-sg}"],

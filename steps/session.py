@@ -6,6 +6,8 @@ count), and refuses an ENI that already has AWS's 3 sessions or is a target.
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 from vpc_mirror.models.actions import Action
 from vpc_mirror.models.mirroring_support import (
     MAX_SESSIONS_PER_SOURCE_ENI,
@@ -13,10 +15,29 @@ from vpc_mirror.models.mirroring_support import (
     family_of,
     sources_per_eni_target,
 )
-from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused, Step, guarded
 from vpc_mirror.steps.source_eni import source_eni_key
 from vpc_mirror.steps.sources import sources_of
 from vpc_mirror.steps.test_beacon import mirrors_beacon
+
+
+class SourceEniUse(BaseModel):
+    """One source ENI as inspected: others' sessions on it, the session number picked, what is wrong with it.
+
+    Kept in the step's facts (saved with the state, so a model rather than a
+    dataclass) for preflight, which lists one check per source ENI.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    instance_id: str
+    eni: str
+    #: session numbers other setups use on this ENI
+    in_use: tuple[int, ...]
+    number: int
+    problems: tuple[str, ...]
+
 
 class SessionStep(Step):
     name = "session"
@@ -50,8 +71,7 @@ class SessionStep(Step):
         target_enis = {t.get("NetworkInterfaceId") for t in targets}
         wanted = ctx.plan.session.session_number
         numbers = {}
-        #: per source ENI: sessions of others on it and what is wrong with it (preflight lists these)
-        checked = []
+        checked: list[SourceEniUse] = []
         for iid, eni in enis.items():
             used = sorted(others.get(eni, []))
             eni_problems = []
@@ -65,8 +85,8 @@ class SessionStep(Step):
                 eni_problems.append(f"session.session_number: {wanted} is already used on {eni} ({iid}); "
                                     "choose another number or omit it to pick the lowest free one")
             numbers[iid] = wanted if wanted is not None else next(n for n in range(1, 32767) if n not in used)
-            checked.append({"instance_id": iid, "eni": eni, "in_use": used, "number": numbers[iid],
-                            "problems": eni_problems})
+            checked.append(SourceEniUse(instance_id=iid, eni=eni, in_use=tuple(used), number=numbers[iid],
+                                        problems=tuple(eni_problems)))
             problems += eni_problems
         ctx.facts(self.name)["source_enis"] = checked
         if problems:
@@ -129,3 +149,8 @@ class SessionStep(Step):
         return Action(step=self.name, key=key, kind="mirror-session", verb="create", name=name,
                       api="CreateTrafficMirrorSession", params=params,
                       summary=f"mirror {what}: session {number}, VNI {vni}")
+
+
+def source_eni_uses(ctx: Context) -> list[SourceEniUse]:
+    """The source ENIs the session step inspected last (read back as models after a reload)."""
+    return [SourceEniUse.model_validate(use) for use in ctx.facts(SessionStep.name).get("source_enis", [])]

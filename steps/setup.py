@@ -13,9 +13,10 @@ from vpc_mirror.models.plan import Plan
 from vpc_mirror.models.state import State
 from vpc_mirror.steps.account import AccountStep
 from vpc_mirror.steps.aws import Aws
-from vpc_mirror.steps.engine import Context, Refused, Step, set_status
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused, Step, set_status
 from vpc_mirror.steps.filter import FilterStep
-from vpc_mirror.steps.preflight import permission_checks
+from vpc_mirror.steps.permissions import permission_checks
 from vpc_mirror.steps.sensor import SensorStep
 from vpc_mirror.steps.sensor_eni import SensorEniStep
 from vpc_mirror.steps.session import SessionStep

@@ -9,50 +9,9 @@ from __future__ import annotations
 
 from vpc_mirror.models.actions import Action
 from vpc_mirror.models.mirroring_support import support_of
-from vpc_mirror.steps.engine import Context, Refused, Step, guarded
-
-
-def _name(inst: dict) -> str | None:
-    return next((t["Value"] for t in inst.get("Tags", []) if t["Key"] == "Name"), None)
-
-
-def find_instances(aws, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
-    """Resolve ``i-…`` / ``name:…`` refs to live instances; returns (ref -> instance, problems)."""
-    ids = [r for r in refs if not r.startswith("name:")]
-    names = [r[5:] for r in refs if r.startswith("name:")]
-    found: dict[str, dict] = {}
-    problems: list[str] = []
-    live = {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}
-    if ids:
-        paginator = aws.ec2.get_paginator("describe_instances")
-        by_id = {}
-        for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": ids}, live]):
-            for reservation in page["Reservations"]:
-                for inst in reservation["Instances"]:
-                    by_id[inst["InstanceId"]] = inst
-        for ref in ids:
-            if ref in by_id:
-                found[ref] = by_id[ref]
-            else:
-                problems.append(f"sources.instances: {ref} does not exist (or is terminated) in {aws.region}")
-    if names:
-        by_name: dict[str, list[dict]] = {}
-        paginator = aws.ec2.get_paginator("describe_instances")
-        for page in paginator.paginate(Filters=[{"Name": "tag:Name", "Values": names}, live]):
-            for reservation in page["Reservations"]:
-                for inst in reservation["Instances"]:
-                    by_name.setdefault(_name(inst), []).append(inst)
-        for name in names:
-            matches = by_name.get(name, [])
-            if len(matches) == 1:
-                found[f"name:{name}"] = matches[0]
-            elif not matches:
-                problems.append(f"sources.instances: no instance is named {name!r}; check the Name tag or use its i- id")
-            else:
-                ids_text = ", ".join(m["InstanceId"] for m in matches)
-                problems.append(f"sources.instances: {len(matches)} instances are named {name!r} ({ids_text}); "
-                                "use the i- id of the one to monitor")
-    return found, problems
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.ec2_describe import find_instances, name_tag
+from vpc_mirror.steps.engine import Refused, Step, guarded
 
 
 def instance_type_info(ctx: Context, types: set[str]) -> dict[str, dict]:
@@ -86,9 +45,10 @@ class SourcesStep(Step):
             if inst is None:
                 continue
             itype = inst["InstanceType"]
+            name = name_tag(inst.get("Tags"))
             info = types.get(itype, {})
             support = support_of(itype, info.get("Hypervisor"), bool(info.get("BareMetal")))
-            label = f"{inst['InstanceId']} ({_name(inst) or 'no name'}, {itype})"
+            label = f"{inst['InstanceId']} ({name or 'no name'}, {itype})"
             if not support.supported:
                 problems.append(f"sources.instances: {label} cannot be mirrored: {support.reason}")
             if inst["InstanceId"] == sensor_id:
@@ -97,7 +57,7 @@ class SourcesStep(Step):
             sources.append({
                 "ref": ref,
                 "instance_id": inst["InstanceId"],
-                "name": _name(inst),
+                "name": name,
                 "instance_type": itype,
                 "state": inst["State"]["Name"],
                 "private_ip": inst.get("PrivateIpAddress"),

@@ -10,7 +10,8 @@ import shlex
 
 from vpc_mirror.models.actions import Action
 from vpc_mirror.models.mirroring_support import support_of
-from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.engine import Refused, Step, guarded
 from vpc_mirror.steps.launch import resolve_image, run_instances_params
 from vpc_mirror.steps.sources import instance_type_info
 

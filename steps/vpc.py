@@ -12,7 +12,10 @@ import ipaddress
 from botocore.exceptions import ClientError
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context, Refused, Step, guarded
+from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.ec2_describe import by_ref
+from vpc_mirror.steps.security_group import security_group_actions
+from vpc_mirror.steps.engine import Refused, Step, guarded
 
 
 def first_subnet(cidr: str) -> str:
@@ -32,10 +35,8 @@ class VpcStep(Step):
             return
 
         def one(describe, key: str, id_field: str, ref: str, field: str, hint: str) -> dict:
-            args = ({"Filters": [{"Name": "tag:Name", "Values": [ref[5:]]}]} if ref.startswith("name:")
-                    else {id_field: [ref]})
             try:
-                items = describe(**args)[key]
+                items = describe(**by_ref(ref, id_field))[key]
             except ClientError as exc:
                 raise Refused(self.name, [f"{field}: {ref} was not found in {ctx.aws.region} "
                                           f"({exc.response['Error']['Code']}); {hint}"]) from None
@@ -125,19 +126,9 @@ class VpcStep(Step):
 
     def _ssh_group(self, ctx: Context) -> list[Action]:
         source = ctx.plan.vpc.ssh_from
-        name = ctx.name_tag("ssh-sg")
-        rng = {"CidrIpv6": source} if ":" in source else {"CidrIp": source}
-        ranges = {"Ipv6Ranges": [rng]} if ":" in source else {"IpRanges": [rng]}
-        return [
-            Action(step=self.name, key="ssh-sg", kind="security-group", verb="create", name=name,
-                   api="CreateSecurityGroup",
-                   params={"GroupName": f"vpc-mirror-{ctx.setup}-ssh", "VpcId": "${vpc}",
-                           "Description": f"vpc-mirror {ctx.setup}: SSH to the sensor from {source}",
-                           "TagSpecifications": ctx.tag_specs(name, "security-group")},
-                   summary=f"create security group allowing SSH from {source}"),
-            Action(step=self.name, key="ssh-sg-ingress", kind="security-group-ingress", verb="create",
-                   api="AuthorizeSecurityGroupIngress",
-                   params={"GroupId": "${ssh-sg}",
-                           "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, **ranges}]},
-                   summary=f"allow TCP 22 from {source}"),
-        ]
+        ranges = {"Ipv6Ranges": [{"CidrIpv6": source}]} if ":" in source else {"IpRanges": [{"CidrIp": source}]}
+        return security_group_actions(
+            ctx, self.name, "ssh", description=f"SSH to the sensor from {source}",
+            summary=f"create security group allowing SSH from {source}",
+            permission={"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, **ranges},
+            permission_summary=f"allow TCP 22 from {source}")

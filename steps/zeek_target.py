@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.ssh import console_fingerprints
 
 #: Login user implied by the image name (AWS documents these per distribution).

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from vpc_mirror.models.answers import parse_answers
+from vpc_mirror.models.plan import SessionPlan
 from vpc_mirror.sandbox import demo_answers_text
 from vpc_mirror.steps.diagnostics import CaptureView, Interface, SensorView, diagnose, evaluate, gather
 from vpc_mirror.steps.setup import open_context
@@ -148,3 +149,22 @@ def test_session_of_the_mirrored_test_beacon_is_checked_too(applied, sandbox):
     bad = failed(applied())
     assert list(bad) == ["a mirror session per source"]
     assert "test-beacon" in bad["a mirror session per source"].detail
+
+
+def test_sessions_with_the_vnis_aws_picked_are_this_setups(sandbox, state_dir):
+    """Without session.vni AWS picks one per session: any of them is this setup's, none is another session's."""
+    plan = parse_answers(demo_answers_text()).model_copy(update={"session": SessionPlan()})
+    run(sandbox, state_dir, plan=plan)
+    ctx = open_context(plan, StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region)
+    try:
+        view = gather(ctx)
+    finally:
+        ctx.close()
+    picked = sorted(s["VirtualNetworkId"] for s in view.sessions)
+    assert len(set(picked)) == len(picked) == 4
+    name = "packets carry this setup's VNI"
+    ok = {c.name: c for c in evaluate(view, capture=CaptureView(seconds=5, vxlan_packets=3, vnis={picked[0]: 3}))}
+    assert ok[name].status == "ok" and str(picked[0]) in ok[name].detail
+    other = next(v for v in range(1, 100) if v not in picked)
+    bad = {c.name: c for c in evaluate(view, capture=CaptureView(seconds=5, vxlan_packets=3, vnis={other: 3}))}
+    assert bad[name].status == "failed" and all(str(v) in bad[name].detail for v in picked)

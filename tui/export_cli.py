@@ -40,7 +40,7 @@ def _planned(ctx, run):
 
 
 def export(args) -> int:
-    from vpc_mirror.steps.exports import NotExportable, render
+    from vpc_mirror.steps.exports import render
     from vpc_mirror.steps.setup import plan_setup, saved_context
 
     ctx = saved_context(store(args), args.name, **_aws_options(args))
@@ -51,10 +51,7 @@ def export(args) -> int:
         actions = []
     else:  # read-only: the plan is inspected in AWS, nothing is changed or saved
         actions = _planned(ctx, plan_setup)
-    try:
-        text = render(args.format, ctx, actions)
-    except NotExportable as exc:
-        raise CommandError(f"cannot export {args.name} as {args.format}: {exc}", ExitCode.BAD_INPUT) from None
+    text = render(args.format, ctx, actions)
     if args.output:
         from vpc_mirror.steps.state_store import write_private
 

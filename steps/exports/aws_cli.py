@@ -15,7 +15,7 @@ from typing import Any
 from botocore import xform_name
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.exports.common import Piece, in_apply_order, ident, pieces
 
 #: --query that extracts the created id from each create call's answer.

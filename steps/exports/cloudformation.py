@@ -1,20 +1,26 @@
 """The plan as a CloudFormation template: one resource per created thing, a parameter per reused one.
 
-Two things CloudFormation does its own way: the VPC's Amazon IPv6 block is an
+Things CloudFormation does its own way: the VPC's Amazon IPv6 block is an
 AWS::EC2::VPCCidrBlock, and since a template cannot name a VPC's main route
 table, a created VPC's default routes go into a route table of its own that is
 associated with the created subnet. Instances get IMDSv2 through a launch
-template (AWS::EC2::Instance has no metadata options).
+template (AWS::EC2::Instance has no metadata options). An instance has no
+attribute for its primary network interface, so when a session mirrors one
+(the test beacon's), that interface is declared as an AWS::EC2::NetworkInterface
+and given to the instance as device 0; AWS gives an existing interface no
+automatic public IPv4 address, so the one apply's launch gets is an Elastic IP
+on it (AWS::EC2::EIP and AWS::EC2::EIPAssociation).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
-from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context
+from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
 
 PARAMETER_TYPES = {"vpc": "AWS::EC2::VPC::Id", "subnet": "AWS::EC2::Subnet::Id", "instance": "AWS::EC2::Instance::Id"}
@@ -27,6 +33,9 @@ class _Template:
         self.ctx = ctx
         self.actions = in_apply_order(actions)
         self.by_key = {a.key: a for a in self.actions}
+        #: instances whose primary interface an action names (``${key.primary_eni}``): the template declares it
+        self.named_primary_enis = {m.group(1) for a in self.actions for m in REF.finditer(json.dumps(a.params))
+                                   if m.group(2) == "primary_eni"}
         self.parameters: dict[str, dict] = {}
         self.resources: dict[str, dict] = {}
 
@@ -60,11 +69,8 @@ class _Template:
         if (action.kind, attr) == ("instance", "subnet_id"):
             return self.value(action.params["NetworkInterfaces"][0]["SubnetId"], deps)
         if (action.kind, attr) == ("instance", "primary_eni"):
-            from vpc_mirror.steps.exports import NotExportable
-
-            raise NotExportable(f"CloudFormation has no attribute for the primary network interface of {key}, which "
-                                "its mirror session needs; export --format terraform or aws-cli, or set "
-                                "test_beacon.mirror: false")
+            deps.add(name)  # mirrored once its instance runs, as apply does (AWS checks the instance's type)
+            return {"Ref": f"{name}PrimaryEni"}
         return {"Fn::GetAtt": [name, ATTRIBUTES[(action.kind, attr)]]}
 
     def add(self, name: str, rtype: str, props: dict, deps: set[str]) -> None:
@@ -139,21 +145,36 @@ class _Template:
         nic = p["NetworkInterfaces"][0]
         self.add(f"{name}LaunchTemplate", "AWS::EC2::LaunchTemplate",
                  {"LaunchTemplateData": {"MetadataOptions": p["MetadataOptions"]}}, set())
+        interface = {"DeviceIndex": str(nic["DeviceIndex"]), "SubnetId": nic["SubnetId"],
+                     "AssociatePublicIpAddress": nic.get("AssociatePublicIpAddress"), "GroupSet": nic.get("Groups"),
+                     "Ipv6AddressCount": nic.get("Ipv6AddressCount")}
+        if action.key in self.named_primary_enis:
+            interface = self._primary_eni(name, interface, p)
         user_data = p.get("UserData")
         self.add(name, "AWS::EC2::Instance", {
             "ImageId": p["ImageId"], "InstanceType": p["InstanceType"], "KeyName": p.get("KeyName"),
             "LaunchTemplate": {"LaunchTemplateId": {"Ref": f"{name}LaunchTemplate"},
                                "Version": {"Fn::GetAtt": [f"{name}LaunchTemplate", "LatestVersionNumber"]}},
-            "NetworkInterfaces": [{"DeviceIndex": str(nic["DeviceIndex"]), "SubnetId": nic["SubnetId"],
-                                   "AssociatePublicIpAddress": nic.get("AssociatePublicIpAddress"),
-                                   "GroupSet": nic.get("Groups"), "Ipv6AddressCount": nic.get("Ipv6AddressCount")}],
+            "NetworkInterfaces": [{k: v for k, v in interface.items() if v is not None}],
             "BlockDeviceMappings": p["BlockDeviceMappings"],
             "UserData": {"Fn::Base64": user_data} if user_data else None,
             "PropagateTagsToVolumeOnCreation": True,
             "Tags": tags(p)}, deps)
-        nic_props = self.resources[name]["Properties"]["NetworkInterfaces"][0]
-        for key in [k for k, v in nic_props.items() if v is None]:
-            del nic_props[key]
+
+    def _primary_eni(self, name: str, interface: dict, p: dict) -> dict:
+        """Declare the instance's primary interface, which a mirror session names; the instance gets it as device 0."""
+        eni = f"{name}PrimaryEni"
+        self.add(eni, "AWS::EC2::NetworkInterface",
+                 {"SubnetId": interface["SubnetId"], "GroupSet": interface["GroupSet"],
+                  "Ipv6AddressCount": interface["Ipv6AddressCount"], "Tags": tags(p)}, set())
+        if interface["AssociatePublicIpAddress"]:
+            # An Elastic IP needs the VPC's internet gateway attached first.
+            attached = {ident(a.key, "camel") for a in self.actions if a.kind == "gateway-attachment"}
+            self.add(f"{eni}PublicIp", "AWS::EC2::EIP", {"Domain": "vpc", "Tags": tags(p)}, attached)
+            self.add(f"{eni}PublicIpAssociation", "AWS::EC2::EIPAssociation",
+                     {"AllocationId": {"Fn::GetAtt": [f"{eni}PublicIp", "AllocationId"]},
+                      "NetworkInterfaceId": {"Ref": eni}}, set())
+        return {"NetworkInterfaceId": {"Ref": eni}, "DeviceIndex": interface["DeviceIndex"]}
 
     def _CreateNetworkInterface(self, action, name, p, deps):
         self.add(name, "AWS::EC2::NetworkInterface", {"SubnetId": p["SubnetId"], "GroupSet": p.get("Groups"),

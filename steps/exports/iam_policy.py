@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import SETUP_TAG, Context
+from vpc_mirror.steps.context import SETUP_TAG, Context
 from vpc_mirror.steps.launch import IMAGE_PARAMETERS
 from vpc_mirror.steps.test_beacon import BEACON_IMAGE
 

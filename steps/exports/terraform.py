@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.steps.engine import Context
+from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
 
 #: api -> Terraform resource type.

@@ -1,0 +1,66 @@
+"""Reading EC2's describe answers the same way everywhere: an item's Name tag, which instances still exist,
+and looking things up by id or by Name tag (``name:web-1``).
+
+Free of boto3 (the pickers' steps.inventory is loaded with the first screen).
+"""
+
+from __future__ import annotations
+
+from vpc_mirror.models.ids import NAME_REF, named
+
+#: Instance states in which an instance exists: it can be a source, a sensor or adopted on resume
+#: (shutting-down and terminated ones are on their way out).
+LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
+
+
+def name_tag(tags: list[dict] | None) -> str | None:
+    """The value of the ``Name`` tag in a describe answer's Tags (or an ENI's TagSet), None without one."""
+    return next((t["Value"] for t in tags or () if t["Key"] == "Name"), None)
+
+
+def by_ref(ref: str, ids_param: str) -> dict:
+    """Describe arguments for an id or a ``name:`` reference, e.g. ``{"VpcIds": [ref]}``."""
+    name = named(ref)
+    if name is None:
+        return {ids_param: [ref]}
+    return {"Filters": [{"Name": "tag:Name", "Values": [name]}]}
+
+
+def find_instances(aws, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
+    """Resolve ``i-…`` / ``name:…`` refs to live instances; returns (ref -> instance, problems)."""
+    ids = [r for r in refs if named(r) is None]
+    names = [named(r) for r in refs if named(r) is not None]
+    found: dict[str, dict] = {}
+    problems: list[str] = []
+    live = {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}
+    if ids:
+        paginator = aws.ec2.get_paginator("describe_instances")
+        by_id = {}
+        for page in paginator.paginate(Filters=[{"Name": "instance-id", "Values": ids}, live]):
+            for reservation in page["Reservations"]:
+                for inst in reservation["Instances"]:
+                    by_id[inst["InstanceId"]] = inst
+        for ref in ids:
+            if ref in by_id:
+                found[ref] = by_id[ref]
+            else:
+                problems.append(f"sources.instances: {ref} does not exist (or is terminated) in {aws.region}")
+    if names:
+        by_name: dict[str, list[dict]] = {}
+        paginator = aws.ec2.get_paginator("describe_instances")
+        for page in paginator.paginate(Filters=[{"Name": "tag:Name", "Values": names}, live]):
+            for reservation in page["Reservations"]:
+                for inst in reservation["Instances"]:
+                    by_name.setdefault(name_tag(inst.get("Tags")), []).append(inst)
+        for name in names:
+            matches = by_name.get(name, [])
+            if len(matches) == 1:
+                found[NAME_REF + name] = matches[0]
+            elif not matches:
+                problems.append(f"sources.instances: no instance is named {name!r}; "
+                                "check the Name tag or use its i- id")
+            else:
+                ids_text = ", ".join(m["InstanceId"] for m in matches)
+                problems.append(f"sources.instances: {len(matches)} instances are named {name!r} ({ids_text}); "
+                                "use the i- id of the one to monitor")
+    return found, problems
