@@ -1,9 +1,10 @@
 """The Textual wizard: start screen, one page per step, review, apply, Zeek and verify.
 
-The app holds what the pages share: the draft answers, the saved state of the
-setup being worked on, the engine runs in progress and their log. Engine and
-AWS work happens in worker threads that report back with messages; boto3,
-moto and asyncssh are imported there, after the first screen is up.
+The app is the wizard's controller: it moves between screens and owns the
+model the pages share (tui.model.WizardModel: the backend, the draft answers,
+the applied state, the log). Engine and AWS work happens in worker threads
+that report back with messages; boto3, moto and asyncssh are imported there,
+after the first screen is up.
 """
 
 from __future__ import annotations
@@ -11,21 +12,32 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker
 
-from vpc_mirror.tui.backend import Backend, Run
-from vpc_mirror.tui.drafts import Draft, drop_draft, load_draft, save_draft
-from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.backend import ENGINE, Backend, cancellable
+from vpc_mirror.tui.drafts import Draft, drop_draft, load_draft
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.base import LeaveWizard
 from vpc_mirror.tui.saved import saved_setups
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.screens.help import HelpScreen
+from vpc_mirror.tui.screens.log import LogScreen
+from vpc_mirror.tui.screens.teardown import TeardownScreen
 from vpc_mirror.tui.screens.wizard import WizardScreen
 from vpc_mirror.tui.wizard_steps import FORM_PAGES, PAGES, STEP_NAMES
+
+if TYPE_CHECKING:
+    from vpc_mirror.models.plan import Plan
+    from vpc_mirror.models.state import State
 
 
 class WizardApp(App):
@@ -40,38 +52,30 @@ class WizardApp(App):
 
     def __init__(self, backend: Backend, *, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
-        self.backend = backend
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.draft = Draft(setup="")
-        #: the setup this session works on (resumed, or saved as a draft here): its own name is not "taken"
-        self.own_name: str | None = None
-        self.state = None
-        self.log_lines: list[str] = []
-        self.runs: set[Run] = set()
-        self.planned_actions: list = []
+        self.model = WizardModel(backend, clock) if clock else WizardModel(backend)
 
     # -- start ------------------------------------------------------------------
     def on_mount(self) -> None:
-        if self.backend.demo:
+        if self.model.backend.demo:
             self.sub_title = "demo account (embedded sandbox)"
-        if not (self.backend.demo and self.backend.endpoint_url is None):
-            self.backend.ready.set()
-        if saved_setups(self.backend.state_dir):
-            from vpc_mirror.tui.screens.start import StartScreen
+        if not (self.model.backend.demo and self.model.backend.endpoint_url is None):
+            self.model.backend.ready.set()
+        if saved_setups(self.model.backend.state_dir):
+            from vpc_mirror.tui.screens.start import StartScreen  # only when there are setups (start-up time)
 
-            self.push_screen(StartScreen())
+            self.push_screen(StartScreen(self.model, self))
         else:  # nothing to resume: straight to a new setup (the start screen comes when it is left)
             self.new_setup()
 
     def on_ready(self) -> None:
         """The first screen is up: now the demo's sandbox may take its second to start (pickers wait for it)."""
-        if not self.backend.ready.is_set():
+        if not self.model.backend.ready.is_set():
             self.start_sandbox()
 
     @work(thread=True, exit_on_error=False)
     def start_sandbox(self) -> None:
         try:
-            self.backend.start_sandbox()
+            self.model.backend.start_sandbox()
         except Exception as exc:  # the demo cannot work without it: say so
             self.call_from_thread(self.show_error, "The demo sandbox did not start", str(exc))
 
@@ -79,56 +83,45 @@ class WizardApp(App):
         self.push_screen(MessageDialog(title, message, error=True))
 
     # -- setups -------------------------------------------------------------------
-    def taken_names(self) -> set[str]:
-        names = {s.name for s in saved_setups(self.backend.state_dir)}
-        return names - {self.own_name}
-
     def new_setup(self) -> None:
-        name = "demo" if self.backend.demo else ""
-        self.draft = Draft(setup=name, answers={"setup": name, "account": {"region": self.backend.region or
-                                                                            "us-east-1"}})
-        self.own_name, self.state = None, None
-        self.push_screen(WizardScreen("account"))
+        name = "demo" if self.model.backend.demo else ""
+        self.model.start(Draft(setup=name, answers={"setup": name,
+                                                    "account": {"region": self.model.backend.region or "us-east-1"}}))
+        self.push_screen(WizardScreen(self.model, "account"))
 
     def resume(self, name: str, *, applied: bool) -> None:
         if not applied:
-            self.draft = load_draft(self.backend.state_dir, name)
-            self.own_name, self.state = name, None
-            first = next((p.name for p in FORM_PAGES if p.name not in self.draft.answered), "review")
-            self.push_screen(WizardScreen(first))
+            self.model.start(load_draft(self.model.backend.state_dir, name), own_name=name)
+            first = next((p.name for p in FORM_PAGES if p.name not in self.model.draft.answered), "review")
+            self.push_screen(WizardScreen(self.model, first))
             return
         self.notify(f"Resuming {name}: re-reading its resources in AWS…", timeout=3)
         self.rediscover(name)
 
-    @work(thread=True, group="engine", exit_on_error=False)
+    @work(thread=True, group=ENGINE, exit_on_error=False)
     async def rediscover(self, name: str) -> None:
         """Re-read a saved setup's resources (by id and tag), then continue at its first unfinished step."""
-        from vpc_mirror.steps.resume import rediscover
+        from vpc_mirror.steps.resume import rediscover  # boto3: only in a worker (start-up time)
 
-        run = Run()
-        self.runs.add(run)
         try:
-            plan = self.backend.store.load_answers(name)
-            ctx = self.backend.context(plan, log=self.log_lines.append)
+            plan = self.model.backend.store.load_answers(name)
+            ctx = self.model.backend.context(plan, log=self.model.log_lines.append)
             try:
                 with ctx.store.lock(name):
-                    changes = await run(rediscover(ctx))
+                    changes = await cancellable(rediscover(ctx))
             finally:
                 ctx.close()
         except BaseException as exc:  # noqa: BLE001 - any failure, cancellation included, is reported
             self.call_from_thread(self.show_error, f"Cannot resume {name}", str(exc) or type(exc).__name__)
             return
-        finally:
-            self.runs.discard(run)
         self.call_from_thread(self._resumed, plan, ctx.state, changes)
 
-    def _resumed(self, plan, state, changes: list[str]) -> None:
-        self.draft = Draft(setup=plan.setup, answers=plan.model_dump(mode="json", exclude_none=True),
-                           answered=[p.name for p in FORM_PAGES])
-        self.own_name, self.state = plan.setup, state
+    def _resumed(self, plan: Plan, state: State, changes: list[str]) -> None:
+        self.model.start(Draft(setup=plan.setup, answers=plan.model_dump(mode="json", exclude_none=True),
+                               answered=[p.name for p in FORM_PAGES]), own_name=plan.setup, state=state)
         first = next(name for name in [*STEP_NAMES, "verify"]
                      if name == "verify" or state.step(name).status not in ("done", "skipped"))
-        self.push_screen(WizardScreen(first))
+        self.push_screen(WizardScreen(self.model, first))
         body = "\n".join(f"• {c}" for c in changes) or "Nothing changed: every resource is where it was left."
         self.push_screen(MessageDialog(f"Resuming {plan.setup} at {first.replace('_', '-')}",
                                        "Since the last run:\n" + body))
@@ -138,12 +131,10 @@ class WizardApp(App):
             if not yes:
                 return
             if not applied:
-                drop_draft(self.backend.state_dir, name)
+                drop_draft(self.model.backend.state_dir, name)
                 self.back_to_start()
                 return
-            from vpc_mirror.tui.screens.teardown import TeardownScreen
-
-            self.push_screen(TeardownScreen(name), lambda _: self.back_to_start())
+            self.push_screen(TeardownScreen(self.model, name), lambda _: self.back_to_start())
 
         body = (f"Delete, newest first, every resource setup {name} created that still carries its tag. "
                 "Nothing else is touched." if applied else
@@ -155,76 +146,55 @@ class WizardApp(App):
         if name is not None:
             self.open_troubleshoot(name)
             return
-        from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen
+        # pydantic and the capture: not before the first screen (start-up time)
+        from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen, WatchTarget
         from vpc_mirror.tui.screens.watch_host import WatchHostDialog
 
-        def watch(target) -> None:
+        def watch(target: WatchTarget | None) -> None:
             if target is not None:
                 self.push_screen(TroubleshootScreen.for_sensor(self, target))
 
-        self.push_screen(WatchHostDialog(self.backend.state_dir), watch)
+        self.push_screen(WatchHostDialog(self.model.backend.state_dir), watch)
 
     @work(thread=True, exit_on_error=False)
     def open_troubleshoot(self, name: str) -> None:
-        from vpc_mirror.tui.screens.sensor_slots import verify_args
+        # the Verify pane and the engine: only in a worker (start-up time)
+        from vpc_mirror.tui.pages.sensor_panes import watched_setup
         from vpc_mirror.tui.screens.troubleshoot import TroubleshootScreen
 
         try:
-            args = verify_args(self, name)
+            watched = watched_setup(self, self.model.backend, name)
         except Exception as exc:  # shown as a dialog; the start screen stays
             self.call_from_thread(self.show_error, f"Cannot watch {name}", str(exc))
             return
-        watch, record = args.pop("watch", None), args.pop("record")
         self.call_from_thread(self.push_screen, TroubleshootScreen(
-            **args, where=f"setup {name}", on_traffic=record, on_leave=watch.close if watch else None))
+            watched.live, watched.source, diagnose=watched.diagnose, names=watched.names, where=f"setup {name}",
+            on_traffic=watched.record, on_leave=watched.watch.close if watched.watch else None))
 
     def back_to_start(self) -> None:
-        from vpc_mirror.tui.screens.start import StartScreen
+        from vpc_mirror.tui.screens.start import StartScreen  # see on_mount (start-up time)
 
         while not isinstance(self.screen, StartScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
         if not isinstance(self.screen, StartScreen):
-            self.push_screen(StartScreen())
+            self.push_screen(StartScreen(self.model, self))
 
-    # -- the draft ----------------------------------------------------------------
-    def answered(self, name: str) -> None:
-        if name not in self.draft.answered:
-            self.draft.answered.append(name)
-        if self.state is None and self.own_name not in (None, self.draft.setup):
-            drop_draft(self.backend.state_dir, self.own_name)  # renamed before it was applied: one draft, not two
-        save_draft(self.backend.state_dir, self.draft)
-        self.own_name = self.draft.setup
-
-    def applied(self) -> None:
-        drop_draft(self.backend.state_dir, self.draft.setup)
-
-    def plan(self):
-        from vpc_mirror.models.plan import Plan
-
-        return Plan.model_validate(self.draft.answers)
-
-    def marks(self, current: str) -> dict[str, str]:
-        statuses = {name: step.status for name, step in self.state.steps.items()} if self.state else {}
-        aws_done = bool(statuses) and all(statuses.get(p.name) in ("done", "skipped") for p in FORM_PAGES)
-        marks = {}
-        for page in PAGES:
-            status = statuses.get(page.name)
-            if page.name == current:
-                marks[page.name] = "current"
-            elif status == "failed":
-                marks[page.name] = "failed"
-            elif status in ("done", "skipped") or page.name in self.draft.answered or \
-                    (page.name in ("review", "apply") and aws_done):
-                marks[page.name] = "done"
-            else:
-                marks[page.name] = "pending"
-        return marks
+    @on(LeaveWizard)
+    def _leave_wizard(self, event: LeaveWizard) -> None:
+        if event.teardown is None:
+            self.back_to_start()
+        else:
+            self.push_screen(TeardownScreen(self.model, event.teardown), lambda _: self.back_to_start())
 
     # -- quitting, help, commands -------------------------------------------------------
+    def engine_workers(self) -> list[Worker]:
+        """The engine runs in progress (apply, teardown, resume)."""
+        return [w for w in self.workers if w.group == ENGINE and w.is_running]
+
     def work_running(self) -> list[str]:
         """What leaving now would interrupt, for the quit question (empty: nothing)."""
         running = []
-        if self.runs:
+        if self.engine_workers():
             running.append("AWS work is still running. Leaving stops it after the calls already sent; the state "
                            "is saved before and after every change, and Resume on the start screen continues "
                            "where it stopped.")
@@ -242,28 +212,27 @@ class WizardApp(App):
 
         def answer(yes: bool) -> None:
             if yes:
-                for run in list(self.runs):
-                    run.cancel()
+                for worker in self.engine_workers():
+                    worker.cancel()
                 self.exit()
 
         self.push_screen(ConfirmDialog("Leave while work runs?", "\n\n".join(running), yes="Leave", no="Stay"),
                          answer)
 
     def action_help(self) -> None:
-        from vpc_mirror.tui.screens.help import HelpScreen
-
         keys = [(self.get_key_display(b.binding), b.binding.description)
                 for b in self.active_bindings.values() if b.binding.description]
         self.push_screen(HelpScreen(keys))
 
     def export_answers(self) -> None:
+        # pydantic: not before the first screen (start-up time)
         from pydantic import ValidationError
 
         from vpc_mirror.models.answers import dump_answers, problems_of
         from vpc_mirror.steps.state_store import write_private
 
         try:
-            plan = self.plan()
+            plan = self.model.plan()
         except ValidationError as exc:
             self.notify("The answers are not complete yet:\n" + "\n".join(problems_of(exc)[:3]), severity="warning")
             return
@@ -272,15 +241,14 @@ class WizardApp(App):
         self.notify(f"Answers written to {path.name} (use: vpc-mirror apply {path.name})")
 
     def open_log(self) -> None:
-        from vpc_mirror.tui.screens.log import LogScreen
-
-        self.push_screen(LogScreen())
+        self.push_screen(LogScreen(self.model.log_lines))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         if isinstance(screen, WizardScreen):
-            reachable = len(self.draft.answered) + 1
+            answered = self.model.draft.answered
+            reachable = len(answered) + 1
             for index, page in enumerate(PAGES):
-                if page.name in ("review", "apply") or (index >= reachable and page.name not in self.draft.answered):
+                if page.name in ("review", "apply") or (index >= reachable and page.name not in answered):
                     continue
                 yield SystemCommand(f"Go to step: {page.title}", f"Step {index + 1} of {len(PAGES)}",
                                     partial(screen.go, page.name))

@@ -28,7 +28,7 @@ def _path(root: Path, setup: str) -> Path:
 
 
 def save_draft(root: Path, draft: Draft) -> None:
-    from vpc_mirror.steps.state_store import write_private
+    from vpc_mirror.steps.state_store import write_private  # pydantic: not before the first screen (start-up time)
 
     draft.updated_at = datetime.now(timezone.utc)
     doc = {"setup": draft.setup, "answers": draft.answers, "answered": draft.answered,

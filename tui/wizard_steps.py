@@ -48,13 +48,14 @@ def page(name: str) -> Page:
 
 
 def section_model(section: str):
-    from vpc_mirror.models.plan import Plan
+    from vpc_mirror.models.plan import Plan  # pydantic: when a page is first checked (start-up time)
 
     return Plan.model_fields[section].annotation
 
 
 def field_problems(section: str, data: dict) -> dict[str, str]:
     """Field name -> the model's message for each bad field of one answers section ("" = the section)."""
+    # pydantic: when a page is first checked (start-up time)
     from pydantic import ValidationError
 
     from vpc_mirror.models.answers import problems_of
@@ -68,6 +69,7 @@ def field_problems(section: str, data: dict) -> dict[str, str]:
 
 
 def setup_name_problem(value: str) -> str | None:
+    # pydantic: when a page is first checked (start-up time)
     from pydantic import TypeAdapter, ValidationError
 
     from vpc_mirror.models.answers import problems_of

@@ -62,8 +62,8 @@ def at_page(name: str):
 
         keys = Keys(pilot)
         await keys.settle()
-        pilot.app.draft = demo_draft()
-        await pilot.app.push_screen(WizardScreen(name))
+        pilot.app.model.draft = demo_draft()
+        await pilot.app.push_screen(WizardScreen(pilot.app.model, name))
         await keys.settle()
     return drive
 
@@ -101,18 +101,18 @@ class OneWindow:
 
 async def verify_page(pilot) -> None:
     """The wizard's Verify page over a fixed window of the demo traffic; rates at the newest packet's time."""
+    from dataclasses import replace
     from unittest import mock
 
-    from vpc_mirror.tui.screens import sensor_slots
+    from vpc_mirror.tui.pages import sensor_panes
 
-    real = sensor_slots.verify_args
+    real = sensor_panes.watched_setup
 
-    def fixed(app, setup: str) -> dict:
-        args = real(app, setup)
-        return {**args, "source": OneWindow(args["source"]), "clock": None,
-                "silence_seconds": 3600.0}
+    def fixed(app, backend, setup: str) -> sensor_panes.Watched:
+        watched = real(app, backend, setup)
+        return replace(watched, source=OneWindow(watched.source), clock=None, silence_seconds=3600.0)
 
-    with mock.patch.object(sensor_slots, "verify_args", fixed):
+    with mock.patch.object(sensor_panes, "watched_setup", fixed):
         await at_page("verify")(pilot)
 
 

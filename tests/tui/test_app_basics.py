@@ -50,7 +50,7 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         commands = list(app.get_system_commands(app.screen))
         assert "Go to step: AWS account" in [c.title for c in commands]
         monkeypatch.chdir(tmp_path)
-        app.draft.answers["setup"] = "exported"
+        app.model.draft.answers["setup"] = "exported"
         export = next(c for c in commands if c.title == "Export answers")
         assert isinstance(export, SystemCommand)
         export.callback()
@@ -58,8 +58,8 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         from vpc_mirror.models.answers import parse_answers
         from tests.awsfacts import demo_plan
 
-        app.draft = demo_draft(answered=False)
-        app.draft.answered = ["account", "vpc"]
+        app.model.draft = demo_draft(answered=False)
+        app.model.draft.answered = ["account", "vpc"]
         export.callback()
         written = tmp_path / "demo.answers.yaml"
         assert parse_answers(written.read_text()) == demo_plan() and written.stat().st_mode & 0o777 == 0o600
@@ -102,7 +102,7 @@ async def test_quitting_while_apply_runs_asks_first_and_keeps_state(sandbox, sta
                 await pilot.pause(0.1)
                 if (state_dir / "demo.state.json").exists():
                     break
-            assert app.runs, "apply is running"
+            assert app.engine_workers(), "apply is running"
             await pilot.press("ctrl+c")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmDialog)

@@ -56,16 +56,16 @@ async def test_full_demo_setup_with_the_keyboard_only(wizard, sandbox):
         keys.count += 1
         await pilot.pause(0.5)
         assert page(wizard) == "verify"
-        store = StateStore(wizard.backend.state_dir)
+        store = StateStore(wizard.model.backend.state_dir)
         for _ in range(100):  # the first mirrored packets mark the verify step done
             if store.load("demo").step("verify").status == "done":
                 break
             await pilot.pause(0.1)
-        marks = wizard.marks("verify")
+        marks = wizard.model.marks("verify")
         assert marks["zeek"] == "done" and all(m == "done" for n, m in marks.items() if n != "verify"), marks
         print(f"\nkey presses from New setup to Verify: {keys.count} (budget {KEY_BUDGET})")
         assert keys.count <= KEY_BUDGET
-    state = StateStore(wizard.backend.state_dir).load("demo")
+    state = StateStore(wizard.model.backend.state_dir).load("demo")
     # every AWS step applied; the demo shows Zeek's changes without applying them; Verify saw the traffic
     assert {n for n, s in state.steps.items() if s.status != "done"} == {"zeek"}
     assert state.step("zeek").status == "skipped"
@@ -94,8 +94,8 @@ async def test_resume_after_the_wizard_was_closed_half_way(sandbox, state_dir):
         assert (row.name, row.progress, row.applied) == ("demo", "2 of 10 pages answered", False)
         await keys("r")
         assert page(again) == "sensor"
-        assert again.draft.answers["vpc"]["vpc_id"] == sandbox.seed_info.vpc_id
-        assert again.draft.answers["vpc"]["subnet_id"] == sandbox.seed_info.subnet_ids[0]
+        assert again.model.draft.answers["vpc"]["vpc_id"] == sandbox.seed_info.vpc_id
+        assert again.model.draft.answers["vpc"]["subnet_id"] == sandbox.seed_info.subnet_ids[0]
 
 
 async def test_resume_after_a_killed_apply_continues_without_duplicates(sandbox, state_dir):
@@ -129,8 +129,8 @@ async def test_resume_after_a_killed_apply_continues_without_duplicates(sandbox,
 
 async def open_review(app, keys: Keys, draft=None) -> None:
     """The demo answers (or ``draft``) straight to the review page (the keyboard path is tested above)."""
-    app.draft = draft or demo_draft(answered=False)
-    await app.push_screen(WizardScreen("review"))
+    app.model.draft = draft or demo_draft(answered=False)
+    await app.push_screen(WizardScreen(app.model, "review"))
     await keys.settle()
     assert app.screen.pane("review").ready
 

@@ -7,7 +7,7 @@ from textual.widgets import Button, Checkbox, Input
 from vpc_mirror.models.plan import TCP
 from tests.tui.wizard_pilot import Keys
 from vpc_mirror.tui.screens.rule_dialog import RuleDialog
-from vpc_mirror.tui.screens.steps.vpc import CREATE
+from vpc_mirror.tui.pages.vpc import CREATE
 
 #: page -> (control id, invalid value, field id, part of the model's message)
 INVALID = [
@@ -15,17 +15,17 @@ INVALID = [
     ("vpc", "#vpc-ssh_from", "0.0.0.0/0", "#field-vpc-ssh_from", "whole internet"),
     ("vpc", "#vpc-cidr", "10.0.0.0/8", "#field-vpc-cidr", "AWS allows VPC blocks from /16 to /28"),
     ("sensor", "#sensor-instance_type", "xlarge", "#field-sensor-instance_type", "is not an instance type"),
-    ("sensor", "#sensor-root_volume_gib", "4", "#field-sensor-root_volume_gib", "greater than or equal to 8"),
+    ("sensor", "#sensor-root_volume_gib", "4", "#field-sensor-root_volume_gib", "4 is outside 8-16384; use e.g. 32"),
     ("test_beacon", "#test_beacon-destination", "not a host!", "#field-test_beacon-destination",
      "neither a host name nor an IP address"),
     ("test_beacon", "#test_beacon-interval_seconds", "1", "#field-test_beacon-interval_seconds",
-     "greater than or equal to 5"),
-    ("sensor_eni", "#sensor_eni-device_index", "0", "#field-sensor_eni-device_index", "greater than or equal to 1"),
-    ("sensor_eni", "#sensor_eni-vxlan_port", "70000", "#field-sensor_eni-vxlan_port", "less than or equal to 65535"),
-    ("target", "#target-description", "x" * 256, "#field-target-description", "at most 255 characters"),
-    ("session", "#session-vni", "0", "#field-session-vni", "greater than or equal to 1"),
-    ("session", "#session-packet_length", "9000", "#field-session-packet_length", "less than or equal to 8500"),
-    ("session", "#session-session_number", "40000", "#field-session-session_number", "less than or equal to 32766"),
+     "1 is outside 5-3600; use e.g. 34"),
+    ("sensor_eni", "#sensor_eni-device_index", "0", "#field-sensor_eni-device_index", "0 is outside 1-15; use e.g. 1"),
+    ("sensor_eni", "#sensor_eni-vxlan_port", "70000", "#field-sensor_eni-vxlan_port", "70000 is outside 1-65535; use e.g. 4789"),
+    ("target", "#target-description", "x" * 256, "#field-target-description", "is 256 characters long; use at most 255"),
+    ("session", "#session-vni", "0", "#field-session-vni", "0 is outside 1-16777215; use e.g. 4242"),
+    ("session", "#session-packet_length", "9000", "#field-session-packet_length", "9000 is outside 1-8500; use e.g. 1500"),
+    ("session", "#session-session_number", "40000", "#field-session-session_number", "40000 is outside 1-32766; use e.g. 1"),
 ]
 
 
@@ -60,7 +60,7 @@ async def test_sources_refuse_an_unsupported_instance_with_its_reason(wizard, sa
     async with wizard.run_test(size=(80, 24)) as pilot:
         keys = Keys(pilot)
         await keys.settle()
-        wizard.draft.answers["vpc"] = {"vpc_id": sandbox.seed_info.vpc_id}
+        wizard.model.draft.answers["vpc"] = {"vpc_id": sandbox.seed_info.vpc_id}
         await wizard.screen.go("sources")
         await keys.settle()
         assert "choose at least one instance" in wizard.screen.query_one("#field-sources-instances").error
@@ -71,7 +71,7 @@ async def test_sources_refuse_an_unsupported_instance_with_its_reason(wizard, sa
                          "web-1": "✓ Nitro"}                   # the mirroring badge beside each name
         await keys.type("db-1")
         await keys("enter")                                    # m6i: a Nitro family AWS does not mirror
-        assert wizard.draft.answers["sources"].get("instances", []) == []
+        assert wizard.model.draft.answers["sources"].get("instances", []) == []
         note = str(wizard.screen.query_one("#sources-picker .picker-note").content)
         assert "m6i" in note and "not supported" in note
 
@@ -116,7 +116,7 @@ async def test_the_profile_picker_lists_the_config_profiles_and_checks_the_chose
     credentials.write_text("[prod]\naws_access_key_id = AKIAPRODEXAMPLE00000\naws_secret_access_key = x\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    from vpc_mirror.tui.screens.steps.account import DEFAULT_PROFILE
+    from vpc_mirror.tui.pages.account import DEFAULT_PROFILE
     from vpc_mirror.tui.widgets.picker import Picker
 
     async with wizard.run_test(size=(80, 24)) as pilot:
@@ -128,7 +128,7 @@ async def test_the_profile_picker_lists_the_config_profiles_and_checks_the_chose
         picker.query_one(Input).focus()
         await keys.type("prod")
         await keys("enter")
-        assert wizard.draft.answers["account"]["profile"] == "prod"
+        assert wizard.model.draft.answers["account"]["profile"] == "prod"
         identity = str(wizard.screen.query_one("#account-identity").render())
         assert identity.startswith("account 123456789012"), identity   # checked again with prod's keys
         assert not wizard.screen.query_one("#next", Button).disabled
@@ -151,7 +151,7 @@ async def test_a_primary_eni_with_no_session_left_asks_for_a_dedicated_eni(wizar
     async with wizard.run_test(size=(80, 24)) as pilot:
         keys = Keys(pilot)
         await keys.settle()
-        wizard.draft.answers["sources"] = {"instances": [web]}
+        wizard.model.draft.answers["sources"] = {"instances": [web]}
         await wizard.screen.go("source_eni")
         await keys.settle()
         picker = wizard.screen.query_one("#source_eni-enis")

@@ -1,4 +1,5 @@
-"""The Verify pane: real captures counted right, the beacon banner, the checklist on silence, pause, snapshots."""
+"""The Verify pane: real captures counted right, the beacon banner, the checklist on silence, pause, reconnecting
+after the path to the sensor dies, its tables (StatsTable: rows, updates, cursor, a bounded line cache), snapshots."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from vpc_mirror.steps.capture.live import DemoTraffic, LiveCapture, PcapFileSource
+from vpc_mirror.steps.capture.live import DemoTraffic, LiveCapture, MirroredSource, PcapFileSource
 from vpc_mirror.steps.capture.pcap import global_header
-from vpc_mirror.steps.diagnostics import Check
+from vpc_mirror.steps.capture.remote import CaptureStatus
+from vpc_mirror.steps.diagnostics import DiagnosticCheck
 from vpc_mirror.tui.panes.verify import VerifyPane
+from vpc_mirror.tui.widgets.stats_table import StatsTable
 
 from tests.testdata import VXLAN as VXLAN_DATA
 
@@ -41,8 +44,7 @@ async def until(pilot, predicate, timeout: float = 10.0) -> None:
 
 
 def rows(app, table_id: str) -> list[tuple]:
-    table = app.query_one(table_id)
-    return [tuple(map(str, table.get_row_at(i))) for i in range(table.row_count)]
+    return app.query_one(table_id, StatsTable).rows
 
 
 def text_of(app, selector: str) -> str:
@@ -74,8 +76,8 @@ async def test_a_real_capture_shows_its_vni_sources_and_flows(capture, vni, sour
 
 
 async def test_the_demo_traffic_shows_the_beacon_banner():
-    traffic = DemoTraffic({"web-1": "10.0.1.10", "test-beacon": "10.0.1.20"}, "10.0.2.5", 4242, pps=100,
-                          beacon_period=1.0, beacon_host="10.0.1.20")
+    sources = {"web-1": MirroredSource("10.0.1.10", 4241), "test-beacon": MirroredSource("10.0.1.20", 4242)}
+    traffic = DemoTraffic(sources, "10.0.2.5", pps=100, beacon_period=1.0, beacon_host="10.0.1.20")
     live = LiveCapture()
     app = PaneApp(lambda: VerifyPane(live, traffic.source(), names={"10.0.1.10": "web-1"}))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -91,7 +93,7 @@ async def test_the_demo_traffic_shows_the_beacon_banner():
 
 
 async def test_pause_stops_the_raw_view_and_tail_catches_up():
-    traffic = DemoTraffic({"web-1": "10.0.1.10"}, "10.0.2.5", 4242, pps=400)
+    traffic = DemoTraffic({"web-1": MirroredSource("10.0.1.10", 4242)}, "10.0.2.5", pps=400)
     live = LiveCapture()
     app = PaneApp(lambda: VerifyPane(live, traffic.source(tick=0.02)))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -154,16 +156,166 @@ async def test_silence_brings_the_checklist_with_the_deleted_session(silent_pcap
         assert not pane.has_class("-checklist")
 
 
+# -- the path to the sensor dies: the banner and `r` -------------------------------------------------------------
+
+DROPPED = "the connection to the sensor dropped during the capture; start it again"
+
+
+class SensorPath:
+    """Stands in for the sensor as a factory (as the wizard passes it): each call is a new connection,
+    whose capture delivers a real pcap file and then, for the first ``drops`` connections, loses the path."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops = drops
+        self.connections = 0
+
+    async def __call__(self) -> _Connection:
+        self.connections += 1
+        return _Connection(drops=self.connections <= self.drops)
+
+
+class _Connection:
+    def __init__(self, drops: bool) -> None:
+        self.drops = drops
+
+    async def run(self, live: LiveCapture, stop) -> None:
+        live.set_status(CaptureStatus("listening", "capturing on ens6"))
+        live.feed((VXLAN_DATA / "zeek" / "vxlan.pcap").read_bytes())
+        if self.drops:
+            live.set_status(CaptureStatus("disconnected", DROPPED))  # as steps.capture.remote reports it
+            return
+        await stop.wait()
+
+
+def offered_keys(app) -> set[str]:
+    return set(app.screen.active_bindings)
+
+
+async def test_a_dropped_path_says_so_and_r_reconnects():
+    path = SensorPath(drops=1)
+    first = LiveCapture()
+    app = PaneApp(lambda: VerifyPane(first, path, clock=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(VerifyPane)
+        await until(pilot, lambda: pane.has_class("-lost"))
+        assert text_of(app, "#verify-status").startswith(f"✗ {DROPPED}")
+        assert text_of(app, "#verify-lost") == "✗ Lost the connection to the sensor. Press r to reconnect."
+        assert "r" in offered_keys(app)
+        await pilot.press("r")
+        await until(pilot, lambda: pane.live.status.state == "listening")
+        pane.update_view()
+        await pilot.pause()
+        assert path.connections == 2 and pane.live is not first
+        assert not pane.has_class("-lost") and "r" not in offered_keys(app)
+        # a fresh capture: each source's 5 packets once, not added to what the lost one counted
+        assert [r[1] for r in rows(app, "#verify-sources")] == ["5", "5"]
+        assert "● capturing on ens6  10 packets" in text_of(app, "#verify-status")
+
+
+async def test_a_refused_connection_is_offered_again():
+    attempts = []
+
+    async def refused():
+        attempts.append(time.monotonic())
+        raise ConnectionRefusedError("connect to 192.0.2.10 port 22: connection refused")
+
+    app = PaneApp(lambda: VerifyPane(LiveCapture(), refused, clock=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(VerifyPane)
+        await until(pilot, lambda: pane.has_class("-lost"))
+        assert text_of(app, "#verify-status").startswith("✗ connect to 192.0.2.10 port 22: connection refused")
+        assert text_of(app, "#verify-lost") == "✗ Not capturing. Press r to reconnect."
+        await pilot.press("r")
+        await until(pilot, lambda: len(attempts) == 2 and pane.has_class("-lost"))
+
+
+async def test_a_file_that_fails_offers_no_reconnect(tmp_path):
+    junk = tmp_path / "notes.pcap"
+    junk.write_text("not a capture\n" * 10)
+    live = LiveCapture()
+    app = PaneApp(lambda: VerifyPane(live, PcapFileSource(junk), clock=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(VerifyPane)
+        await until(pilot, lambda: pane.ended is not None)
+        assert pane.ended.state == "failed" and "notes.pcap" in text_of(app, "#verify-status")
+        assert not pane.has_class("-lost") and "r" not in offered_keys(app)
+
+
+# -- the tables: StatsTable draws its own lines --------------------------------------------------------------------
+
+class TableApp(App):
+    def compose(self) -> ComposeResult:
+        yield StatsTable([("source", 8), ("packets", 7)], id="table")
+
+
+def drawn(table: StatsTable) -> list[str]:
+    """The table's lines as the screen shows them."""
+    return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+
+
+async def test_the_table_shows_its_rows_and_follows_updates():
+    app = TableApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        table = app.query_one(StatsTable)
+        table.show([("10.0.0.1", "12"), ("web-server-1", "3")])
+        await pilot.pause()
+        assert drawn(table) == [" source    packets", " 10.0.0.1  12", " web-ser…  3", "", "", ""]
+        table.show([("10.0.0.2", "40")])  # a new busiest, one row fewer
+        await pilot.pause()
+        assert drawn(table)[1:3] == [" 10.0.0.2  40", ""]
+
+
+async def test_the_line_cache_does_not_grow_with_refreshes():
+    app = TableApp()
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(StatsTable)
+
+        async def refresh(times: int) -> None:
+            for n in range(times):  # every cell changes each time, as under heavy traffic
+                table.show([(f"10.0.0.{i}", str(n * 50 + i)) for i in range(50)])
+                await pilot.pause()
+
+        await refresh(5)
+        after_a_few = table.cached_lines
+        await refresh(200)
+        assert table.cached_lines == after_a_few <= table.size.height  # a line per row drawn, never more
+        await pilot.press("end")  # scrolling draws other rows: still one line each
+        assert table.cached_lines <= 51
+
+
+async def test_keys_move_the_row_cursor_and_keep_it_in_view():
+    app = TableApp()
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(StatsTable)
+        table.show([(f"web-{i}", str(100 - i)) for i in range(30)])
+        table.focus()
+        await pilot.pause()
+
+        assert table.cursor_row == 0 and drawn(table)[1].strip() == "web-0     100"
+        await pilot.press("end")
+        assert table.cursor_row == 29 and drawn(table)[-1].strip() == "web-29    71"
+
+        def background(y: int):
+            return next(iter(table.render_line(y))).style.bgcolor
+
+        last = table.size.height - 1
+        assert background(last) != background(last - 2)  # the cursor's row stands out from its stripe
+        await pilot.press("up", "up")
+        assert table.cursor_row == 27 and background(last - 2) != background(last)
+        await pilot.press("home")
+        assert table.cursor_row == 0 and table.scroll_offset.y == 0
+
+
 # -- snapshots: fixed data (a pcap file named relative to its directory, rates as of its last packet) ---------------
 
 FIXED_CHECKS = [
-    Check("a mirror session per source", "failed", "no session on web-1",
-          "run `vpc-mirror resume demo` to recreate the sessions of this setup"),
-    Check("filter accepts both directions", "ok", "the filter accepts ingress and egress traffic"),
-    Check("capture interface is up on the sensor", "unknown", "the sensor was not asked (no SSH connection)",
-          "connect to the sensor to check its interfaces"),
-    Check("target MTU fits mirrored packets", "warning", "1554 bytes exceed ens6's MTU 1500; AWS truncates them",
-          "raise the MTU to 9001"),
+    DiagnosticCheck("a mirror session per source", "failed", "no session on web-1",
+                    "run `vpc-mirror resume demo` to recreate the sessions of this setup"),
+    DiagnosticCheck("filter accepts both directions", "ok", "the filter accepts ingress and egress traffic"),
+    DiagnosticCheck("capture interface is up on the sensor", "unknown",
+                    "the sensor was not asked (no SSH connection)", "connect to the sensor to check its interfaces"),
+    DiagnosticCheck("target MTU fits mirrored packets", "warning",
+                    "1554 bytes exceed ens6's MTU 1500; AWS truncates them", "raise the MTU to 9001"),
 ]
 
 

@@ -37,10 +37,14 @@ class Keys:
         self.count = 0
 
     async def settle(self) -> None:
+        """Until the app is idle with no worker running: work a page starts after a refresh counts too."""
         app = self.pilot.app
         await self.pilot.pause()
-        await app.workers.wait_for_complete()
-        await self.pilot.pause()
+        while True:
+            await app.workers.wait_for_complete()
+            await self.pilot.pause()
+            if all(worker.is_finished for worker in app.workers):
+                return
 
     async def __call__(self, *keys: str) -> None:
         for key in keys:

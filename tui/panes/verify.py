@@ -6,21 +6,30 @@
 - ``source``: what feeds it - a ``PcapFileSource``, ``RemoteSource``, ``DemoTraffic(...).source()`` -
   or a factory returning one (may be async: e.g. connect to the sensor first). The pane runs it
   when mounted and stops it when unmounted.
-- ``diagnose(live)``: returns the ``steps.diagnostics.Check`` list (sync: run in a thread; async:
+- ``diagnose(live)``: returns the ``steps.diagnostics.DiagnosticCheck`` list (sync: run in a thread; async:
   awaited). Run when no VXLAN packet arrived for ``silence_seconds``, and on demand (``d``).
 - ``clock``: the "now" of the rates; ``None`` = the newest packet's time (pcap files, snapshots).
 - ``names``: outer source address -> a label (the source instance's name), shown beside it.
 
+When a capture from a factory fails (the connection to the sensor is lost: state "disconnected";
+or tcpdump could not start, ...), a banner says so under the status line and ``r`` reconnects: the
+factory is called again and a fresh ``LiveCapture`` (same port) replaces ``live``, since the new
+tcpdump stream starts a new pcap file. A file or the demo's traffic is not offered that.
+
 Everything on screen is redrawn from ``live.snapshot()`` at ``REFRESH_HZ``, never per packet: a
-thread makes each view (snapshot, rows, raw lines), the UI thread only touches the cells that
-changed, so keys stay answered under heavy traffic (tests/bench/bench_live.py). Posts ``TrafficSeen`` (first VXLAN packet),
+thread makes each view (snapshot, rows, raw lines), the UI thread only redraws the table lines
+that changed (tui.widgets.stats_table), so keys stay answered under heavy traffic
+(tests/bench/bench_live.py). Posts ``TrafficSeen`` (first VXLAN packet of each capture),
 ``BeaconSeen`` (first tame-beacon UDP/999 flow) and ``CaptureEnded`` (the source stopped).
+
+A capture on the sensor also has a loss line under the status (``steps.capture.loss``): what reached
+the interface and where packets were lost, green while nothing is, amber for a little or a figure that
+could not be read, red from 1% lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import inspect
 import itertools
 import time
@@ -33,21 +42,21 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from vpc_mirror.steps.capture.aggregate import Snapshot
 from vpc_mirror.steps.capture.live import LiveCapture, beacon_flows
+from vpc_mirror.steps.capture.loss import Loss, describe, severity
 from vpc_mirror.steps.capture.remote import CaptureStatus
+from vpc_mirror.tui.widgets.stats_table import StatsTable
 
 REFRESH_HZ = 4
-CACHED_ROWS = 128  # rows of rendered table kept: more than a terminal shows
 RAW_LINES = 200
 MAX_FLOW_ROWS = 50
 STATUS_MARK = {"starting": "…", "listening": "●", "stopped": "■"}
@@ -80,48 +89,12 @@ def endpoint(address: str | None, port: int | None) -> str:
     return shown if port is None else f"{shown}:{port}"
 
 
-class StatsTable(DataTable):
-    """A DataTable of ranked rows redrawn in place: row i is the i-th busiest, only changed cells are touched.
-
-    Columns have fixed widths, so an update never measures every cell again; rows are keyed by rank,
-    so a reordering costs the changed cells, not a rebuild.
-    """
-
-    DEFAULT_CSS = "StatsTable { height: 1fr; }"
-
-    def __init__(self, columns: list[tuple[str, int]], *, id: str) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._columns = columns
-        self._shown: list[tuple] = []
-        # Every redraw changes cells, and any change makes DataTable's render caches miss from then on; at
-        # their default sizes (10,000 cells) they hold seconds of dead renders, and collecting those made
-        # key presses wait 100+ ms (tests/bench/bench_live.py). A screenful is all that is ever reused.
-        self._row_render_cache = LRUCache(CACHED_ROWS)
-        self._row_renderable_cache = LRUCache(CACHED_ROWS)
-        self._line_cache = LRUCache(CACHED_ROWS)
-        self._cell_render_cache = LRUCache(CACHED_ROWS * len(columns))
-
-    def on_mount(self) -> None:
-        for n, (label, width) in enumerate(self._columns):
-            self.add_column(label, width=width, key=str(n))
-
-    def show(self, rows: list[tuple]) -> None:
-        for rank, cells in enumerate(rows[:len(self._shown)]):
-            for column, (old, new) in enumerate(zip(self._shown[rank], cells)):
-                if old != new:
-                    self.update_cell(str(rank), str(column), new)
-        for rank in range(len(self._shown), len(rows)):
-            self.add_row(*rows[rank], key=str(rank))
-        for rank in range(len(rows), len(self._shown)):
-            self.remove_row(str(rank))
-        self._shown = list(rows)
-
-
 class RawLines(ScrollView):
     """The raw view: its lines replaced at once each redraw, drawn only where visible.
 
     Its width only grows (the widest line yet) and its height changes only on pause and resume, so
-    replacing the lines seldom relayouts the screen; while following, it stays on the newest line.
+    replacing the lines seldom relayouts the screen. It is anchored on the newest line, so it stays
+    there when a relayout (the horizontal scrollbar appearing) changes what fits, until the user scrolls.
     """
 
     DEFAULT_CSS = "RawLines { height: 1fr; min-height: 3; }"
@@ -130,14 +103,13 @@ class RawLines(ScrollView):
         super().__init__(id=id)
         self.lines: list[str] = []
 
-    def set_lines(self, lines: list[str], follow: bool) -> None:
+    def set_lines(self, lines: list[str]) -> None:
         self.lines = lines
         size = Size(max(self.virtual_size.width, max(map(cell_len, lines), default=0)), len(lines))
         if size != self.virtual_size:
             self.virtual_size = size
         self.refresh()
-        if follow:
-            self.scroll_end(animate=False)
+        self.anchor()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -145,8 +117,12 @@ class RawLines(ScrollView):
         index = scroll_y + y
         if index >= len(self.lines):
             return Strip.blank(width, style)
-        line = Strip([Segment(self.lines[index], style)])
-        return line.crop_extend(scroll_x, scroll_x + width, style).apply_offsets(scroll_x, index)
+        text = self.lines[index]
+        if text.isascii():  # the usual case: cut here, so no intermediate Strip (each carries caches) is made
+            line = Strip([Segment(text[scroll_x:scroll_x + width].ljust(width), style)], width)
+        else:
+            line = Strip([Segment(text, style)]).crop_extend(scroll_x, scroll_x + width, style)
+        return line.apply_offsets(scroll_x, index)
 
 
 @dataclass(frozen=True)
@@ -162,6 +138,7 @@ class View:
     raw: list[str] | None
     raw_key: tuple[int, int]  # (packets, rows) the raw lines were made for
     beacon: list
+    loss: Loss | None
 
 
 class VerifyPane(Widget):
@@ -173,6 +150,12 @@ class VerifyPane(Widget):
     VerifyPane #verify-beacon { display: none; height: auto; padding: 0 1; background: $success 30%;
                                 text-style: bold; }
     VerifyPane.-beacon #verify-beacon { display: block; }
+    VerifyPane #verify-lost { display: none; height: auto; padding: 0 1; background: $error 30%; }
+    VerifyPane.-lost #verify-lost { display: block; }
+    VerifyPane #verify-loss { display: none; height: auto; padding: 0 1; background: $success 20%; }
+    VerifyPane.-loss #verify-loss { display: block; }
+    VerifyPane #verify-loss.-warning { background: $warning 40%; }
+    VerifyPane #verify-loss.-error { background: $error 40%; }
     VerifyPane #verify-top { height: 6; }
     VerifyPane #verify-sources { width: 2fr; }
     VerifyPane #verify-vnis { width: 1fr; }
@@ -187,6 +170,7 @@ class VerifyPane(Widget):
         Binding("p", "toggle_pause", "Pause raw", id="verify-pause"),
         Binding("t", "tail", "Tail raw", id="verify-tail"),
         Binding("d", "diagnose", "Checklist", id="verify-diagnose"),
+        Binding("r", "reconnect", "Reconnect", id="verify-reconnect"),
     ]
 
     class TrafficSeen(Message):
@@ -221,6 +205,8 @@ class VerifyPane(Widget):
         self._clock = clock
         self.names = names or {}
         self._stop = asyncio.Event()
+        #: how the capture ended (None while it runs)
+        self.ended: CaptureStatus | None = None
         self.paused = False
         self._raw_at: tuple | None = None  # (packets, rows) the raw view shows
         self._vxlan = 0
@@ -231,10 +217,13 @@ class VerifyPane(Widget):
         self._made = itertools.count()
         self._shown = -1  # number of the view on screen
         self._status_lines = -1
+        self._loss_lines = -1
         self.checks: list | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="verify-status")
+        yield Static(id="verify-lost")
+        yield Static(id="verify-loss")
         yield Static(id="verify-beacon")
         with Horizontal(id="verify-top"):
             yield StatsTable([("outer source", 20), ("packets", 9), ("pps", 8), ("rate", 10), ("bytes", 9),
@@ -248,9 +237,6 @@ class VerifyPane(Widget):
             yield Static(id="verify-checks")
 
     def on_mount(self) -> None:
-        # Under heavy traffic every full collection scans the whole heap; what is alive now (modules, the
-        # app, its screens) will stay alive, so it is moved out of the scans (bench_live: gen-2 pauses).
-        gc.freeze()
         self.query_one("#verify-checklist").border_title = "Mirroring checklist (d: close)"
         self._show_raw_title()
         self.update_view()
@@ -274,12 +260,39 @@ class VerifyPane(Widget):
                     source = await source
             except Exception as exc:  # a refused connection or bad input: a status, not a crash
                 self.live.set_status(CaptureStatus("failed", str(exc) or type(exc).__name__))
-                self.update_view()
-                self.post_message(self.CaptureEnded(self.live.status))
+                self._ended(self.live.status)
                 return
-        status = await self.live.run(source, self._stop)
+        self._ended(await self.live.run(source, self._stop))
+
+    def _ended(self, status: CaptureStatus) -> None:
+        self.ended = status
         self.update_view()
+        if self.can_reconnect:
+            self.query_one("#verify-lost", Static).update(offer_text(status))
+            self.add_class("-lost")
+            self.refresh_bindings()
         self.post_message(self.CaptureEnded(status))
+
+    @property
+    def can_reconnect(self) -> bool:
+        """The capture failed and its source is a factory, which can connect again (a file or the demo cannot)."""
+        return (self.ended is not None and self.ended.state != "stopped" and not self._stop.is_set()
+                and not hasattr(self._source, "run"))
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """``r`` is offered (and shown in the footer) only while there is something to reconnect."""
+        return self.can_reconnect if action == "reconnect" else True
+
+    def action_reconnect(self) -> None:
+        """Start over on a fresh capture: the tables restart from zero, the first packet is announced again."""
+        self.ended = None
+        self.remove_class("-lost")
+        self.refresh_bindings()
+        self.live = LiveCapture(port=self.live.port)
+        self.live.set_status(CaptureStatus("starting", "reconnecting to the sensor"))
+        self._vxlan, self._quiet_since, self._silence_checked, self._raw_at = 0, time.monotonic(), False, None
+        self.update_view()
+        self._run_source()
 
     # -- the fixed-rate redraw ------------------------------------------------------------------------------------
     #
@@ -324,7 +337,8 @@ class VerifyPane(Widget):
                   f"{f.stats.pps:,.1f}", byte_rate(f.stats.bytes_per_s), human_bytes(f.stats.bytes),
                   label(f.source))
                  for f in snap.flows[:MAX_FLOW_ROWS]]
-        return View(number, snap, self._status_text(snap), sources, vnis, flows, raw, raw_key, beacon_flows(snap))
+        return View(number, snap, self._status_text(snap), sources, vnis, flows, raw, raw_key, beacon_flows(snap),
+                    self.live.loss(snap))
 
     def show_view(self, view: View) -> None:
         """Put a view on screen; post what it newly shows; start the checklist on silence. UI thread."""
@@ -336,6 +350,7 @@ class VerifyPane(Widget):
         lines = view.status.cell_len // max(status.content_size.width, 1)  # a relayout only when it rewraps
         status.update(view.status, layout=lines != self._status_lines)
         self._status_lines = lines
+        self._show_loss(view.loss)
         self.query_one("#verify-sources", StatsTable).show(view.sources)
         self.query_one("#verify-vnis", StatsTable).show(view.vnis)
         self.query_one("#verify-flows", StatsTable).show(view.flows)
@@ -358,10 +373,24 @@ class VerifyPane(Widget):
             self._silence_checked = True
             self.action_diagnose(show=True)
 
+    def _show_loss(self, loss: Loss | None) -> None:
+        """The loss line, coloured by how much was lost; hidden for a capture that cannot lose packets."""
+        self.set_class(loss is not None, "-loss")
+        if loss is None:
+            return
+        line = self.query_one("#verify-loss", Static)
+        level = severity(loss)
+        for name in ("ok", "warning", "error"):
+            line.set_class(name == level, f"-{name}")
+        text = loss_text(loss, level)
+        lines = text.cell_len // max(line.content_size.width, 1)
+        line.update(text, layout=lines != self._loss_lines)
+        self._loss_lines = lines
+
     def _silent(self) -> bool:
         """Time for the checklist: quiet for long enough while capturing, or a capture that ended with nothing."""
-        if self._diagnose is None or self._silence_checked:
-            return False
+        if self._diagnose is None or self._silence_checked or self.can_reconnect:
+            return False  # a failed capture that can be reconnected: the banner says why, not the checklist
         capturing = self.live.status.state in ("starting", "listening")
         return (capturing or not self._vxlan) and time.monotonic() - self._quiet_since >= self.silence_seconds
 
@@ -390,7 +419,7 @@ class VerifyPane(Widget):
         return max(self.query_one("#verify-raw", RawLines).size.height, 1)
 
     def _show_raw(self, lines: list[str]) -> None:
-        self.query_one("#verify-raw", RawLines).set_lines(lines, follow=True)
+        self.query_one("#verify-raw", RawLines).set_lines(lines)
 
     def action_toggle_pause(self) -> None:
         """Freeze the raw view, with the last RAW_LINES packets to scroll through, or let it follow again."""
@@ -450,6 +479,23 @@ def beacon_text(flows: list) -> Text:
     return Text(f"★ Test beacon seen: {first.src} → {first.dst} UDP/999 (VNI {first.vni}, mirrored from "
                 f"{first.source}), {rounds} round{'s' if rounds != 1 else ''}, last at "
                 f"{clock_text(max(f.stats.last for f in flows))} UTC")
+
+
+LOSS_MARK = {"ok": "✓", "warning": "!", "error": "✗"}
+
+
+def loss_text(loss: Loss, level: str) -> Text:
+    """The loss line: its mark, the account, and what could not be read."""
+    text = Text.assemble((f"{LOSS_MARK[level]} Loss: ", "bold"), describe(loss))
+    if loss.unknown:
+        text.append(f"; could not tell: {', '.join(loss.unknown)}", "bold")
+    return text
+
+
+def offer_text(status: CaptureStatus) -> Text:
+    """The banner under the status line (which says why): what happened, and the key that starts over."""
+    headline = "Lost the connection to the sensor." if status.state == "disconnected" else "Not capturing."
+    return Text.assemble((f"✗ {headline}", "bold"), " Press ", ("r", "bold reverse"), " to reconnect.")
 
 
 def checklist_text(checks: list, heading: str) -> Text:

@@ -37,12 +37,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
 
 from vpc_mirror.models.zeek import ZeekPlan, ZeekStatus, capture_fields
-from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog, ModalDialog
 from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -50,7 +49,7 @@ _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 # -- dialogs --------------------------------------------------------------------------------------------------------
 
-class HostKeyDialog(ModalScreen[bool]):
+class HostKeyDialog(ModalDialog[bool]):
     """First contact: the host key's fingerprint and what the instance's console output says of it.
 
     ``verdict`` is "match" (trust it), "mismatch" (refused: only Close) or "unknown" (no console data:
@@ -58,15 +57,9 @@ class HostKeyDialog(ModalScreen[bool]):
     """
 
     DEFAULT_CSS = """
-    HostKeyDialog { align: center middle; }
-    HostKeyDialog > Vertical { width: 76; max-width: 100%; height: auto; max-height: 90%;
-                               border: thick $primary; background: $surface; padding: 0 1; }
-    HostKeyDialog.-mismatch > Vertical { border: thick $error; }
-    HostKeyDialog #hostkey-title { text-style: bold; padding-bottom: 1; }
-    HostKeyDialog.-mismatch #hostkey-title { color: $error; }
+    HostKeyDialog > Vertical { width: 76; }
+    HostKeyDialog.-error .dialog-title { color: $error; }
     HostKeyDialog #hostkey-fingerprint { text-style: bold; padding: 0 2 1 2; }
-    HostKeyDialog Horizontal { height: auto; align-horizontal: right; padding-top: 1; }
-    HostKeyDialog Button { margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "refuse", "Don't trust", id="hostkey-refuse")]
     TITLES = {"match": "Host key matches the instance's console output",
@@ -74,16 +67,16 @@ class HostKeyDialog(ModalScreen[bool]):
               "unknown": "Unknown host key: no console output to compare it with"}
 
     def __init__(self, host: str, fingerprint: str, verdict: str, console: Sequence[str] | None = None) -> None:
-        super().__init__(classes=f"-{verdict}")
+        super().__init__(classes="-error" if verdict == "mismatch" else None)
         self.host, self.fingerprint, self.verdict, self.console = host, fingerprint, verdict, list(console or [])
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.TITLES[self.verdict], id="hostkey-title")
+            yield Static(self.TITLES[self.verdict], id="hostkey-title", classes="dialog-title")
             yield Static(f"{self.host} presents the host key", markup=False)
             yield Static(self.fingerprint, id="hostkey-fingerprint", markup=False)
             yield Static(self._explanation(), markup=False, id="hostkey-body")
-            with Horizontal():
+            with Horizontal(classes="dialog-buttons"):
                 if self.verdict == "mismatch":
                     yield Button("Close", id="refuse", variant="error", compact=True)
                 else:
@@ -114,16 +107,12 @@ class HostKeyDialog(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PasswordDialog(ModalScreen[str | None]):
+class PasswordDialog(ModalDialog[str | None]):
     """The sudo password, masked; handed to the SSH connection and never kept by the UI."""
 
     DEFAULT_CSS = """
-    PasswordDialog { align: center middle; }
-    PasswordDialog > Vertical { width: 64; max-width: 100%; height: auto; border: thick $primary;
-                                background: $surface; padding: 0 1; }
+    PasswordDialog > Vertical { width: 64; }
     PasswordDialog Static { padding-bottom: 1; }
-    PasswordDialog Horizontal { height: auto; align-horizontal: right; padding-top: 1; }
-    PasswordDialog Button { margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="password-cancel")]
 
@@ -136,7 +125,7 @@ class PasswordDialog(ModalScreen[str | None]):
             yield Static(f"{self.prompt.strip().rstrip(':')}\nsudo on the sensor needs it; it is used for this "
                          "connection only and never saved.", markup=False)
             yield Input(password=True, id="password", placeholder="password")
-            with Horizontal():
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
@@ -164,7 +153,7 @@ async def connect_sensor(app: App, target, fingerprints: list[str] | None, log: 
     data) and shown before anything is trusted: a mismatch can only be closed, so it is refused.
     ``accept`` (``--accept-host-key``) trusts that one fingerprint without asking.
     """
-    from vpc_mirror.steps.ssh import HostKeyPolicy, connect
+    from vpc_mirror.steps.ssh import HostKeyPolicy, connect  # asyncssh: only when connecting (start-up time)
 
     async def ask_host_key(question: str) -> bool:
         found = _FINGERPRINT.search(question)
@@ -242,7 +231,7 @@ class ZeekPane(Widget):
 
     def compose(self) -> ComposeResult:
         if self.demo:
-            from vpc_mirror.steps.zeek import DEMO_INTERFACE
+            from vpc_mirror.steps.zeek import DEMO_INTERFACE  # asyncssh: only in the demo (start-up time)
 
             yield Static(Text.assemble(("Demo: ", "bold"), "this is what vpc-mirror would change on a real sensor "
                                        f"(a fresh Ubuntu 24.04 instance whose capture ENI is {DEMO_INTERFACE}). ",
@@ -321,14 +310,14 @@ class ZeekPane(Widget):
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_demo(self) -> None:
-        from vpc_mirror.steps.zeek import demo_survey
+        from vpc_mirror.steps.zeek import demo_survey  # asyncssh: only in a worker (start-up time)
 
         work = demo_survey(self.answers)
         self.app.call_from_thread(self._show_survey, work)
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_setup(self) -> None:
-        from vpc_mirror.steps.zeek_target import sensor_login
+        from vpc_mirror.steps.zeek_target import sensor_login  # boto3: only in a worker (start-up time)
 
         try:
             self.ctx = self._context_factory()
@@ -372,6 +361,7 @@ class ZeekPane(Widget):
 
     @work(exclusive=True, group="zeek-ssh", exit_on_error=False)
     async def _connect_and_survey(self) -> None:
+        # asyncssh and boto3: only when connecting (start-up time)
         from vpc_mirror.steps.ssh import HostKeyRefused, SshError, SshTarget
         from vpc_mirror.steps.zeek import ZeekRefused, survey, zeekctl_status
         from vpc_mirror.steps.zeek_target import sensor_login
@@ -467,7 +457,7 @@ class ZeekPane(Widget):
 
     @work(exclusive=True, group="zeek-ssh", exit_on_error=False)
     async def _apply(self) -> None:
-        from vpc_mirror.steps.zeek import carry_out
+        from vpc_mirror.steps.zeek import carry_out  # asyncssh: only when applying (start-up time)
 
         self._buttons(connect=False, retry=False, apply=False)
         self.query_one("#zeek-tabs", TabbedContent).active = "zeek-tab-output"
@@ -507,7 +497,7 @@ class ZeekPane(Widget):
         """The result in the setup's state, as `vpc-mirror zeek NAME` records it."""
         if self.ctx is None or self.work is None:
             return
-        from vpc_mirror.steps.zeek import record_result
+        from vpc_mirror.steps.zeek import record_result  # asyncssh: only when recording (start-up time)
 
         await asyncio.to_thread(record_result, self.ctx, self.work.facts(), status, error)
 

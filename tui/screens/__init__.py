@@ -1,1 +1,1 @@
-"""The wizard's screens and dialogs."""
+"""The wizard's screens and dialogs; its pages are in tui.pages."""

@@ -1,6 +1,9 @@
-"""Small modal dialogs: a question, a message (errors from workers land here), the apply-failure choice."""
+"""The dialogs' frame (``ModalDialog``) and the small ones: a question, a message (errors from workers land
+here), the apply-failure choice."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,18 +11,32 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+T = TypeVar("T")
 
-class _Dialog(ModalScreen):
-    DEFAULT_CSS = """
-    _Dialog { align: center middle; }
-    _Dialog > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%;
-                         border: thick $primary; background: $surface; padding: 0 1; }
-    _Dialog .dialog-title { text-style: bold; padding-bottom: 1; }
-    _Dialog VerticalScroll { height: auto; max-height: 14; }
-    _Dialog Horizontal { height: auto; align-horizontal: right; padding-top: 1; }
-    _Dialog Button { margin-left: 1; }
-    _Dialog.-error > Vertical { border: thick $error; }
+
+class ModalDialog(ModalScreen[T]):
+    """Every dialog's frame: a box in the middle of the screen, as a ``Vertical`` child of the dialog.
+
+    Inside it a ``.dialog-title`` is bold, and ``.dialog-buttons`` (a Horizontal) sits right-aligned
+    below the rest; ``-error`` frames the box in the error colour. Dialogs set only what differs
+    (``width``, a ``max-height``).
     """
+
+    DEFAULT_CSS = """
+    ModalDialog { align: center middle; }
+    ModalDialog > Vertical { width: 72; max-width: 100%; height: auto; max-height: 90%;
+                             border: thick $primary; background: $surface; padding: 0 1; }
+    ModalDialog .dialog-title { text-style: bold; padding-bottom: 1; }
+    ModalDialog .dialog-buttons { height: auto; align-horizontal: right; padding-top: 1; }
+    ModalDialog .dialog-buttons Button { margin-left: 1; }
+    ModalDialog.-error > Vertical { border: thick $error; }
+    """
+
+
+class _Dialog(ModalDialog):
+    """A title, a scrolling body and a row of ``BUTTONS``; dismisses with ``answer`` of the button pressed."""
+
+    DEFAULT_CSS = "_Dialog VerticalScroll { height: auto; max-height: 14; }"
     BINDINGS = [Binding("escape", "dismiss_default", "Close", id="dialog-close")]
     #: (button id, label, variant); the first is focused, the last is what Escape answers
     BUTTONS: list[tuple[str, str, str]] = [("ok", "OK", "primary")]
@@ -33,7 +50,7 @@ class _Dialog(ModalScreen):
             yield Static(self.title_text, classes="dialog-title")
             with VerticalScroll():
                 yield Static(self.body, markup=False, classes="dialog-body")
-            with Horizontal():
+            with Horizontal(classes="dialog-buttons"):
                 for button_id, label, variant in self.BUTTONS:
                     yield Button(label, id=button_id, variant=variant, compact=True)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+
+from vpc_mirror.tui.screens.dialogs import ModalDialog
 
 ABOUT = ("Each page answers one step; Next is enabled once the page is valid, and each field shows what is "
          "wrong with it. Nothing changes in AWS before you confirm the review. The state is saved after every "
@@ -14,12 +15,10 @@ ABOUT = ("Each page answers one step; Next is enabled once the page is valid, an
          "to a step, export the answers, open the log, switch the theme.")
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(ModalDialog[None]):
     BINDINGS = [Binding("escape,f1,question_mark", "dismiss", "Close", id="help-close")]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 76; max-width: 100%; height: 90%; border: thick $primary;
-                            background: $surface; padding: 0 1; }
+    HelpScreen > Vertical { width: 76; height: 90%; }
     HelpScreen Static { height: auto; padding-bottom: 1; }
     HelpScreen DataTable { height: 1fr; }
     """

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
 from textual.widgets import Log
 
+from vpc_mirror.tui.screens.dialogs import ModalDialog
 
-class LogScreen(ModalScreen):
+
+class LogScreen(ModalDialog[None]):
+    """The frame is the Log itself (its focus tint reaches the border), not the dialogs' Vertical box."""
+
     BINDINGS = [Binding("escape", "dismiss", "Close", id="log-close")]
-    DEFAULT_CSS = """
-    LogScreen { align: center middle; }
-    LogScreen Log { width: 90%; height: 90%; border: thick $primary; background: $surface; }
-    """
+    DEFAULT_CSS = "LogScreen > Log { width: 90%; height: 90%; border: thick $primary; background: $surface; }"
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
 
     def compose(self) -> ComposeResult:
         log = Log(max_lines=5000)
@@ -22,5 +26,5 @@ class LogScreen(ModalScreen):
 
     def on_mount(self) -> None:
         log = self.query_one(Log)
-        log.write_lines(list(self.app.log_lines) or ["(nothing logged yet)"])
+        log.write_lines(list(self.lines) or ["(nothing logged yet)"])
         log.focus()

@@ -8,11 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from vpc_mirror.models.answers import problems_of
 from vpc_mirror.models.plan import FilterPlan, FilterRule
+from vpc_mirror.tui.screens.dialogs import ModalDialog
 from vpc_mirror.tui.widgets.field import Field
 
 _PROTOCOLS = [("all", "all"), ("tcp (6)", "6"), ("udp (17)", "17"), ("icmp (1)", "1"), ("icmpv6 (58)", "58")]
@@ -33,14 +33,11 @@ def _text(ports: dict | None) -> str:
         f"{ports['from_port']}-{ports['to_port']}"
 
 
-class RuleDialog(ModalScreen[FilterRule | None]):
+class RuleDialog(ModalDialog[FilterRule | None]):
     DEFAULT_CSS = """
-    RuleDialog { align: center middle; }
-    RuleDialog > Vertical { width: 76; max-width: 100%; height: auto; border: thick $primary;
-                            background: $surface; padding: 0 1; }
+    RuleDialog > Vertical { width: 76; }
     RuleDialog .rule-error { color: $error; }
-    RuleDialog Horizontal.buttons { height: auto; align-horizontal: right; }
-    RuleDialog Button { margin-left: 1; }
+    RuleDialog .dialog-buttons { padding-top: 0; }  /* the error line above is the space */
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="rule-cancel")]
 
@@ -72,7 +69,7 @@ class RuleDialog(ModalScreen[FilterRule | None]):
                                                    placeholder="any, or 22 or 1024-65535", compact=True,
                                                    id="rule-dport"), id="f-destination_ports")
             yield Static("", classes="rule-error")
-            with Horizontal(classes="buttons"):
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
+from vpc_mirror.tui.model import WizardModel
 from vpc_mirror.tui.saved import SavedSetup, saved_setups
 
 
@@ -23,6 +25,18 @@ def ago(then: datetime, now: datetime) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
     return then.strftime("%Y-%m-%d")
+
+
+class StartController(Protocol):
+    """What the start screen asks of the wizard (the app implements it)."""
+
+    def new_setup(self) -> None: ...
+
+    def resume(self, name: str, *, applied: bool) -> None: ...
+
+    def teardown(self, name: str, *, applied: bool) -> None: ...
+
+    def troubleshoot(self, name: str | None) -> None: ...
 
 
 class StartScreen(Screen):
@@ -41,8 +55,9 @@ class StartScreen(Screen):
     StartScreen Button { margin-right: 1; min-width: 0; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, model: WizardModel, controller: StartController) -> None:
         super().__init__()
+        self.model, self.controller = model, controller
         self.setups: list[SavedSetup] = []
 
     def compose(self) -> ComposeResult:
@@ -66,10 +81,10 @@ class StartScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        self.setups = saved_setups(self.app.backend.state_dir)
+        self.setups = saved_setups(self.model.backend.state_dir)
         table = self.query_one(DataTable)
         table.clear()
-        now = self.app.clock()
+        now = self.model.clock()
         for s in self.setups:
             table.add_row(s.name, s.where, s.progress, ago(s.updated_at, now), s.failed or "-", key=s.name)
         for button in ("resume", "status", "teardown"):
@@ -91,11 +106,11 @@ class StartScreen(Screen):
         self.action_resume()
 
     def action_new(self) -> None:
-        self.app.new_setup()
+        self.controller.new_setup()
 
     def action_resume(self) -> None:
         if (setup := self.selected()) is not None:
-            self.app.resume(setup.name, applied=setup.applied)
+            self.controller.resume(setup.name, applied=setup.applied)
 
     def action_status(self) -> None:
         if (setup := self.selected()) is None:
@@ -104,14 +119,14 @@ class StartScreen(Screen):
             self.notify(f"{setup.name} is a draft: nothing exists in AWS for it yet. Resume continues its answers.",
                         severity="warning")
             return
-        from vpc_mirror.tui.screens.status import StatusScreen
+        from vpc_mirror.tui.screens.status import StatusScreen  # pydantic (start-up time)
 
-        self.app.push_screen(StatusScreen(setup.name))
+        self.app.push_screen(StatusScreen(self.model.backend.store.load(setup.name)))
 
     def action_teardown(self) -> None:
         if (setup := self.selected()) is not None:
-            self.app.teardown(setup.name, applied=setup.applied)
+            self.controller.teardown(setup.name, applied=setup.applied)
 
     def action_troubleshoot(self) -> None:
         setup = self.selected()
-        self.app.troubleshoot(setup.name if setup and setup.applied else None)
+        self.controller.troubleshoot(setup.name if setup and setup.applied else None)

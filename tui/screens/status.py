@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from vpc_mirror.models.state import State
 from vpc_mirror.steps.cost import running_cost
 
 _MARK = {"done": "✓", "failed": "✗", "in-progress": "…", "pending": "·", "skipped": "-"}
@@ -21,15 +22,15 @@ class StatusScreen(Screen):
     StatusScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self, setup: str) -> None:
+    def __init__(self, state: State) -> None:
         super().__init__()
-        self.setup = setup
+        self.state = state
 
     def compose(self) -> ComposeResult:
-        state = self.app.backend.store.load(self.setup)
+        state = self.state
         yield Header()
         with Vertical():
-            yield Static(f"[b]{self.setup}[/b]: account {state.account_id or '?'} in {state.region or '?'}, "
+            yield Static(f"[b]{state.setup}[/b]: account {state.account_id or '?'} in {state.region or '?'}, "
                          f"{state.done_count()} of {len(state.steps)} steps")
             table = DataTable(cursor_type="row", zebra_stripes=False)
             for column in (" ", "step", "status", "resources"):

@@ -12,7 +12,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from vpc_mirror.tui.backend import Run
+from vpc_mirror.tui.backend import ENGINE, cancellable
+from vpc_mirror.tui.model import WizardModel
 from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 
@@ -32,8 +33,9 @@ class TeardownScreen(Screen[bool]):
     TeardownScreen Horizontal { height: auto; align-horizontal: right; }
     """
 
-    def __init__(self, setup: str) -> None:
+    def __init__(self, model: WizardModel, setup: str) -> None:
         super().__init__()
+        self.model = model
         self.setup = setup
         self.ok: bool | None = None
 
@@ -51,30 +53,27 @@ class TeardownScreen(Screen[bool]):
         self.teardown()
 
     def log_line(self, line: str) -> None:
-        self.app.log_lines.append(line)
+        self.model.log_lines.append(line)
         self.query_one(BatchedLog).add(line)
 
-    @work(thread=True, group="engine", exit_on_error=False)
+    @work(thread=True, group=ENGINE, exit_on_error=False)
     async def teardown(self) -> None:
-        from vpc_mirror.steps.setup import teardown_setup
+        from vpc_mirror.steps.setup import teardown_setup  # boto3: only in a worker (start-up time)
 
-        run = Run()
-        self.app.runs.add(run)
         error = None
+        backend = self.model.backend
         try:
-            plan = self.app.backend.store.load_answers(self.setup)
-            ctx = self.app.backend.context(plan, log=self.log_line)
+            plan = backend.store.load_answers(self.setup)
+            ctx = backend.context(plan, log=self.log_line)
             try:
                 with ctx.store.lock(self.setup):
-                    await run(teardown_setup(ctx))
+                    await cancellable(teardown_setup(ctx))
             finally:
                 ctx.close()
         except asyncio.CancelledError:
             error = "stopped before it finished; run the teardown again to finish it"
         except Exception as exc:  # shown on the screen; the state says what is left
             error = str(exc) or type(exc).__name__
-        finally:
-            self.app.runs.discard(run)
         self.post_message(TornDown(error))
 
     def on_torn_down(self, event: TornDown) -> None:

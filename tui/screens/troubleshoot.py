@@ -26,8 +26,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource
+from vpc_mirror.models.zeek import ZeekPlan
+from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource, RemoteSource
 from vpc_mirror.tui.panes.verify import VerifyPane
+from vpc_mirror.tui.panes.zeek import connect_sensor
 
 
 @dataclass
@@ -73,18 +75,17 @@ class SensorWatch:
 
     async def source(self):
         """The RemoteSource on the capture interface (connecting first); raises with a message on failure."""
-        from vpc_mirror.models.zeek import ZeekPlan
-        from vpc_mirror.steps.capture.live import RemoteSource
+        # asyncssh and boto3: not before the screen is up (start-up time of `vpc-mirror watch`)
         from vpc_mirror.steps.ssh import SshTarget
         from vpc_mirror.steps.zeek import capture_link
         from vpc_mirror.steps.zeek_target import sensor_login
-        from vpc_mirror.tui.panes.zeek import connect_sensor
 
         t = self.target
         host = user = mac = fingerprints = None
         base = ZeekPlan()
         if t.setup:
-            self.ctx = await asyncio.to_thread(self._open_setup)
+            if self.ctx is None:  # reconnecting keeps the setup already read
+                self.ctx = await asyncio.to_thread(self._open_setup)
             base = self.ctx.plan.zeek
             host, user, mac, fingerprints = await asyncio.to_thread(sensor_login, self.ctx)
         overrides = {"host": t.host, "port": t.port, "user": t.user, "interface": t.interface, "mac": t.mac,
@@ -98,13 +99,16 @@ class SensorWatch:
         ssh = SshTarget(host=host, port=answers.port, user=user,
                         identity=Path(answers.identity).expanduser() if answers.identity else None,
                         known_hosts=t.known_hosts or t.state_dir / "known_hosts", ssh_config=t.ssh_config)
+        if self.sensor is not None:  # reconnecting: the old connection is dead, or about to be dropped
+            self.sensor.close()
+            self.sensor = None
         self.sensor = await connect_sensor(self.app, ssh, fingerprints, lambda line: None,
                                            accept=t.accept_host_key)
         self.interface = (await capture_link(self.sensor, answers, mac)).name
         return RemoteSource(self.sensor, self.interface, port=t.vxlan_port)
 
     def _open_setup(self):
-        from vpc_mirror.steps.setup import open_context
+        from vpc_mirror.steps.setup import open_context  # boto3: only in a worker (start-up time)
         from vpc_mirror.steps.state_store import StateStore
 
         store = StateStore(self.target.state_dir)
@@ -115,7 +119,7 @@ class SensorWatch:
                             region=self.target.region)
 
     async def diagnose(self, live: LiveCapture) -> list:
-        from vpc_mirror.steps.watch import explain_silence
+        from vpc_mirror.steps.watch import explain_silence  # boto3: only once asked (start-up time)
 
         if self.ctx is None:
             raise ValueError("the setup could not be read, so there is nothing to check")
@@ -125,7 +129,7 @@ class SensorWatch:
         """Mark the setup's verify step done once its mirrored traffic is seen (as `watch NAME` does); the state."""
         if self.ctx is None:
             return None
-        from vpc_mirror.steps.watch import record_verdict
+        from vpc_mirror.steps.watch import record_verdict  # boto3: only in a worker (start-up time)
 
         record_verdict(self.ctx, snapshot)
         return self.ctx.state
@@ -146,9 +150,15 @@ class TroubleshootScreen(Screen):
                  clock: Callable[[], float] | None = time.time, names: dict[str, str] | None = None,
                  where: str = "", on_traffic: Callable | None = None, on_leave: Callable[[], None] | None = None):
         super().__init__()
-        self.live, self.source, self.where = live, source, where
+        self._live, self.source, self.where = live, source, where
         self.pane_options = {"diagnose": diagnose, "clock": clock, "names": names}
         self._on_traffic, self._on_leave = on_traffic, on_leave
+
+    @property
+    def live(self) -> LiveCapture:
+        """The capture shown: the pane's, which is a new one after each reconnect (``r``)."""
+        panes = self.query(VerifyPane)  # none before the screen is composed
+        return panes.first().live if panes else self._live
 
     @classmethod
     def for_pcap(cls, path: str | Path, port: int = 4789) -> TroubleshootScreen:
@@ -164,7 +174,7 @@ class TroubleshootScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield VerifyPane(self.live, self.source, id="troubleshoot-verify", **self.pane_options)
+        yield VerifyPane(self._live, self.source, id="troubleshoot-verify", **self.pane_options)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -14,10 +14,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from vpc_mirror.models.zeek import ZeekPlan, capture_fields
+from vpc_mirror.tui.screens.dialogs import ModalDialog
+from vpc_mirror.tui.screens.troubleshoot import WatchTarget
 from vpc_mirror.tui.widgets.field import Field
 
 #: field id -> (label, placeholder, ZeekPlan field it fills)
@@ -31,21 +32,17 @@ FIELDS = {
 }
 
 
-class WatchHostDialog(ModalScreen):
-    """Dismisses with a ``tui.screens.troubleshoot.WatchTarget`` for the host, or None (Escape)."""
+class WatchHostDialog(ModalDialog[WatchTarget | None]):
+    """Dismisses with a ``WatchTarget`` for the host, or None (Escape)."""
 
     DEFAULT_CSS = """
-    WatchHostDialog { align: center middle; }
-    WatchHostDialog > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
-                                 border: thick $primary; background: $surface; padding: 0 1; }
-    WatchHostDialog #watch-title { text-style: bold; }
+    WatchHostDialog > Vertical { width: 76; max-height: 100%; }
+    WatchHostDialog .dialog-title { padding-bottom: 0; }
     WatchHostDialog #watch-help { color: $text-muted; padding-bottom: 1; }
     WatchHostDialog Field .field-label { width: 12; }
     WatchHostDialog Field > Horizontal > .field-label { width: 12; }
     WatchHostDialog Field .field-error { padding-left: 12; }
     WatchHostDialog Input { height: 1; }
-    WatchHostDialog Horizontal#watch-buttons { height: auto; align-horizontal: right; padding-top: 1; }
-    WatchHostDialog Button { margin-left: 1; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="watch-cancel")]
 
@@ -55,13 +52,13 @@ class WatchHostDialog(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Troubleshoot a host", id="watch-title")
+            yield Static("Troubleshoot a host", id="watch-title", classes="dialog-title")
             yield Static("tcpdump runs there over SSH (the host key is checked first); nothing is changed.",
                          id="watch-help")
             for name, (label, placeholder, _) in FIELDS.items():
                 yield Field(label, Input(placeholder=placeholder, id=f"watch-{name}", compact=True),
                             id=f"watch-field-{name}")
-            with Horizontal(id="watch-buttons"):
+            with Horizontal(id="watch-buttons", classes="dialog-buttons"):
                 yield Button("Watch", id="watch-go", variant="primary", compact=True, disabled=True)
                 yield Button("Cancel", id="watch-no", compact=True)
 
@@ -108,8 +105,6 @@ class WatchHostDialog(ModalScreen):
     def _watch(self) -> None:
         if self.problems():
             return
-        from vpc_mirror.tui.screens.troubleshoot import WatchTarget
-
         values = self._values()
         self.dismiss(WatchTarget(
             state_dir=self.state_dir, host=values["host"], port=int(values["port"]) if values["port"] else None,

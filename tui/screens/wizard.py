@@ -1,8 +1,9 @@
 """The wizard: the step sidebar, one page per step (then review, apply, Zeek, verify), Back and Next.
 
-Next is disabled while the page is invalid; pressing it saves the draft (so a
-closed wizard resumes at the same page). Review -> Apply asks first: it is
-the point where AWS starts to change.
+The screen drives its pages only through tui.pages.base.WizardPage: Next is
+enabled when the page can advance, and pressing it lets the page do its part
+first (a form saves the draft, so a closed wizard resumes at the same page;
+the review asks before AWS starts to change).
 """
 
 from __future__ import annotations
@@ -14,35 +15,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Footer, Header, Static
 
-from vpc_mirror.tui.screens.dialogs import ConfirmDialog
-from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.base import LeaveWizard, PageChanged, WizardPage
+from vpc_mirror.tui.pages.review import ReviewPage
 from vpc_mirror.tui.widgets.sidebar import StepSidebar
 from vpc_mirror.tui.wizard_steps import PAGES, page
 
-#: page -> (module, class, arguments): imported when first shown, so the first screen imports little
+#: page -> "module:class" in tui.pages; imported when first shown (start-up time: most import pydantic models)
 _PAGES = {
-    "account": ("steps.account", "AccountForm", ()), "vpc": ("steps.vpc", "VpcForm", ()),
-    "sensor": ("steps.sensor", "SensorForm", ()), "test_beacon": ("steps.sensor", "TestBeaconForm", ()),
-    "sources": ("steps.sources", "SourcesForm", ()), "source_eni": ("steps.network", "SourceEniForm", ()),
-    "sensor_eni": ("steps.network", "SensorEniForm", ()), "target": ("steps.network", "TargetForm", ()),
-    "filter": ("steps.filter", "FilterForm", ()), "session": ("steps.session", "SessionForm", ()),
-    "review": ("review", "ReviewPane", ()), "apply": ("apply", "ApplyPane", ()),
-    "zeek": ("sensor_slots", "SensorSlot", ("zeek",)), "verify": ("sensor_slots", "SensorSlot", ("verify",)),
+    "account": "account:AccountForm", "vpc": "vpc:VpcForm", "sensor": "sensor:SensorForm",
+    "test_beacon": "sensor:TestBeaconForm", "sources": "sources:SourcesForm", "source_eni": "network:SourceEniForm",
+    "sensor_eni": "network:SensorEniForm", "target": "network:TargetForm", "filter": "filter:FilterForm",
+    "session": "session:SessionForm", "review": "review:ReviewPage", "apply": "apply:ApplyPage",
+    "zeek": "sensor_panes:ZeekPage", "verify": "sensor_panes:VerifyPage",
 }
 
 
-def _make_page(name: str) -> Widget:
-    module, cls, args = _PAGES[name]
-    return getattr(importlib.import_module(f"vpc_mirror.tui.screens.{module}"), cls)(*args)
-
-
-def _is_form(widget: Widget) -> bool:
-    from vpc_mirror.tui.screens.steps.base import StepForm
-
-    return isinstance(widget, StepForm)
+def _make_page(name: str, model: WizardModel) -> WizardPage:
+    module, cls = _PAGES[name].split(":")
+    return getattr(importlib.import_module(f"vpc_mirror.tui.pages.{module}"), cls)(model)
 
 
 class WizardScreen(Screen):
@@ -58,8 +51,9 @@ class WizardScreen(Screen):
     WizardScreen #nav Static { width: 1fr; color: $text-muted; text-align: center; }
     """
 
-    def __init__(self, start_at: str) -> None:
+    def __init__(self, model: WizardModel, start_at: str) -> None:
         super().__init__()
+        self.model = model
         self.current = start_at
 
     def compose(self) -> ComposeResult:
@@ -69,7 +63,7 @@ class WizardScreen(Screen):
             with Vertical(id="wizard-main"):
                 yield Static("", id="page-title")
                 with ContentSwitcher():
-                    yield _make_page(self.current)  # composed with the screen: one layout pass, not two
+                    yield _make_page(self.current, self.model)  # composed with the screen: one layout pass, not two
                 with Horizontal(id="nav"):
                     yield Button("◀ Back", id="back", compact=True)
                     yield Static("", id="nav-hint")
@@ -79,53 +73,39 @@ class WizardScreen(Screen):
     async def on_mount(self) -> None:
         await self.go(self.current)
 
-    def pane(self, name: str) -> Widget:
-        return self.query_one(f"#page-{name}")
+    def pane(self, name: str) -> WizardPage:
+        return self.query_one(f"#page-{name}", WizardPage)
 
     async def go(self, name: str) -> None:
         """Show a page; pages are mounted when first shown (and kept), so the screen opens fast."""
         self.current = name
         switcher = self.query_one(ContentSwitcher)
         if not switcher.query_children(f"#page-{name}"):
-            await switcher.mount(_make_page(name))
+            await switcher.mount(_make_page(name, self.model))
         switcher.current = f"page-{name}"
         pane = self.pane(name)
         index = PAGES.index(page(name))
         self.query_one("#page-title", Static).update(f"{index + 1}/{len(PAGES)} {page(name).title}")
         self.call_after_refresh(self._activate, pane)
 
-    def _activate(self, pane: Widget) -> None:
+    def _activate(self, pane: WizardPage) -> None:
         """After the page is drawn: fill it, check it (this imports the models), focus it."""
         if pane is not self.pane(self.current):
             return
-        if hasattr(pane, "activate"):
-            pane.activate()
+        pane.activate()
         self.refresh_nav()
-        if hasattr(pane, "focus_first"):
+        if self.is_active:  # a dialog opened meanwhile keeps the focus (closed, the screen auto-focuses)
             pane.focus_first()
 
     def refresh_nav(self) -> None:
-        name = self.current
-        pane = self.pane(name)
-        ok, label, hint = True, "Next ▶", "Ctrl+N next · Esc back"
-        if _is_form(pane):
-            ok = pane.valid()
-            hint = "Ctrl+N next · Esc back" if ok else "fix the marked fields"
-        elif name == "review":
-            ok, label, hint = pane.ready, "Apply…", "nothing has changed yet"
-        elif name == "apply":
-            ok = pane.done
-            hint = "applying…" if pane.running else ("applied" if pane.done else "")
-        elif name == "zeek":
-            ok = pane.confirmed
-            hint = "Ctrl+N next · Esc back" if ok else "confirm the Zeek step first"
-        elif name == "verify":
-            label = "Finish"
-        self.query_one("#next", Button).label = label
-        self.query_one("#next", Button).disabled = not ok
-        self.query_one("#back", Button).disabled = name == "apply" and pane.running
-        self.query_one("#nav-hint", Static).update(hint)
-        self.query_one(StepSidebar).show(self.app.marks(name))
+        pane = self.pane(self.current)
+        ok = pane.can_advance()
+        next_button = self.query_one("#next", Button)
+        next_button.label = pane.NEXT_LABEL
+        next_button.disabled = not ok
+        self.query_one("#back", Button).disabled = not pane.can_go_back()
+        self.query_one("#nav-hint", Static).update(pane.hint(ok))
+        self.query_one(StepSidebar).show(self.model.marks(self.current))
 
     @on(PageChanged)
     def _page_changed(self, event: PageChanged) -> None:
@@ -144,40 +124,28 @@ class WizardScreen(Screen):
         if self.query_one("#next", Button).disabled:
             self.app.bell()
             return
-        name = self.current
-        if name == "review":
-            self.confirm_apply()
+        if not self.pane(self.current).confirm_next():
             return
-        if name == "verify":
-            self.app.back_to_start()
-            return
-        if _is_form(self.pane(name)):
-            self.app.answered(name)
-        await self.go(PAGES[PAGES.index(page(name)) + 1].name)
+        index = PAGES.index(page(self.current)) + 1
+        if index == len(PAGES):
+            self.post_message(LeaveWizard())
+        else:
+            await self.go(PAGES[index].name)
 
     async def action_back(self) -> None:
-        name = self.current
-        if name == "apply" and self.pane("apply").running:
+        if not self.pane(self.current).can_go_back():
             return
-        index = PAGES.index(page(name))
+        index = PAGES.index(page(self.current))
         if index == 0:
-            self.app.back_to_start()
+            self.post_message(LeaveWizard())
         else:
             await self.go(PAGES[index - 1].name)
 
-    def confirm_apply(self) -> None:
-        review = self.pane("review")
-        creates = sum(1 for a in review.actions if a.verb == "create")
-        cost = self.query_one("#review-cost", Static).content
+    @on(ReviewPage.Confirmed)
+    async def _apply(self, event: ReviewPage.Confirmed) -> None:
+        from vpc_mirror.tui.pages.apply import ApplyPage  # not before the first screen (start-up time)
 
-        async def answer(yes: bool) -> None:
-            if yes:
-                self.app.planned_actions = review.actions
-                await self.go("apply")
-                self.pane("apply").start(review.actions)
-
-        self.app.push_screen(ConfirmDialog(
-            "Apply now?",
-            f"This makes the first change in AWS: up to {creates} resources are created for setup "
-            f"{self.app.draft.setup}, each tagged vpc-mirror:setup={self.app.draft.setup}.\n\n{cost}",
-            yes="Apply", no="Not yet"), answer)
+        await self.go("apply")
+        apply = self.pane("apply")
+        assert isinstance(apply, ApplyPage)
+        apply.start(event.actions)

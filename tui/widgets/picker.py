@@ -35,6 +35,16 @@ class _Table(DataTable):
     def action_toggle(self) -> None:
         self.action_select_cursor()
 
+    def on_resize(self) -> None:
+        """Show the cursor row as if scrolled to from the top at this size.
+
+        The rows and the choice often arrive while the table is still its
+        loading size; scrolled then, where the chosen row ends up in the grown
+        table depended on which came first (and pictures differed under load).
+        """
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.move_cursor(row=self.cursor_row)
+
 
 class Picker(Vertical):
     DEFAULT_CSS = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from vpc_mirror.tui.screens.steps.base import StepForm
+from vpc_mirror.tui.pages.form import StepForm
 
 
 class SessionForm(StepForm):

@@ -8,7 +8,8 @@ from textual.lazy import Lazy
 from textual.widgets import Input, Static
 
 from vpc_mirror.steps import inventory
-from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.form import Loaded, StepForm
 from vpc_mirror.tui.widgets.picker import Picker, Row
 from vpc_mirror.tui.wizard_steps import setup_name_problem
 
@@ -19,8 +20,8 @@ class AccountForm(StepForm):
     PAGE = "account"
     DEFAULT_CSS = "AccountForm #account-identity { padding-left: 20; color: $text-muted; }"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, model: WizardModel) -> None:
+        super().__init__(model)
         self.identity: dict | None = None
         self.identity_error: str | None = None
         # mounted a frame after the page (Lazy): the name field is usable at once; kept here for that frame
@@ -38,8 +39,8 @@ class AccountForm(StepForm):
 
     def activate(self) -> None:
         name_input = self.query_one("#account-setup", Input)
-        if name_input.value != self.app.draft.answers.get("setup", ""):
-            name_input.value = self.app.draft.answers.get("setup", "")
+        if name_input.value != self.model.draft.answers.get("setup", ""):
+            name_input.value = self.model.draft.answers.get("setup", "")
         self.regions.choose([self.value("region")])
         self.regions.start_loading()
         self.profiles.choose([self.value("profile") or DEFAULT_PROFILE])
@@ -58,8 +59,8 @@ class AccountForm(StepForm):
     def _name(self, event: Input.Changed) -> None:
         event.stop()
         event.prevent_default()
-        self.app.draft.answers["setup"] = event.value.strip()
-        self.app.draft.setup = event.value.strip()
+        self.model.draft.answers["setup"] = event.value.strip()
+        self.model.draft.setup = event.value.strip()
         self.changed()
 
     @on(Picker.Changed, "#account-profile")
@@ -102,9 +103,9 @@ class AccountForm(StepForm):
 
     def problems(self) -> dict[str, str]:
         problems = super().problems()
-        name = self.app.draft.answers.get("setup", "")
+        name = self.model.draft.answers.get("setup", "")
         problem = setup_name_problem(name) if name else "is required; e.g. prod-zeek"
-        if problem is None and name in self.app.taken_names():
+        if problem is None and name in self.model.taken_names():
             problem = f"a setup named {name!r} exists already; resume it from the start screen, or pick another name"
         if problem:
             problems["setup"] = problem

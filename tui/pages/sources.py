@@ -7,16 +7,17 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from vpc_mirror.steps import inventory
-from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
-from vpc_mirror.tui.screens.steps.sensor import vpc_of
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.form import Loaded, StepForm
+from vpc_mirror.tui.pages.sensor import vpc_of
 from vpc_mirror.tui.widgets.picker import Picker, Row
 
 
 class SourcesForm(StepForm):
     PAGE = "sources"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, model: WizardModel) -> None:
+        super().__init__(model)
         self.instances: list[dict] = []
 
     def compose(self) -> ComposeResult:
@@ -30,7 +31,7 @@ class SourcesForm(StepForm):
         picker = self.query_one("#sources-picker", Picker)
         picker.choose(self.value("instances"))
         picker.start_loading()
-        vpc = vpc_of(self.app.draft.answers)
+        vpc = vpc_of(self.model.draft.answers)
         self.load("instances", lambda aws: inventory.instances(aws, vpc))
         super().activate()
 
@@ -46,7 +47,7 @@ class SourcesForm(StepForm):
         if refs != self.value("instances"):
             self.answers["instances"] = refs
         picker.choose(refs)
-        sensor = self.app.draft.answers.get("sensor", {}).get("instance_id")
+        sensor = self.model.draft.answers.get("sensor", {}).get("instance_id")
         rows = []
         for i in self.instances:
             unavailable = None if i["supported"] else i["reason"]

@@ -9,7 +9,7 @@ from textual.widgets import Checkbox, Input, Select, Static
 
 from vpc_mirror.models.plan import KNOWN_IMAGES
 from vpc_mirror.steps import inventory
-from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.pages.form import Loaded, StepForm
 from vpc_mirror.tui.widgets.picker import Picker, Row
 
 LAUNCH = "+launch"
@@ -43,7 +43,7 @@ class SensorForm(StepForm):
         picker = self.query_one("#sensor-instances", Picker)
         picker.choose([LAUNCH] if launching else [self.value("instance_id")])
         picker.start_loading()
-        vpc = vpc_of(self.app.draft.answers)
+        vpc = vpc_of(self.model.draft.answers)
         self.load("instances", lambda aws: inventory.instances(aws, vpc) if vpc else [])
         self.load("keys", inventory.key_pairs)
         self.query_one("#sensor-image", Select).value = self.value("image")

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Static
 
 from vpc_mirror.steps import inventory
-from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.pages.form import Loaded, StepForm
 from vpc_mirror.tui.widgets.picker import Picker, Row
 
 CREATE = "+create"

@@ -7,7 +7,7 @@ from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
 from vpc_mirror.models.mirroring_support import MAX_SESSIONS_PER_SOURCE_ENI
 from vpc_mirror.steps import inventory
-from vpc_mirror.tui.screens.steps.base import Loaded, StepForm
+from vpc_mirror.tui.pages.form import Loaded, StepForm
 from vpc_mirror.tui.widgets.picker import Picker, Row
 
 
@@ -29,7 +29,7 @@ class SourceEniForm(StepForm):
         for button in self.query(RadioButton):
             button.value = button.name == self.value("mode")
         self.query_one("#source_eni-enis", Picker).start_loading()
-        sources = self.app.draft.answers.get("sources", {}).get("instances", [])
+        sources = self.model.draft.answers.get("sources", {}).get("instances", [])
         self.load("enis", lambda aws: inventory.source_enis(aws, sources))
         super().activate()
 

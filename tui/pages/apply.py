@@ -7,9 +7,8 @@ later), or Tear down what this setup created.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import asyncio
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,9 +16,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from vpc_mirror.tui.backend import Run
+from vpc_mirror.tui.backend import ENGINE, cancellable
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.base import LeaveWizard, PageChanged, WizardPage
 from vpc_mirror.tui.screens.dialogs import FailureDialog
-from vpc_mirror.tui.screens.messages import PageChanged
 from vpc_mirror.tui.widgets.action_table import ActionTable
 from vpc_mirror.tui.widgets.log_view import BatchedLog
 
@@ -42,16 +42,18 @@ class Finished(Message):
         self.error, self.state, self.changed = error, state, changed
 
 
-class ApplyPane(Vertical):
+class ApplyPage(WizardPage, Vertical):
     DEFAULT_CSS = """
-    ApplyPane { height: 1fr; padding: 0 1; }
-    ApplyPane #apply-status { height: auto; }
-    ApplyPane ActionTable { height: 2fr; }
-    ApplyPane BatchedLog { height: 1fr; }
+    ApplyPage { height: 1fr; padding: 0 1; }
+    ApplyPage #apply-status { height: auto; }
+    ApplyPage ActionTable { height: 2fr; }
+    ApplyPage BatchedLog { height: 1fr; }
     """
+    PAGE = "apply"
 
-    def __init__(self) -> None:
-        super().__init__(id="page-apply")
+    def __init__(self, model: WizardModel) -> None:
+        super().__init__(model)
+        self.actions: list[Action] = []  # what is applied (again, on Retry)
         self.done = False
         self.running = False
 
@@ -60,37 +62,45 @@ class ApplyPane(Vertical):
         yield ActionTable(id="apply-actions")
         yield BatchedLog(id="apply-log")
 
+    def can_advance(self) -> bool:
+        return self.done
+
+    def can_go_back(self) -> bool:
+        return not self.running
+
+    def hint(self, can_advance: bool) -> str:
+        return "applying…" if self.running else ("applied" if self.done else "")
+
     def focus_first(self) -> None:
         self.query_one(ActionTable).focus()
 
     def start(self, actions: list[Action]) -> None:
-        self.done, self.running = False, True
+        self.actions, self.done, self.running = actions, False, True
         self.query_one(ActionTable).show(actions)
         self.query_one("#apply-status", Static).update("Applying: checking permissions (DryRun), then creating…")
         self.post_message(PageChanged())
-        self.apply(self.app.plan())
+        self.apply(self.model.plan())
 
     def log_line(self, line: str) -> None:
-        self.app.log_lines.append(line)
+        self.model.log_lines.append(line)
         self.query_one(BatchedLog).add(line)
 
-    @work(thread=True, group="engine", exit_on_error=False)
+    @work(thread=True, group=ENGINE, exit_on_error=False)
     async def apply(self, plan) -> None:
+        # boto3: only in a worker (start-up time)
         from vpc_mirror.steps.engine import Refused
         from vpc_mirror.steps.setup import apply_setup
 
-        run = Run()
-        self.app.runs.add(run)
         error, state = None, None
 
         def progress(action: Action, phase: str, detail: str | None) -> None:
             self.post_message(Progress(action.key, phase, detail))
 
         try:
-            ctx = self.app.backend.context(plan, log=self.log_line, progress=progress)
+            ctx = self.model.backend.context(plan, log=self.log_line, progress=progress)
             try:
                 with ctx.store.lock(plan.setup):
-                    await run(apply_setup(ctx))
+                    await cancellable(apply_setup(ctx))
             finally:
                 ctx.close()
                 state = ctx.state
@@ -100,8 +110,6 @@ class ApplyPane(Vertical):
             error = "Nothing was changed:\n" + "\n".join(f"• {r}" for r in exc.reasons)
         except Exception as exc:  # shown in the failure dialog, with the three ways on
             error = str(exc) or type(exc).__name__
-        finally:
-            self.app.runs.discard(run)
         self.post_message(Finished(error, state, state is not None and bool(state.made())))
 
     def on_progress(self, event: Progress) -> None:
@@ -111,11 +119,11 @@ class ApplyPane(Vertical):
         self.running = False
         self.query_one(BatchedLog).flush()
         if event.state is not None:
-            self.app.state = event.state
+            self.model.state = event.state
         status = self.query_one("#apply-status", Static)
         if event.error is None:
             self.done = True
-            self.app.applied()
+            self.model.applied()
             status.update("✓ Applied. Next: set Zeek up on the sensor.")
             self.post_message(PageChanged())
             return
@@ -125,10 +133,6 @@ class ApplyPane(Vertical):
 
     def _after_failure(self, choice: str) -> None:
         if choice == "retry":
-            self.start(self.app.planned_actions)
-        elif choice == "teardown":
-            from vpc_mirror.tui.screens.teardown import TeardownScreen
-
-            self.app.push_screen(TeardownScreen(self.app.draft.setup), lambda _: self.app.back_to_start())
+            self.start(self.actions)
         else:
-            self.app.back_to_start()
+            self.post_message(LeaveWizard(teardown=self.model.draft.setup if choice == "teardown" else None))

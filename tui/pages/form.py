@@ -1,4 +1,4 @@
-"""What every step form shares: its answers section, per-field messages, Next's validity, background loads.
+"""The pages that edit an answers section: per-field messages, Next's validity, background loads.
 
 Controls are named ``<section>-<field>``; edits of Inputs, Checkboxes, Selects
 and RadioSets are written to the draft answers generically (blank = omitted),
@@ -16,25 +16,20 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Checkbox, Input, RadioSet, Select, Static
 
-from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.pages.base import HINT, PageChanged, WizardPage
 from vpc_mirror.tui.widgets.field import Field
 from vpc_mirror.tui.widgets.picker import Picker
 from vpc_mirror.tui.widgets.rule_editor import RuleEditor
-from vpc_mirror.tui.wizard_steps import Page, field_problems, page, section_model
+from vpc_mirror.tui.wizard_steps import field_problems, section_model
 
 
-class StepForm(VerticalScroll):
+class StepForm(WizardPage, VerticalScroll):
     DEFAULT_CSS = """
     StepForm { height: 1fr; padding: 0 1; }
     StepForm .intro { color: $text-muted; padding-bottom: 1; }
     StepForm .section-error { color: $error; }
     StepForm .subhead { text-style: bold; padding-top: 1; }
     """
-    PAGE = ""
-
-    def __init__(self) -> None:
-        super().__init__(id=f"page-{self.PAGE}")
-        self.page: Page = page(self.PAGE)
 
     # -- answers ------------------------------------------------------------
     @property
@@ -43,7 +38,7 @@ class StepForm(VerticalScroll):
 
     @property
     def answers(self) -> dict:
-        return self.app.draft.answers.setdefault(self.section, {})
+        return self.model.draft.answers.setdefault(self.section, {})
 
     def value(self, field: str) -> Any:
         """The answer, or the model's default."""
@@ -68,8 +63,16 @@ class StepForm(VerticalScroll):
         """Field -> message; forms add checks the section model cannot make (look-ups, choices)."""
         return field_problems(self.section, self.answers)
 
-    def valid(self) -> bool:
+    def can_advance(self) -> bool:
         return not self.problems()
+
+    def hint(self, can_advance: bool) -> str:
+        return HINT if can_advance else "fix the marked fields"
+
+    def confirm_next(self) -> bool:
+        """The page is answered: the draft is saved."""
+        self.model.answered(self.PAGE)
+        return True
 
     def show_problems(self) -> None:
         problems = self.problems()
@@ -137,9 +140,9 @@ class StepForm(VerticalScroll):
     @work(thread=True, group="load", exit_on_error=False)
     def load(self, what: str, fn: Callable[[Any], Any]) -> None:
         """Run ``fn(aws)`` for the account's profile and region; answer with a Loaded message."""
-        account = self.app.draft.answers.get("account", {})
+        account = self.model.draft.answers.get("account", {})
         try:
-            aws = self.app.backend.aws(account.get("profile"), account.get("region", "us-east-1"))
+            aws = self.model.backend.aws(account.get("profile"), account.get("region", "us-east-1"))
             result, error = fn(aws), None
         except Exception as exc:  # shown beside the picker; the wizard stays usable
             result, error = None, _explain(exc)
@@ -155,6 +158,6 @@ class Loaded(Message):
 
 
 def _explain(exc: Exception) -> str:
-    from vpc_mirror.steps.aws_errors import describe  # imports boto3: only ever called from a worker
+    from vpc_mirror.steps.aws_errors import describe  # boto3: only ever called from a worker (start-up time)
 
     return describe(exc)

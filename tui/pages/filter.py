@@ -9,7 +9,7 @@ from textual.widgets import Checkbox, Select, Static
 from vpc_mirror.models.plan import FilterRule
 from vpc_mirror.models.filter_presets import PRESETS, preset_of
 from vpc_mirror.tui.screens.rule_dialog import RuleDialog
-from vpc_mirror.tui.screens.steps.base import StepForm
+from vpc_mirror.tui.pages.form import StepForm
 from vpc_mirror.tui.widgets.rule_editor import RuleEditor
 
 CUSTOM = "custom"

@@ -1,7 +1,7 @@
 """The review page: every action the steps plan (create / reuse / exists / check / skip), and the cost of mirroring.
 
-Planning reads AWS (inspect) and changes nothing. The wizard asks for
-confirmation before Apply makes the first change.
+Planning reads AWS (inspect) and changes nothing. Next asks for confirmation
+before Apply makes the first change, then posts ``ReviewPage.Confirmed``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from vpc_mirror.tui.screens.messages import PageChanged
+from vpc_mirror.tui.model import WizardModel
+from vpc_mirror.tui.pages.base import PageChanged, WizardPage
+from vpc_mirror.tui.screens.dialogs import ConfirmDialog
 from vpc_mirror.tui.wizard_steps import STEP_NAMES
 
 if TYPE_CHECKING:
@@ -31,19 +33,29 @@ class Planned(Message):
         self.cost, self.account = cost, account
 
 
-class ReviewPane(Vertical):
+class ReviewPage(WizardPage, Vertical):
     DEFAULT_CSS = """
-    ReviewPane { height: 1fr; padding: 0 1; }
-    ReviewPane #review-head { height: auto; }
-    ReviewPane DataTable { height: 1fr; }
-    ReviewPane #review-cost { height: auto; color: $warning; }
-    ReviewPane #review-problems { height: auto; color: $error; }
+    ReviewPage { height: 1fr; padding: 0 1; }
+    ReviewPage #review-head { height: auto; }
+    ReviewPage DataTable { height: 1fr; }
+    ReviewPage #review-cost { height: auto; color: $warning; }
+    ReviewPage #review-problems { height: auto; color: $error; }
     """
+    PAGE = "review"
+    NEXT_LABEL = "Apply…"
 
-    def __init__(self) -> None:
-        super().__init__(id="page-review")
+    class Confirmed(Message):
+        """The user confirmed the review: apply these actions."""
+
+        def __init__(self, actions: list[Action]) -> None:
+            super().__init__()
+            self.actions = actions
+
+    def __init__(self, model: WizardModel) -> None:
+        super().__init__(model)
         self.actions: list[Action] = []
         self.problems: list[tuple[str, str]] = []
+        self.cost = ""
         self.ready = False
 
     def compose(self) -> ComposeResult:
@@ -62,19 +74,42 @@ class ReviewPane(Vertical):
         self.query_one("#review-head", Static).update("Planning: reading what exists in AWS (nothing is changed)…")
         self.query_one("#review-problems", Static).update("")
         self.query_one("#review-cost", Static).update("")
-        self.plan(self.app.plan())
+        self.plan(self.model.plan())
+
+    def can_advance(self) -> bool:
+        return self.ready
+
+    def hint(self, can_advance: bool) -> str:
+        return "nothing has changed yet"
 
     def focus_first(self) -> None:
         self.query_one(DataTable).focus()
 
+    def confirm_next(self) -> bool:
+        """Ask before the first change in AWS; Confirmed moves the wizard on to Apply."""
+        actions, setup = self.actions, self.model.draft.setup
+        creates = sum(1 for a in actions if a.verb == "create")
+
+        def answer(yes: bool) -> None:
+            if yes:
+                self.post_message(self.Confirmed(actions))
+
+        self.app.push_screen(ConfirmDialog(
+            "Apply now?",
+            f"This makes the first change in AWS: up to {creates} resources are created for setup "
+            f"{setup}, each tagged vpc-mirror:setup={setup}.\n\n{self.cost}",
+            yes="Apply", no="Not yet"), answer)
+        return False
+
     @work(thread=True, exclusive=True, group="review", exit_on_error=False)
     async def plan(self, plan) -> None:
+        # boto3: only in a worker (start-up time)
         from vpc_mirror.steps.cost import planned_cost
         from vpc_mirror.steps.engine import is_live
         from vpc_mirror.steps.setup import inspect_setup, skipped_steps
 
         try:
-            ctx = self.app.backend.context(plan, saved=False)
+            ctx = self.model.backend.context(plan, saved=False)
             try:
                 actions, problems = await inspect_setup(ctx)
                 shown = [("exists" if a.verb == "create" and is_live(ctx.state.resource(a.key)) else a.verb, a)
@@ -102,13 +137,14 @@ class ReviewPane(Vertical):
             table.add_row("next", "zeek", "set Zeek up on the sensor over SSH (its own page shows each change first)")
             table.add_row("next", "verify", "watch mirrored traffic arrive at the sensor")
         creates = sum(1 for verb, _ in event.actions if verb == "create")
-        setup = self.app.draft.setup
+        setup = self.model.draft.setup
         self.query_one("#review-head", Static).update(
             f"Setup [b]{setup}[/b], {event.account}: {creates} resources to create, "
             f"{len(event.actions) - creates} to reuse or check, {len(event.skipped)} step(s) skipped. "
             "Nothing has been changed yet.")
         self.query_one("#review-problems", Static).update(
             "\n".join(f"✗ {reason}" for _, reason in event.problems))
+        self.cost = event.cost
         self.query_one("#review-cost", Static).update(event.cost)
         self.ready = not event.problems
         self.post_message(PageChanged())
