@@ -93,6 +93,9 @@ def _ipv4_cidr(value: str) -> str:
     try:
         net = ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
+        if ":" in value:
+            raise ValueError(f"{value!r} is an IPv6 block; this one must be IPv4 (AWS adds the IPv6 block), "
+                             "e.g. 10.77.0.0/16") from None
         raise ValueError(f"{value!r} is not an IPv4 CIDR block ({exc}); use one like 10.0.0.0/16") from None
     return str(net)
 
@@ -126,7 +129,7 @@ Host = Annotated[str, AfterValidator(_host)]
 
 #: printable ASCII, without a leading or trailing space
 KeyName = _matching(r"^(?! )[\x20-\x7e]{1,255}(?<! )$",
-                    "{value!r} is not a key pair name; use the name shown in EC2 > Key pairs")
+                    "{value!r} is not a key pair name; use the name shown in EC2 > Key pairs, e.g. my-key")
 
 InstanceType = _matching(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$",
                          "{value!r} is not an instance type; use one like t3a.xlarge")

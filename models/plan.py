@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from vpc_mirror.models.ids import (
     Cidr,
@@ -29,6 +30,20 @@ from vpc_mirror.models.ids import (
 from vpc_mirror.models.mirroring_support import MAX_RULES_PER_FILTER
 from vpc_mirror.models.zeek import ZeekPlan
 
+
+def _description(value: str) -> str:
+    """One line of text: EC2 takes up to 255 characters and answers in XML 1.0, which cannot carry control
+    characters, U+FFFE or U+FFFF (and a lone surrogate is no character at all)."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff"), None)
+    if bad is not None:
+        raise ValueError(f"contains U+{ord(bad):04X} at position {value.index(bad) + 1}, which EC2 cannot carry; "
+                         "a description is one line of printable text")
+    return value
+
+
+#: Free text sent to AWS as typed (a target's, filter's, rule's or session's Description).
+Description = Annotated[str, AfterValidator(_description)]
+
 TCP, UDP = 6, 17
 
 
@@ -39,7 +54,9 @@ class _Model(BaseModel):
 class AccountPlan(_Model):
     """Which AWS account and region; credentials come from the profile, never from here."""
 
-    profile: str | None = Field(None, description="AWS profile name; omitted = the default credential chain")
+    profile: str | None = Field(
+        None, description="AWS profile name; omitted = the default credential chain", examples=["default"]
+    )
     region: Region = Field("us-east-1", description="AWS region, e.g. us-east-1")
 
 
@@ -47,10 +64,11 @@ class VpcPlan(_Model):
     """Use an existing VPC, or create one with IPv6, an internet gateway and routes [runbook 1]."""
 
     mode: Literal["existing", "create"] = "existing"
-    vpc_id: VpcRef | None = Field(None, description="the VPC to use, by id or name:<Name tag> (mode: existing)")
+    vpc_id: VpcRef | None = Field(None, description="the VPC to use, by id or name:<Name tag> (mode: existing)",
+                                    examples=["vpc-0123456789abcdef0"])
     subnet_id: SubnetRef | None = Field(
         None, description="subnet for the sensor, its capture ENI and the test beacon, by id or name:<Name tag> "
-        "(mode: existing)"
+        "(mode: existing)", examples=["subnet-0123456789abcdef0"]
     )
     cidr: Ipv4Cidr = Field("10.77.0.0/16", description="IPv4 block of a new VPC, /16 to /28 (mode: create)")
     ipv6: bool = Field(True, description="ask for an Amazon-provided IPv6 block (mode: create)")
@@ -58,6 +76,7 @@ class VpcPlan(_Model):
         None,
         description="address block allowed to SSH to the sensor, e.g. your address as a /32; "
         "omitted = no SSH security group is created",
+        examples=["203.0.113.7/32"],
     )
 
     @field_validator("cidr")
@@ -99,7 +118,8 @@ KNOWN_IMAGES = ("ubuntu-24.04", "ubuntu-22.04", "debian-12", "amazon-linux-2023"
 def _image(value: str) -> str:
     if value in KNOWN_IMAGES or re.match(r"^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$", value):
         return value
-    raise ValueError(f"{value!r} is neither a known image ({', '.join(KNOWN_IMAGES)}) nor an ami-… id")
+    raise ValueError(f"{value!r} is neither a known image ({', '.join(KNOWN_IMAGES)}) nor an ami-… id; "
+                     "use e.g. ubuntu-24.04 or ami-0123456789abcdef0")
 
 
 SensorImage = Annotated[str, AfterValidator(_image)]
@@ -109,13 +129,14 @@ class SensorPlan(_Model):
     """The Zeek sensor: an existing instance, or a new one [runbook 2]."""
 
     mode: Literal["existing", "launch"] = "launch"
-    instance_id: InstanceId | None = Field(None, description="the sensor instance (mode: existing)")
+    instance_id: InstanceId | None = Field(None, description="the sensor instance (mode: existing)",
+                                           examples=["i-0123456789abcdef0"])
     image: SensorImage = Field(
         "ubuntu-24.04", description="a well-known image, resolved via SSM public parameters, or an ami-… id"
     )
     instance_type: InstanceType = Field("t3a.xlarge", description="sensor instance type")
     root_volume_gib: int = Field(32, ge=8, le=16384, description="root volume size in GiB (8-16384)")
-    key_name: KeyName | None = Field(None, description="EC2 key pair for SSH (mode: launch)")
+    key_name: KeyName | None = Field(None, description="EC2 key pair for SSH (mode: launch)", examples=["my-key"])
 
     @model_validator(mode="after")
     def _mode_fields(self) -> "SensorPlan":
@@ -143,7 +164,8 @@ class SourcesPlan(_Model):
     """Instances whose traffic is mirrored; each must support mirroring."""
 
     instances: list[InstanceRef] = Field(
-        default_factory=list, description="instance ids, or name:<Name tag>", min_length=1
+        default_factory=list, validate_default=True, description="instance ids, or name:<Name tag>", min_length=1,
+        examples=[["i-0123456789abcdef0", "name:web-1"]],
     )
 
     @field_validator("instances")
@@ -174,12 +196,12 @@ class TargetPlan(_Model):
     """Where mirrored traffic goes [runbook 6]. Network Load Balancer and GWLB endpoint targets come later."""
 
     type: Literal["eni"] = "eni"
-    description: str = Field("vpc-mirror target", max_length=255)
+    description: Description = Field("vpc-mirror target", max_length=255)
 
 
 class PortRange(_Model):
-    from_port: int = Field(ge=0, le=65535)
-    to_port: int = Field(ge=0, le=65535)
+    from_port: int = Field(ge=0, le=65535, examples=[443])
+    to_port: int = Field(ge=0, le=65535, examples=[443])
 
     @model_validator(mode="after")
     def _ordered(self) -> "PortRange":
@@ -192,14 +214,15 @@ class FilterRule(_Model):
     """One traffic-mirror filter rule, checked as AWS checks it."""
 
     direction: Literal["ingress", "egress"]
-    number: int = Field(ge=1, le=32766, description="rule number, 1-32766, unique per direction")
+    number: int = Field(ge=1, le=32766, description="rule number, 1-32766, unique per direction", examples=[100])
     action: Literal["accept", "reject"] = "accept"
-    protocol: int | None = Field(None, ge=0, le=255, description="IP protocol number 0-255; omitted = all")
+    protocol: int | None = Field(None, ge=0, le=255, description="IP protocol number 0-255; omitted = all",
+                                examples=[6])
     source_cidr: Cidr = "0.0.0.0/0"
     destination_cidr: Cidr = "0.0.0.0/0"
     source_ports: PortRange | None = None
     destination_ports: PortRange | None = None
-    description: str = Field("", max_length=255)
+    description: Description = Field("", max_length=255)
 
     @model_validator(mode="after")
     def _consistent(self) -> "FilterRule":
@@ -229,7 +252,7 @@ class FilterPlan(_Model):
 
     rules: list[FilterRule] = Field(default_factory=default_rules, max_length=MAX_RULES_PER_FILTER)
     mirror_amazon_dns: bool = Field(True, description="also mirror traffic to the Amazon DNS server")
-    description: str = Field("vpc-mirror filter", max_length=255)
+    description: Description = Field("vpc-mirror filter", max_length=255)
 
     @field_validator("rules")
     @classmethod
@@ -249,24 +272,28 @@ class SessionPlan(_Model):
     """One mirror session per source ENI [runbook 8]."""
 
     session_number: int | None = Field(
-        None, ge=1, le=32766, description="1-32766, lower is evaluated first; omitted = lowest free number"
+        None, ge=1, le=32766, description="1-32766, lower is evaluated first; omitted = lowest free number",
+        examples=[1],
     )
-    vni: int | None = Field(None, ge=1, le=16777215, description="VXLAN id 1-16777215; omitted = AWS picks")
+    vni: int | None = Field(None, ge=1, le=16777215, description="VXLAN id 1-16777215; omitted = AWS picks",
+                            examples=[4242])
     packet_length: int | None = Field(
-        None, ge=1, le=8500, description="bytes of each packet to mirror, 1-8500; omitted = whole packet"
+        None, ge=1, le=8500, description="bytes of each packet to mirror, 1-8500; omitted = whole packet",
+        examples=[1500],
     )
-    description: str = Field("vpc-mirror session", max_length=255)
+    description: Description = Field("vpc-mirror session", max_length=255)
 
 
 class Plan(_Model):
     """The whole answers file."""
 
-    setup: SetupName = Field(description="name of this setup; tags and state files carry it")
+    setup: SetupName = Field(description="name of this setup; tags and state files carry it", examples=["prod-zeek"])
     account: AccountPlan = Field(default_factory=AccountPlan)
-    vpc: VpcPlan
-    sensor: SensorPlan
+    vpc: VpcPlan = Field(examples=[{"mode": "existing", "vpc_id": "vpc-0123456789abcdef0",
+                                    "subnet_id": "subnet-0123456789abcdef0"}])
+    sensor: SensorPlan = Field(examples=[{"mode": "launch", "key_name": "my-key"}])
     test_beacon: TestBeaconPlan = Field(default_factory=TestBeaconPlan)
-    sources: SourcesPlan
+    sources: SourcesPlan = Field(examples=[{"instances": ["name:web-1"]}])
     source_eni: SourceEniPlan = Field(default_factory=SourceEniPlan)
     sensor_eni: SensorEniPlan = Field(default_factory=SensorEniPlan)
     target: TargetPlan = Field(default_factory=TargetPlan)
@@ -274,13 +301,14 @@ class Plan(_Model):
     session: SessionPlan = Field(default_factory=SessionPlan)
     zeek: ZeekPlan = Field(default_factory=ZeekPlan)
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "Plan":
-        if self.sensor.mode == "existing" and self.sensor.instance_id in self.sources.instances:
-            raise ValueError(
-                f"sources.instances: {self.sensor.instance_id} is the sensor; a mirror target cannot be a source"
-            )
-        return self
+    @field_validator("sources")
+    @classmethod
+    def _sensor_is_no_source(cls, sources: SourcesPlan, info: ValidationInfo) -> SourcesPlan:
+        sensor = info.data.get("sensor")
+        if sensor is not None and sensor.mode == "existing" and sensor.instance_id in sources.instances:
+            raise ValueError(f"{sensor.instance_id} is the sensor; a mirror target cannot be a source, "
+                             "so list only the instances to watch, e.g. [name:web-1]")
+        return sources
 
     def warnings(self) -> list[str]:
         return self.vpc.warnings()

@@ -102,7 +102,8 @@ class ZeekPlan(_Model):
     """
 
     host: SshHost | None = Field(None, description="sensor address; omitted = the sensor instance's public address")
-    port: int | None = Field(None, ge=1, le=65535, description="SSH port (1-65535); omitted = ~/.ssh/config or 22")
+    port: int | None = Field(None, ge=1, le=65535, description="SSH port (1-65535); omitted = ~/.ssh/config or 22",
+                             examples=[22])
     user: LoginUser | None = Field(None, description="login user; omitted = the one the image implies (ubuntu, "
                                                       "admin, ec2-user, rocky, centos)")
     identity: str | None = Field(None, description="private key file on this machine; omitted = ~/.ssh/config "

@@ -89,7 +89,7 @@ INVALID = [
     ("vpc cidr too big", lambda d: d.__setitem__("vpc", {"mode": "create", "cidr": "10.0.0.0/8"}), "vpc.cidr", "/16 to /28"),
     ("vpc cidr too small", lambda d: d.__setitem__("vpc", {"mode": "create", "cidr": "10.0.0.0/29"}), "vpc.cidr", "/16 to /28"),
     ("vpc cidr host bits", lambda d: d.__setitem__("vpc", {"mode": "create", "cidr": "10.0.0.1/16"}), "vpc.cidr", "IPv4 CIDR"),
-    ("vpc cidr IPv6", lambda d: d.__setitem__("vpc", {"mode": "create", "cidr": "fd00::/48"}), "vpc.cidr", "IPv4 CIDR"),
+    ("vpc cidr IPv6", lambda d: d.__setitem__("vpc", {"mode": "create", "cidr": "fd00::/48"}), "vpc.cidr", "must be IPv4"),
     ("ssh from the whole internet", _set("vpc.ssh_from", "0.0.0.0/0"), "vpc.ssh_from", "your own address"),
     ("ssh from garbage", _set("vpc.ssh_from", "my laptop"), "vpc.ssh_from", "CIDR"),
     ("sensor instance id bad", lambda d: d.__setitem__("sensor", {"mode": "existing", "instance_id": "i-xyz"}),
@@ -121,7 +121,7 @@ INVALID = [
     ("mixed families", _set("filter.rules", [dict(RULE, destination_cidr="::/0")]), "filter.rules.0", "same family"),
     ("rule direction bad", _set("filter.rules", [dict(RULE, direction="both")]), "filter.rules.0.direction", "'ingress' or 'egress'"),
     ("eleven rules", _set("filter.rules", [dict(RULE, number=n) for n in range(1, 12)]), "filter.rules", "at most 10"),
-    ("unknown field", _set("sensor.instnce_type", "t3.large"), "sensor.instnce_type", "spelling"),
+    ("unknown field", _set("sensor.instnce_type", "t3.large"), "sensor.instnce_type", "did you mean instance_type"),
     ("not yaml", None, "(file)", "YAML"),
 ]
 
