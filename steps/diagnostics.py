@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from vpc_mirror.models.mirroring_support import VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6, support_of
+from vpc_mirror.steps.capture.decode import GENEVE_PORT
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import guarded
 from vpc_mirror.steps.test_beacon import mirrors_beacon
 
 CheckStatus = Literal["ok", "failed", "unknown", "warning"]
+
+#: A mirror target of this type (a Gateway Load Balancer endpoint) hands each mirrored VXLAN packet to the sensor
+#: inside GENEVE, on GENEVE_PORT, from the load balancer's own addresses.
+GWLB_ENDPOINT = "gateway-load-balancer-endpoint"
 
 #: The sources' MTU is not visible from here; 1500 (traffic leaving the VPC) is
 #: the common case, and catches a capture interface left at 1500. Sources that
@@ -79,6 +84,7 @@ class AwsView:
     target_id: str | None
     filter_id: str | None
     sensor_id: str | None
+    target_type: str | None = None  # AWS's Type of the mirror target; a GWLB endpoint delivers GENEVE
     sessions: list[dict] = field(default_factory=list)
     filter: dict | None = None
     target_eni: dict | None = None
@@ -112,6 +118,11 @@ def gather(ctx: Context) -> AwsView:
     view = AwsView(setup=ctx.setup, port=ctx.plan.sensor_eni.vxlan_port, sources=sources,
                    target_id=_live_id(ctx, "target"), filter_id=_live_id(ctx, "filter"),
                    sensor_id=_live_id(ctx, "sensor"))
+    if view.target_id:
+        found = ec2.describe_traffic_mirror_targets(TrafficMirrorTargetIds=[view.target_id])["TrafficMirrorTargets"]
+        view.target_type = found[0].get("Type") if found else None
+    if view.target_type == GWLB_ENDPOINT:
+        view.port = GENEVE_PORT
     enis = sorted({s.eni for s in sources})
     if enis:
         view.sessions = ec2.describe_traffic_mirror_sessions(
@@ -233,7 +244,8 @@ def _interface_up(aws: AwsView, sensor: SensorView | None, interface: Interface 
     return DiagnosticCheck(name, "ok", f"{interface.name} ({mac}) is up")
 
 
-def _permits(perm: dict, port: int, address: ipaddress._BaseAddress) -> bool:
+def _permits(perm: dict, port: int, address: ipaddress._BaseAddress | None) -> bool:
+    """Whether a security group rule admits UDP `port` from `address` (None: from some address)."""
     proto = perm.get("IpProtocol")
     if proto not in ("udp", "17", "-1"):
         return False
@@ -241,11 +253,13 @@ def _permits(perm: dict, port: int, address: ipaddress._BaseAddress) -> bool:
         return False
     ranges = [r.get("CidrIp") for r in perm.get("IpRanges", [])] + \
              [r.get("CidrIpv6") for r in perm.get("Ipv6Ranges", [])]
-    return any(cidr and address.version == ipaddress.ip_network(cidr).version
-               and address in ipaddress.ip_network(cidr) for cidr in ranges)
+    return any(cidr and (address is None or address.version == ipaddress.ip_network(cidr).version
+                         and address in ipaddress.ip_network(cidr)) for cidr in ranges)
 
 
 def _security_group(aws: AwsView) -> DiagnosticCheck:
+    if aws.target_type == GWLB_ENDPOINT:
+        return _security_group_geneve(aws)
     name = f"security group allows UDP {aws.port} from the sources"
     if aws.target_eni is None:
         return DiagnosticCheck(name, "unknown", "the capture ENI does not exist")
@@ -263,14 +277,30 @@ def _security_group(aws: AwsView) -> DiagnosticCheck:
     return DiagnosticCheck(name, "ok", f"groups {groups} admit UDP {aws.port} from every source")
 
 
-def _acl_allows(acl: dict, port: int, address: ipaddress._BaseAddress) -> bool:
-    """Inbound network ACL rules are evaluated by rule number; the first match decides."""
+def _security_group_geneve(aws: AwsView) -> DiagnosticCheck:
+    """Behind a Gateway Load Balancer the sensor hears GENEVE from the load balancer, whose addresses are not ours
+    to know: some rule must admit UDP 6081."""
+    name = f"security group allows UDP {GENEVE_PORT} (GENEVE) from the load balancer"
+    if aws.target_eni is None:
+        return DiagnosticCheck(name, "unknown", "the capture ENI does not exist")
+    groups = ", ".join(g["GroupId"] for g in aws.security_groups) or "none"
+    if not any(_permits(p, GENEVE_PORT, None) for g in aws.security_groups for p in g.get("IpPermissions", [])):
+        return DiagnosticCheck(name, "failed", f"groups {groups} admit no UDP {GENEVE_PORT}: the Gateway Load "
+                               "Balancer's GENEVE packets are dropped",
+                               f"allow UDP {GENEVE_PORT} from the load balancer's subnets (or the VPC's CIDR)")
+    return DiagnosticCheck(name, "ok", f"groups {groups} admit UDP {GENEVE_PORT}")
+
+
+def _acl_allows(acl: dict, port: int, address: ipaddress._BaseAddress | None) -> bool:
+    """Inbound network ACL rules are evaluated by rule number; the first match decides (`address` None: the
+    first rule for the port from any address)."""
     rules = sorted((e for e in acl.get("Entries", []) if not e.get("Egress")), key=lambda e: e["RuleNumber"])
     for entry in rules:
         cidr = entry.get("CidrBlock") or entry.get("Ipv6CidrBlock")
-        if not cidr or ipaddress.ip_network(cidr).version != address.version:
+        if not cidr:
             continue
-        if address not in ipaddress.ip_network(cidr):
+        if address is not None and (ipaddress.ip_network(cidr).version != address.version
+                                    or address not in ipaddress.ip_network(cidr)):
             continue
         proto = str(entry.get("Protocol"))
         if proto not in ("-1", "17"):
@@ -286,6 +316,13 @@ def _network_acl(aws: AwsView) -> DiagnosticCheck:
     name = f"network ACL admits UDP {aws.port}"
     if aws.network_acl is None:
         return DiagnosticCheck(name, "unknown", "no network ACL found for the capture ENI's subnet")
+    if aws.target_type == GWLB_ENDPOINT:
+        acl = aws.network_acl["NetworkAclId"]
+        if not _acl_allows(aws.network_acl, aws.port, None):
+            return DiagnosticCheck(name, "failed", f"{acl} denies inbound UDP {aws.port} (GENEVE from the load "
+                                   "balancer)", f"add an inbound allow rule for UDP {aws.port} from the load "
+                                   "balancer's subnets, numbered before the deny")
+        return DiagnosticCheck(name, "ok", f"{acl} admits UDP {aws.port} (GENEVE from the load balancer)")
     refused = [f"{_label(s)} {s.address}" for s in aws.sources
                if not _acl_allows(aws.network_acl, aws.port, ipaddress.ip_address(s.address))]
     acl = aws.network_acl["NetworkAclId"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sensor_host import _free_block
+from vpc_mirror.models.plan import SessionPlan
 from vpc_mirror.steps.capture.live import LiveCapture, PcapFileSource, beacon_flows
 from vpc_mirror.steps.capture.remote import BadCaptureInput, status_of, tcpdump_command
 from vpc_mirror.steps.capture.summary import summarize_pcap
@@ -38,7 +39,8 @@ def test_pcap_summary_is_the_documented_json(capsys, state_dir):
     doc = json.loads(out)
     expected = json.loads(json.dumps(summarize_pcap(PCAP)))  # JSON turns the VNI keys into strings
     assert doc == expected and doc["vxlan_packets"] > 0
-    assert set(doc) == {"packets", "vxlan_packets", "non_vxlan", "malformed", "truncated", "vnis", "sources", "flows"}
+    assert set(doc) == {"packets", "vxlan_packets", "geneve_packets", "non_vxlan", "malformed", "truncated", "vnis",
+                        "sources", "flows"}
     assert set(doc["flows"][0]) == {"vni", "src", "dst", "proto", "sport", "dport", "packets", "bytes"}
 
 
@@ -65,9 +67,8 @@ def test_bad_input_exits_2_naming_the_option(capsys, state_dir, argv, named):
 
 
 def test_without_headless_it_opens_the_live_screen(capsys, state_dir, monkeypatch):
-    from textual.widgets import DataTable
-
     from vpc_mirror.tui.screens.troubleshoot import TroubleshootApp, TroubleshootScreen
+    from vpc_mirror.tui.widgets.stats_table import StatsTable
 
     seen = {}
 
@@ -77,8 +78,7 @@ def test_without_headless_it_opens_the_live_screen(capsys, state_dir, monkeypatc
             await pilot.pause(0.05)
         await pilot.pause(0.3)  # one refresh after the file's end
         seen["screen"] = type(screen)
-        table = screen.query_one("#verify-vnis", DataTable)
-        seen["vnis"] = sorted(str(table.get_row_at(i)[0]) for i in range(table.row_count))
+        seen["vnis"] = sorted(row[0] for row in screen.query_one("#verify-vnis", StatsTable).rows)
         seen["sub_title"] = screen.sub_title
         await pilot.press("q")
 
@@ -107,7 +107,8 @@ def test_capture_command_refuses_interface_names_the_shell_would_read(interface)
 def test_capture_command_is_quoted_and_stops_tcpdump_when_we_go():
     command = tcpdump_command("ens6", port=4789, snaplen=9001)
     assert command.startswith("sudo -n sh -c ")
-    assert "tcpdump -i ens6 -U -s 9001 -w - 'udp dst port 4789'" in command.replace("'\"'\"'", "'")
+    assert "tcpdump -i ens6 -U -B 32768 -s 9001 -w - 'udp dst port 4789 or udp dst port 6081'" in \
+        command.replace("'\"'\"'", "'")
     assert "read -r _" in command and "kill" in command
 
 
@@ -127,6 +128,22 @@ def test_listening_names_the_interface_without_tcpdumps_comma():
     assert status_of(line).message == "capturing on ens6"
 
 
+def demo_capture(ctx, seconds: float = 2.0):
+    """The snapshot of ``seconds`` of the setup's demo traffic."""
+    live = LiveCapture()
+    traffic = demo_traffic(ctx, pps=400, beacon_period=2.0)
+
+    async def capture():
+        stop = asyncio.Event()
+        task = asyncio.create_task(live.run(traffic.source(), stop))
+        await asyncio.sleep(seconds)
+        stop.set()
+        return await task
+
+    assert asyncio.run(capture()).state == "stopped"
+    return live.snapshot()
+
+
 def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):
     run(sandbox, state_dir)
     ctx = open_context(demo_plan(), StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region)
@@ -138,26 +155,36 @@ def test_demo_traffic_matches_the_applied_demo_setup(sandbox, state_dir):
         beacon = ctx.state.resource("test-beacon").attrs["private_ip"]
         assert ends.sources == {**{name: instances[name] for name in ("web-1", "api-1", "batch-1")},
                                 "test-beacon": beacon}
+        # the demo answers give session.vni, which AWS uses for every session
         assert ends.vnis == [4242] and ends.target and ends.mac
 
-        live = LiveCapture()
-        traffic = demo_traffic(ctx, pps=400, beacon_period=2.0)
-
-        async def two_seconds():
-            stop = asyncio.Event()
-            task = asyncio.create_task(live.run(traffic.source(), stop))
-            await asyncio.sleep(2.0)
-            stop.set()
-            return await task
-
-        assert asyncio.run(two_seconds()).state == "stopped"
-        snap = live.snapshot()
+        snap = demo_capture(ctx)
         assert set(snap.vnis) == {4242} and set(snap.sources) == set(ends.sources.values())
         assert {f.src for f in beacon_flows(snap)} == {beacon}, "the beacon's UDP 999 datagram, from the beacon"
         assert verdict(ctx, snap) == (True, None)
         for res in ctx.state.step("session").resources.values():
             res.attrs["vni"] = 7  # as if another session's packets arrived
         assert not verdict(ctx, snap)[0] and "not this setup's 7" in verdict(ctx, snap)[1]
+    finally:
+        ctx.close()
+
+
+def test_demo_traffic_carries_the_vni_aws_picked_for_each_session(sandbox, state_dir):
+    plan = demo_plan(session=SessionPlan())  # no session.vni: AWS picks a unique one per session
+    run(sandbox, state_dir, plan=plan)
+    ctx = open_context(plan, StateStore(state_dir), endpoint_url=sandbox.endpoint_url, region=sandbox.region)
+    try:
+        ends = endpoints(ctx)
+        picked = {r.key: r.attrs["vni"] for r in ctx.state.step("session").resources.values()}
+        assert len(set(picked.values())) == len(picked) == len(ends.sources) == 4
+        assert sorted(ends.source_vnis.values()) == sorted(picked.values())
+        assert ends.source_vnis["test-beacon"] == picked["session/test-beacon"]
+
+        snap = demo_capture(ctx)
+        assert set(snap.vnis) == set(picked.values())
+        for name, address in ends.sources.items():  # each source's own flows carry its own session's VNI
+            assert {f.vni for f in snap.flows if address in (f.src, f.dst)} == {ends.source_vnis[name]}, name
+        assert verdict(ctx, snap) == (True, None)
     finally:
         ctx.close()
 

@@ -35,6 +35,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no screen: capture, then print one summary")
     p.add_argument("--seconds", type=float, help=f"how long to capture headless (default {DEFAULT_SECONDS:g})")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--snaplen", type=int,
+                   help="bytes tcpdump keeps of each packet (default: just every header the view decodes)")
+    p.add_argument("--vni", type=int, help="capture only this VNI (a filter run by tcpdump on the sensor)")
+    p.add_argument("--source", metavar="ADDR",
+                   help="capture only packets mirrored from this address (a filter run by tcpdump on the sensor)")
     return p
 
 
@@ -58,6 +63,29 @@ def _check(args) -> None:
         raise CommandError(f"--seconds {args.seconds:g} is outside 0-86400; use e.g. 10", ExitCode.BAD_INPUT)
     if not 1 <= args.vxlan_port <= 65535:
         raise CommandError(f"--vxlan-port {args.vxlan_port} is outside 1-65535; AWS mirrors to 4789", ExitCode.BAD_INPUT)
+    _check_capture_options(args)
+
+
+def _check_capture_options(args) -> None:
+    """--snaplen, --vni and --source shape the capture on the sensor, so they need one (headless, for now)."""
+    from vpc_mirror.steps.capture.remote import BadCaptureInput, tcpdump_command
+
+    given = [f"--{name}" for name in ("snaplen", "vni", "source") if getattr(args, name) is not None]
+    if not given:
+        return
+    if args.pcap is not None or not args.headless:
+        raise CommandError(f"{', '.join(given)}: for a capture on the sensor; add --headless and give a setup NAME "
+                           "or --host", ExitCode.BAD_INPUT)
+    try:
+        tcpdump_command("eth1", args.vxlan_port, **_capture_options(args))
+    except BadCaptureInput as exc:
+        raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
+
+
+def _capture_options(args) -> dict:
+    """RemoteSource's (and tcpdump_command's) keywords for the capture options given."""
+    options = {"vni": args.vni, "source": args.source}
+    return options if args.snaplen is None else options | {"snaplen": args.snaplen}
 
 
 async def _headless(args) -> int:
@@ -74,11 +102,14 @@ async def _headless(args) -> int:
         return ExitCode.OK
     conn = await open_sensor(args)
     try:
-        status, checks = await _remote(args, conn, live)
+        status, checks, link_name = await _remote(args, conn, live)
     finally:
         conn.close()
-    doc = summary(live.snapshot())
+    snap = live.snapshot()
+    loss = live.loss(snap)
+    doc = summary(snap, loss)
     _report(args, doc, checks)
+    _report_loss(args, loss, link_name)
     if status.state not in ("stopped", "listening"):
         raise CommandError(f"the capture failed: {status.message}")
     return ExitCode.OK if doc["vxlan_packets"] else ExitCode.FAILED
@@ -96,7 +127,7 @@ async def _remote(args, conn, live):
     except (ZeekRefused, SshError) as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     try:
-        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port)
+        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port, **_capture_options(args))
         status = await _capture(live, source, args.seconds or DEFAULT_SECONDS)
     except BadCaptureInput as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
@@ -107,7 +138,7 @@ async def _remote(args, conn, live):
         seen, _ = record_verdict(conn.ctx, live.snapshot())
         if not seen:
             checks = await explain_silence(conn.ctx, conn.sensor, link.name, live)
-    return status, checks
+    return status, checks, link.name
 
 
 async def _capture(live, source, seconds: float | None):
@@ -121,13 +152,25 @@ async def _capture(live, source, seconds: float | None):
     return await task
 
 
+def _report_loss(args, loss, interface: str) -> None:
+    """Where the packets went (standard error under --json); a warning when any were lost or could not be told."""
+    from vpc_mirror.steps.capture.loss import describe, severity
+
+    out = sys.stderr if args.json else sys.stdout
+    print(f"loss: on {interface}, {describe(loss)}", file=out)
+    if severity(loss) != "ok":
+        unknown = f"; could not tell: {', '.join(loss.unknown)}" if loss.unknown else ""
+        print(f"warning: {loss.lost:,} packets were lost before they were counted{unknown}", file=sys.stderr)
+
+
 def _report(args, doc: dict, checks) -> None:
     if args.json:
         print(json.dumps(doc, indent=2))
         out = sys.stderr
     else:
         out = sys.stdout
-        print(f"{doc['packets']} packets: {doc['vxlan_packets']} VXLAN, {doc['non_vxlan']} other, "
+        geneve = f" ({doc['geneve_packets']} inside GENEVE)" if doc["geneve_packets"] else ""
+        print(f"{doc['packets']} packets: {doc['vxlan_packets']} VXLAN{geneve}, {doc['non_vxlan']} other, "
               f"{doc['malformed']} malformed, {doc['truncated']} truncated by the snap length")
         for vni, packets in sorted(doc["vnis"].items()):
             print(f"  VNI {vni}: {packets} packets")

@@ -77,6 +77,7 @@ class Snapshot:
     malformed: int
     truncated: int
     evicted_flows: int
+    geneve_packets: int  # of vxlan_packets, those that arrived inside GENEVE
     vxlan_pps: float
     sources: dict[str, Stats]
     vnis: dict[int, Stats]
@@ -133,7 +134,7 @@ class Aggregator:
     """
 
     __slots__ = (
-        "capacity", "window", "flows", "evicted", "non_vxlan", "malformed", "truncated",
+        "capacity", "window", "flows", "evicted", "non_vxlan", "malformed", "truncated", "geneve",
         "undecoded", "latest", "_retired_sources", "_retired_vnis",
     )  # fmt: skip
 
@@ -147,7 +148,8 @@ class Aggregator:
         self.undecoded = 0  # neither VXLAN nor clearly not: malformed or cut by the snaplen
         self.non_vxlan = 0
         self.malformed = 0
-        self.truncated = 0
+        self.truncated = 0  # cut by the snap length before the end of a header the view reads
+        self.geneve = 0
         self.latest = 0.0  # timestamp of the newest packet, kept by the feeder
         self._retired_sources: dict[Address, list] = {}
         self._retired_vnis: dict[bytes, list] = {}
@@ -222,6 +224,7 @@ class Aggregator:
             malformed=self.malformed,
             truncated=self.truncated,
             evicted_flows=self.evicted,
+            geneve_packets=self.geneve,
             vxlan_pps=sum(s.pps for s in vni_stats.values()),
             sources=source_stats,
             vnis=vni_stats,

@@ -1,21 +1,30 @@
-"""Decode mirrored frames: outer Ethernet/IP/UDP -> VXLAN -> inner Ethernet/IP/L4.
+"""Decode mirrored frames: outer Ethernet/IP/UDP -> VXLAN (or GENEVE) -> inner Ethernet/IP/L4.
 
 Nothing here raises on bad input. Every frame gets a `kind`:
 
-* VXLAN      - outer headers and the VXLAN header (I flag set) were read, so
-               the outer source and the VNI are known. The inner headers are
-               decoded as far as the bytes go; `inner_ok` is False when they
-               were inconsistent or cut short.
-* NON_VXLAN  - readable outer headers, but not UDP to the VXLAN port (or a
-               non-first IP fragment, whose UDP header is elsewhere).
-* MALFORMED  - the outer headers or the VXLAN header could not be read.
+* VXLAN      - a mirrored packet: outer headers and the tunnel header were
+               read, so the outer source and the VNI are known. The inner
+               headers are decoded as far as the bytes go; `inner_ok` is
+               False when they were inconsistent or cut short.
+* NON_VXLAN  - readable outer headers, but not UDP to the VXLAN or GENEVE
+               port (or a non-first IP fragment, whose UDP header is elsewhere).
+* MALFORMED  - the outer headers or the tunnel header could not be read.
+
+A mirror session whose target is a Gateway Load Balancer endpoint reaches the
+sensor as the VXLAN packet inside GENEVE (UDP 6081, the GENEVE payload an IP
+packet; a Linux `geneve` device carries an Ethernet frame instead). Such a
+packet is decoded as the VXLAN packet it carries: its outer source is the
+mirrored ENI, not the load balancer, and `geneve` is set. GENEVE carrying
+anything else ("plain GENEVE") is a tunnel of its own: GENEVE's outer source
+and VNI, its payload as the inner frame, `vxlan_flags` None.
 
 Addresses stay the packed bytes they are on the wire (4 for IPv4, 16 for
 IPv6): cheap to hash, and turned into text only for display (`addr_text`).
 
-Two paths: `FAST` unpacks the common AWS shape (Ethernet/IPv4/UDP/VXLAN/
-Ethernet/IPv4/TCP|UDP, no options, no VLAN tags) with one `unpack_from`; the
-session uses it for the bulk of the traffic and falls back to `Decoder` for
+Two paths: `fast_record` unpacks the common AWS shape (Ethernet/IPv4/UDP/
+VXLAN/Ethernet/IPv4/TCP|UDP, no options, no VLAN tags) with one `unpack_from`,
+and `gwlb_record` the same packet inside a Gateway Load Balancer's GENEVE; the
+session uses them for the bulk of the traffic and falls back to `Decoder` for
 anything else.
 """
 
@@ -28,6 +37,7 @@ from typing import NamedTuple
 from .pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2
 
 VXLAN_PORT = 4789
+GENEVE_PORT = 6081
 
 VXLAN = 0
 NON_VXLAN = 1
@@ -36,6 +46,7 @@ MALFORMED = 2
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
 ETH_IPV6 = 0x86DD
+ETH_BRIDGED = 0x6558  # GENEVE's protocol type for an Ethernet frame
 VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
 
 PROTO_ICMP = 1
@@ -48,6 +59,20 @@ _IPV6_FRAGMENT = 44
 
 Address = bytes
 """Packed: 4 bytes for IPv4, 16 for IPv6."""
+
+# The most header bytes the view reads in one frame: the capture's default snap
+# length, so that line rate costs no more than the headers. Each Ethernet
+# header with two VLAN tags; each IP header IPv6 with 64 bytes of extension
+# headers (more than IPv4's 60 with options); GENEVE with its longest options.
+_ETHERNET = 14 + 2 * 4
+_IP = 40 + 64
+_UDP = 8
+_GENEVE_MAX = 8 + 63 * 4
+HEADERS_LEN = (
+    _ETHERNET + _IP + _UDP  # outer
+    + _GENEVE_MAX + _ETHERNET + _IP + _UDP  # a Gateway Load Balancer's GENEVE around the VXLAN packet
+    + 8 + _ETHERNET + _IP + 60  # VXLAN, inner Ethernet, IP, TCP with options
+)  # fmt: skip
 
 
 class Packet(NamedTuple):
@@ -79,11 +104,7 @@ class Packet(NamedTuple):
     tcp_flags: int | None = None
     echo: tuple[int, int] | None = None  # ICMP echo (id, seq)
     arp: tuple[int, bytes, bytes] | None = None  # (op, sender mac, target mac)
-
-    @property
-    def truncated(self) -> bool:
-        """Cut short by the capture's snaplen."""
-        return self.caplen < self.wire_len
+    geneve: bool = False  # arrived inside GENEVE (a Gateway Load Balancer target)
 
 
 # Fast path: one Struct reads a pcap record header and, from the frame after
@@ -91,9 +112,8 @@ class Packet(NamedTuple):
 # IPv4/TCP|UDP, no options, no VLAN tags). Frame fields are bytes or single
 # bytes where possible, so the record header's byte order does not matter;
 # the two 16-bit fragment fields are masked per byte order (`fast_record`).
-_FAST_FIELDS = (
-    "IIII"  # record: seconds, fraction, caplen, origlen
-    "12x3s"  # outer ethertype + version/IHL
+_FAST_RECORD = "IIII"  # record: seconds, fraction, caplen, origlen
+_FAST_VXLAN = (
     "5xHxB"  # fragment field, protocol
     "2x4s"  # outer source
     "6x2s"  # outer destination port
@@ -103,13 +123,32 @@ _FAST_FIELDS = (
     "2xHxB"  # inner fragment field, protocol
     "2x12s"  # inner source, destination, source port, destination port
 )
+_FAST_FIELDS = _FAST_RECORD + "12x3s" + _FAST_VXLAN  # outer ethertype + version/IHL, then the VXLAN packet
+# The same VXLAN packet as a Gateway Load Balancer delivers it: inside Ethernet/
+# IPv4/UDP 6081/GENEVE with AWS's 32 bytes of options and the IP packet as payload.
+_GWLB_FIELDS = (
+    _FAST_RECORD
+    + "12x3s"  # GENEVE's outer ethertype + version/IHL
+    + "5xHxB"  # its fragment field, protocol
+    + "18x4s"  # GENEVE version/option length, flags, protocol type
+    + "36x1s"  # (VNI, options) the VXLAN packet's version/IHL
+    + _FAST_VXLAN
+)  # fmt: skip
 FAST_IPV4 = b"\x08\x00\x45"  # ethertype IPv4, version 4, 20-byte header
 FAST_MIN_IP_LEN = b"\x00\x14"  # big-endian 20, compared as bytes
+GWLB_PORT = GENEVE_PORT.to_bytes(2, "big")
+GWLB_GENEVE = b"\x08\x00\x08\x00"  # 8 words of options, no flags, an IPv4 packet inside
+GWLB_SHIFT = 14 + 20 + 8 + 8 + 32 - 14  # where the VXLAN packet starts, past where it starts without GENEVE
 
 
 def fast_record(byte_order: str) -> tuple[struct.Struct, int]:
     """The fast-path Struct for a capture in `byte_order`, and its fragment-offset mask."""
     return struct.Struct(byte_order + _FAST_FIELDS), 0x1FFF if byte_order == ">" else 0xFF1F
+
+
+def gwlb_record(byte_order: str) -> struct.Struct:
+    """The fast-path Struct for the VXLAN packet inside a Gateway Load Balancer's GENEVE."""
+    return struct.Struct(byte_order + _GWLB_FIELDS)
 
 
 _U16 = struct.Struct("!H").unpack_from
@@ -121,6 +160,7 @@ _ICMP = struct.Struct("!BB2xHH").unpack_from  # type, code, echo id, echo seq
 _ARP_FIXED = struct.Struct("!HHBB").unpack_from  # hardware type, protocol type, lengths
 _ARP = struct.Struct("!6xH6s4s6s4s").unpack_from  # op, sender mac/ip, target mac/ip
 _VXLAN = struct.Struct("!B3xI").unpack_from
+_GENEVE = struct.Struct("!BxHI").unpack_from  # version/option length, protocol type, VNI + reserved
 
 
 class Decoder:
@@ -163,16 +203,52 @@ class Decoder:
         if l4 + 8 > end:
             return bad
         sport, dport = _PORTS(buf, l4)
-        if dport != self.port:
-            return outer._replace(outer_sport=sport, outer_dport=dport)
-        vx = l4 + 8
-        if vx + 8 > end:
+        if dport == self.port:
+            return _vxlan(buf, l4 + 8, end, Packet(VXLAN, ts, caplen, wire_len, src, dst, sport, dport))
+        if dport == GENEVE_PORT:
+            return self._geneve(buf, l4 + 8, end, Packet(VXLAN, ts, caplen, wire_len, src, dst, sport, dport,
+                                                         geneve=True))
+        return outer._replace(outer_sport=sport, outer_dport=dport)
+
+    def _geneve(self, buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
+        """GENEVE: the VXLAN packet it carries, or else its own payload as the inner frame."""
+        bad = Packet(MALFORMED, pkt.ts, pkt.caplen, pkt.wire_len)
+        if at + 8 > end:
             return bad
-        flags, vni = _VXLAN(buf, vx)
-        if not flags & 0x08:
+        ver_optlen, ptype, vni = _GENEVE(buf, at)
+        payload = at + 8 + (ver_optlen & 0x3F) * 4
+        if ver_optlen >> 6 or payload > end:
             return bad
-        pkt = Packet(VXLAN, ts, caplen, wire_len, src, dst, sport, dport, vni >> 8, flags)
-        return _inner(buf, vx + 8, end, pkt)
+        pkt = pkt._replace(vni=vni >> 8)
+        if ptype == ETH_BRIDGED:
+            if payload + 14 > end:
+                return pkt
+            ethertype, l3 = _skip_vlans(buf, _U16(buf, payload + 12)[0], payload + 14, end)
+            if l3 < 0:
+                return pkt
+        else:
+            ethertype, l3 = ptype, payload
+        net = _network(buf, ethertype, l3, end)
+        if net:
+            proto, src, dst, l4, frag_offset, _l3_len = net
+            if proto == PROTO_UDP and not frag_offset and l4 + 8 <= end:
+                sport, dport = _PORTS(buf, l4)
+                if dport == self.port:
+                    return _vxlan(buf, l4 + 8, end, pkt._replace(outer_src=src, outer_dst=dst, outer_sport=sport,
+                                                                 outer_dport=dport, vni=None))
+        if ptype == ETH_BRIDGED:
+            return _inner(buf, payload, end, pkt)
+        return _inner_network(buf, ethertype, l3, end, pkt)
+
+
+def _vxlan(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
+    """The VXLAN header at `at` (I flag set), then the inner frame."""
+    if at + 8 > end:
+        return Packet(MALFORMED, pkt.ts, pkt.caplen, pkt.wire_len)
+    flags, vni = _VXLAN(buf, at)
+    if not flags & 0x08:
+        return Packet(MALFORMED, pkt.ts, pkt.caplen, pkt.wire_len)
+    return _inner(buf, at + 8, end, pkt._replace(vni=vni >> 8, vxlan_flags=flags))
 
 
 def _skip_vlans(buf: bytes, ethertype: int, at: int, end: int) -> tuple[int, int]:
@@ -234,7 +310,12 @@ def _inner(buf: bytes, at: int, end: int, pkt: Packet) -> Packet:
     ethertype, l3 = _skip_vlans(buf, _U16(buf, at + 12)[0], at + 14, end)
     if l3 < 0:
         return pkt
-    pkt = pkt._replace(src_mac=src_mac, dst_mac=dst_mac, ethertype=ethertype)
+    return _inner_network(buf, ethertype, l3, end, pkt._replace(src_mac=src_mac, dst_mac=dst_mac))
+
+
+def _inner_network(buf: bytes, ethertype: int, l3: int, end: int, pkt: Packet) -> Packet:
+    """The inner packet from its network header on (after an Ethernet header, or straight after GENEVE)."""
+    pkt = pkt._replace(ethertype=ethertype)
     if ethertype == ETH_ARP:
         return _arp(buf, l3, end, pkt)
     net = _network(buf, ethertype, l3, end)

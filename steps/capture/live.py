@@ -5,6 +5,10 @@ The headless `vpc-mirror watch` and the TUI's Verify pane both hold a
 (`RemoteSource`), a pcap file (`PcapFileSource`), or the demo's synthetic
 traffic (`SyntheticSource`). Feeding and snapshots are guarded by a lock, so a
 source may feed from a worker thread while the UI takes snapshots.
+
+A capture on the sensor also accounts for loss (``loss()``: what reached the
+interface, what the filter, the kernel and the interface dropped, what went
+missing on the way here); files and the demo lose nothing and have none.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
 from .decode import VXLAN_PORT
+from .loss import Loss, Readings, account
 from .pcap import global_header
 from .rawview import DEFAULT_CAPACITY
 from .remote import DEFAULT_SNAPLEN, CaptureStatus, RemoteCapture
@@ -40,6 +46,8 @@ class LiveCapture:
         self.status = CaptureStatus("starting", "starting the capture")
         self.started = time.monotonic()
         self.fed_bytes = 0
+        #: what the sensor reported about loss; None for a source that cannot lose packets (a file, the demo)
+        self.readings: Readings | None = None
 
     def feed(self, data: bytes) -> None:
         with self._lock:
@@ -53,6 +61,13 @@ class LiveCapture:
     def set_status(self, status: CaptureStatus) -> None:
         self.status = status
         self._on_status(status)
+
+    def loss(self, snap: Snapshot | None = None) -> Loss | None:
+        """The loss account as of ``snap`` (default: now), final once the capture has ended; None without one."""
+        if self.readings is None:
+            return None
+        captured = (snap or self.snapshot()).packets
+        return account(self.readings, captured, self.status.state not in ("starting", "listening"))
 
     @property
     def error(self) -> str | None:
@@ -103,16 +118,20 @@ class PcapFileSource:
 class RemoteSource:
     """tcpdump on the sensor over an already verified SSH connection (``steps.ssh.Sensor``)."""
 
-    def __init__(self, sensor, interface: str, *, port: int = VXLAN_PORT, snaplen: int = DEFAULT_SNAPLEN) -> None:
+    def __init__(self, sensor, interface: str, *, port: int = VXLAN_PORT, snaplen: int = DEFAULT_SNAPLEN,
+                 vni: int | None = None, source: str | None = None) -> None:
         self.sensor = sensor
         self.interface = interface
         self.port = port
         self.snaplen = snaplen
+        self.vni = vni  # filters run by tcpdump on the sensor (``bpf``)
+        self.source = source
 
     async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
         session = _LockedFeed(live)
         capture = RemoteCapture(self.sensor, session, self.interface, port=self.port, snaplen=self.snaplen,
-                                on_status=live.set_status)
+                                vni=self.vni, source=self.source, on_status=live.set_status)
+        live.readings = capture.readings
         live.set_status(capture.status)
         await capture.run(stop)
 
@@ -173,25 +192,36 @@ class SyntheticSource:
 _RECORD = struct.Struct("<IIII")
 
 
+@dataclass(frozen=True)
+class MirroredSource:
+    """One mirrored source as the sensor sees it: the outer address of its packets, its session's VNI."""
+
+    address: str
+    vni: int
+
+
 class DemoTraffic:
     """The demo's mirrored traffic: ordinary flows from each source plus the tame beacon.
 
     ``sources`` maps a source's name to its private address (the outer source
-    of its mirrored packets and the inner host of its own flows). The beacon
-    runs on `beacon_host` (default: the first source) every `beacon_period`
-    seconds, its first round a few seconds in so the view shows it early. Peers use documentation
-    addresses (RFC 5737); nothing is ever sent anywhere.
+    of its mirrored packets and the inner host of its own flows) and the VNI of
+    its session: one each, as AWS picks them, or the same for all when the
+    answers give session.vni. The beacon runs on `beacon_host` (default: the
+    first source) every `beacon_period` seconds, its first round a few seconds
+    in so the view shows it early. Peers use documentation addresses (RFC
+    5737); nothing is ever sent anywhere.
     """
 
-    def __init__(self, sources: dict[str, str], target: str, vni: int, *, pps: float = 200.0,
+    def __init__(self, sources: dict[str, MirroredSource], target: str, *, pps: float = 200.0,
                  beacon_period: float = 34.0, beacon_server: str = "192.0.2.80", beacon_host: str | None = None,
                  seed: int = 0) -> None:
         if not sources:
             raise ValueError("the demo traffic needs at least one source address")
-        self.sources, self.target, self.vni = sources, target, vni
-        self.beacon_host = beacon_host or next(iter(sources.values()))
+        self.target = target
+        self.vnis = {s.address: s.vni for s in sources.values()}  # outer address -> its session's VNI
+        self.beacon_host = beacon_host or next(iter(sources.values())).address
         #: a dedicated beacon instance does nothing but beacon
-        self.busy = [a for a in sources.values() if a != beacon_host]
+        self.busy = [a for a in self.vnis if a != beacon_host]
         self.pps, self.period, self.server, self.seed = pps, beacon_period, beacon_server, seed
 
     def flows(self) -> list[FlowSpec]:
@@ -200,16 +230,18 @@ class DemoTraffic:
         specs = []
         for n, address in enumerate(self.busy):
             client = f"203.0.113.{10 + n}"
+            vni = self.vnis[address]
             specs += [
-                FlowSpec(address, self.vni, 6, client, address, 50000 + n, 443, per_flow, 200),
-                FlowSpec(address, self.vni, 6, address, client, 443, 50000 + n, per_flow, 1200),
-                FlowSpec(address, self.vni, 17, address, "10.0.0.2", 40000 + n, 53, per_flow, 40),
+                FlowSpec(address, vni, 6, client, address, 50000 + n, 443, per_flow, 200),
+                FlowSpec(address, vni, 6, address, client, 443, 50000 + n, per_flow, 1200),
+                FlowSpec(address, vni, 17, address, "10.0.0.2", 40000 + n, 53, per_flow, 40),
             ]
         return specs
 
     def window(self, start: float) -> SyntheticTraffic:
         host = self.beacon_host
-        beacon = Beacon(host, self.vni, host, self.server, period=self.period, offset=min(3.0, self.period / 2))
+        beacon = Beacon(host, self.vnis[host], host, self.server, period=self.period,
+                        offset=min(3.0, self.period / 2))
         return SyntheticTraffic(self.flows(), target=self.target, start=start, duration=self.period,
                                 seed=self.seed, beacon=beacon)
 

@@ -91,7 +91,13 @@ def format_packet(p: Packet) -> str:
     if p.kind == NON_VXLAN:
         where = f" to udp port {p.outer_dport}" if p.outer_dport is not None else ""
         return f"{stamp} {outer}: not VXLAN{where}, length {p.wire_len}"
-    line = f"{stamp} {outer}: VXLAN vni {p.vni}, {_inner(p)}"
+    if not p.geneve:
+        tunnel = "VXLAN"
+    elif p.vxlan_flags is None:
+        tunnel = "GENEVE"
+    else:
+        tunnel = "VXLAN over GENEVE"
+    line = f"{stamp} {outer}: {tunnel} vni {p.vni}, {_inner(p)}"
     return line if p.inner_ok else line + " [|inner]"
 
 

@@ -1,9 +1,10 @@
 """A capture session: pcap bytes in, snapshots and raw lines out.
 
-This is the only per-packet loop. The common AWS shape is decoded with one
-`unpack_from` and, when the flow already exists in the current rate bucket,
-counted inline; everything else goes through the general decoder and
-`Aggregator.add`. Whoever produces the bytes (the sensor over SSH, a pcap
+This is the only per-packet loop. The common AWS shape (also inside a
+Gateway Load Balancer's GENEVE, and also when the snap length cut the payload
+off) is decoded with one `unpack_from` and, when the flow already exists in
+the current rate bucket, counted inline; everything else goes through the
+general decoder and `Aggregator.add`. Whoever produces the bytes (the sensor over SSH, a pcap
 file, the sandbox's synthetic source) just calls `feed`.
 """
 
@@ -24,7 +25,20 @@ from .aggregate import (
     Aggregator,
     Snapshot,
 )
-from .decode import FAST_IPV4, FAST_MIN_IP_LEN, NON_VXLAN, VXLAN, VXLAN_PORT, Decoder, fast_record, join_inner
+from .decode import (
+    FAST_IPV4,
+    FAST_MIN_IP_LEN,
+    GWLB_GENEVE,
+    GWLB_PORT,
+    GWLB_SHIFT,
+    NON_VXLAN,
+    VXLAN,
+    VXLAN_PORT,
+    Decoder,
+    fast_record,
+    gwlb_record,
+    join_inner,
+)
 from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream
 from .rawview import DEFAULT_CAPACITY, RawView
 
@@ -56,6 +70,7 @@ class CaptureSession:
         self._decoder = Decoder(port)
         # Set from the pcap header: the fast path's Struct, its mask, whether Ethernet.
         self._fast_record: struct.Struct | None = None
+        self._gwlb_record: struct.Struct | None = None
         self._frag_mask = 0
         self._fast = False
         # Fast-path packets not yet counted, all seen in second `_second`.
@@ -76,6 +91,7 @@ class CaptureSession:
             return
         if self._fast_record is None:
             self._fast_record, self._frag_mask = fast_record(stream.header.byte_order)
+            self._gwlb_record = gwlb_record(stream.header.byte_order)
             self._decoder = Decoder(self.port, stream.header.linktype)
             self._fast = stream.header.linktype == LINKTYPE_ETHERNET
         stream.keep(buf, self._count(buf))
@@ -86,16 +102,21 @@ class CaptureSession:
         Fast-path packets are tallied per second as raw (source, VNI, proto,
         addresses+ports, length) tuples and counted by `Counter` in C, so the
         aggregator sees one update per flow and size per second rather than
-        one per packet.
+        one per packet. A packet to the GENEVE port gets a second look, as the
+        VXLAN packet inside a Gateway Load Balancer's GENEVE, before the
+        general path.
         """
         slow = self._slow
         flush = self._flush
         record = self._stream.record_header.unpack_from
         scale = self._stream.scale
         unpack = self._fast_record.unpack_from
+        gwlb = self._gwlb_record.unpack_from
+        geneve = 0
         frag_mask = self._frag_mask
         port = self.port.to_bytes(2, "big")
         min_caplen = _FAST_MIN_CAPLEN if self._fast else 1 << 62
+        gwlb_min_caplen = min_caplen + GWLB_SHIFT
         pending = self._pending
         tally = pending.append
         second = self._second
@@ -116,18 +137,31 @@ class CaptureSession:
                 break
             last = pos
             pos = off + caplen
-            if (
-                wire == caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
+            if not (
+                caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
                 and dport == port and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN
                 and not ifrag & frag_mask and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
             ):  # fmt: skip
-                if sec != second:
-                    if pending:
-                        flush()
-                    second = self._second = sec
-                tally((osrc, vni, iproto, inner, ilen))
-                continue
-            slow(buf, off, caplen, wire, sec, sec + frac * scale)
+                if not (caplen >= gwlb_min_caplen and dport == GWLB_PORT):  # that long, the fast fields were read
+                    slow(buf, off, caplen, wire, sec, sec + frac * scale)
+                    continue
+                (_sec, _frac, _caplen, _wire, eth, frag, proto, head, mirrored, mfrag, mproto, osrc, dport, flags,
+                 vni, ieth, ilen, ifrag, iproto, inner) = gwlb(buf, last)  # fmt: skip
+                if not (
+                    eth == FAST_IPV4 and not frag & frag_mask and proto == 17 and head == GWLB_GENEVE
+                    and mirrored == b"\x45" and not mfrag & frag_mask and mproto == 17 and dport == port
+                    and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN and not ifrag & frag_mask
+                    and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN + GWLB_SHIFT)
+                ):  # fmt: skip
+                    slow(buf, off, caplen, wire, sec, sec + frac * scale)
+                    continue
+                geneve += 1
+            if sec != second:
+                if pending:
+                    flush()
+                second = self._second = sec
+            tally((osrc, vni, iproto, inner, ilen))
+        self._agg.geneve += geneve
         whole = self._records + len(pending) - counted
         if len(pending) > _MAX_PENDING:
             flush()
@@ -168,21 +202,24 @@ class CaptureSession:
             routes[tallied] = (agg.flows[key], size)
 
     def _slow(self, buf: bytes, off: int, caplen: int, wire: int, sec: int, ts: float) -> None:
-        """General path; snaplen cuts count as truncated only, not as malformed."""
+        """General path. A header left unread counts as truncated when the snap length cut it, else as
+        malformed; a record cut after the last header the view reads is whole as far as the view goes."""
         self._records += 1
         p = self._decoder.decode(buf, off, caplen, wire, ts)
         agg = self._agg
-        explained = caplen < wire
-        agg.truncated += explained
         if p.kind == NON_VXLAN:
             agg.non_vxlan += 1
             return
+        cut = caplen < wire
         if p.kind != VXLAN:
             agg.undecoded += 1
-            agg.malformed += not explained
+            agg.truncated += cut
+            agg.malformed += not cut
             return
+        agg.geneve += p.geneve
         if not p.inner_ok:
-            agg.malformed += not explained
+            agg.truncated += cut
+            agg.malformed += not cut
         key = (p.outer_src, p.vni.to_bytes(3, "big"), p.proto, join_inner(p.src, p.dst, p.sport, p.dport))
         agg.add(key, sec, p.l3_len or 0)
 

@@ -1,13 +1,19 @@
 """The headless summary behind `vpc-mirror watch --pcap FILE --headless --json`.
 
 Shape:
-    {"packets", "vxlan_packets", "non_vxlan", "malformed", "truncated",
+    {"packets", "vxlan_packets", "geneve_packets", "non_vxlan", "malformed", "truncated",
      "vnis": {VNI: packets}, "sources": {outer source: packets},
-     "flows": [{"vni", "src", "dst", "proto", "sport", "dport", "packets", "bytes"}]}
+     "flows": [{"vni", "src", "dst", "proto", "sport", "dport", "packets", "bytes"}],
+     "loss": {"interface_rx", "captured", "filtered_out", "kernel_dropped", "interface_dropped", "unaccounted"}}
 
-* `vnis` and `sources` count VXLAN packets only.
-* `truncated`: records cut by the capture's snaplen; `malformed`: records whose
-  headers are inconsistent in a way the snaplen does not explain.
+* `vxlan_packets` counts every mirrored packet: VXLAN, VXLAN inside GENEVE (a
+  Gateway Load Balancer target) and plain GENEVE; `geneve_packets` is how many
+  of them arrived inside GENEVE. `vnis` and `sources` count those packets only;
+  for VXLAN inside GENEVE they are the VXLAN packet's (the mirrored ENI's
+  address and the session's VNI), not the load balancer's.
+* `truncated`: records whose headers the snap length cut before their end (a
+  record cut after its last header is whole to the view); `malformed`: records
+  whose headers are inconsistent in a way the snap length does not explain.
 * A flow is directional: VNI plus inner 5-tuple, merged over outer sources
   (the same packet mirrored from both ends counts twice, as it arrived
   twice). `proto` is the inner IP protocol number; ports are null for ICMP
@@ -19,6 +25,9 @@ Shape:
   Inner frames that are neither IP nor ARP count in `vnis`/`sources` only.
 * Flows are sorted busiest first; with more flows than the table holds the
   least recently seen were evicted and are missing from the list.
+* `loss` (a capture on the sensor only; a file has none): see `loss.py`.
+  interface_rx = captured + filtered_out + kernel_dropped + interface_dropped
+  + unaccounted; a figure that could not be read is "unknown".
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from typing import Any
 
 from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
 from .decode import VXLAN_PORT
+from .loss import Loss
 from .session import CaptureSession
 
 READ_CHUNK = 1 << 20
@@ -44,8 +54,8 @@ def summarize_pcap(path: str | Path, port: int = VXLAN_PORT, flow_capacity: int 
     return summary(session.snapshot())
 
 
-def summary(snap: Snapshot) -> dict[str, Any]:
-    """The JSON-ready summary of a snapshot."""
+def summary(snap: Snapshot, loss: Loss | None = None) -> dict[str, Any]:
+    """The JSON-ready summary of a snapshot, with the capture's loss account when it has one."""
     flows: dict[tuple, list[int]] = {}
     for f in snap.flows:
         if f.src is None:
@@ -62,10 +72,11 @@ def summary(snap: Snapshot) -> dict[str, Any]:
     return {
         "packets": snap.packets,
         "vxlan_packets": snap.vxlan_packets,
+        "geneve_packets": snap.geneve_packets,
         "non_vxlan": snap.non_vxlan,
         "malformed": snap.malformed,
         "truncated": snap.truncated,
         "vnis": {vni: s.packets for vni, s in snap.vnis.items()},
         "sources": {source: s.packets for source, s in snap.sources.items()},
         "flows": rows,
-    }
+    } | ({"loss": loss.as_json()} if loss is not None else {})

@@ -4,7 +4,9 @@ Used by the benchmark, the tests and the demo's live view. Each inner flow is
 described by a `FlowSpec`; the generator spreads the flows' packets over the
 duration in a seeded random order, so the same arguments give the same bytes,
 and `expected_flows` says exactly what a decoder must find. An optional
-`Beacon` adds the runbook's tame beacon rounds.
+`Beacon` adds the runbook's tame beacon rounds. With `gwlb` every packet
+arrives as a Gateway Load Balancer delivers a mirror session's traffic to its
+targets: the VXLAN packet inside GENEVE, with AWS's three GENEVE options.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from .decode import PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, VXLAN_PORT
+from .decode import ETH_IPV4, GENEVE_PORT, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, VXLAN_PORT
 from .pcap import global_header
 
 FlowKey = tuple[int, int, str, str, int | None, int | None]
@@ -28,6 +30,13 @@ FlowKey = tuple[int, int, str, str, int | None, int | None]
 _ACK, _PSH_ACK, _SYN, _SYN_ACK, _FIN_ACK = 0x10, 0x18, 0x02, 0x12, 0x11
 _SENSOR_MAC = bytes.fromhex("0200000000aa")
 _ROUTER_MAC = bytes.fromhex("0200000000bb")
+# A Gateway Load Balancer's GENEVE options (class 0x0108, AWS): the endpoint's id, the attachment's id (8 bytes
+# each) and the flow cookie (4 bytes), each after its 4-byte option header.
+_GWLB_OPTIONS = (
+    struct.pack("!HBB", 0x0108, 1, 2) + bytes.fromhex("0123456789abcdef")
+    + struct.pack("!HBB", 0x0108, 2, 2) + bytes(8)
+    + struct.pack("!HBB", 0x0108, 3, 1) + bytes.fromhex("c0ffee01")
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,7 @@ class SyntheticTraffic:
         seed: int = 0,
         beacon: Beacon | None = None,
         port: int = VXLAN_PORT,
+        gwlb: str | None = None,
     ) -> None:
         self.flows = list(flows)
         self.target = target
@@ -124,6 +134,7 @@ class SyntheticTraffic:
         self.seed = seed
         self.beacon = beacon
         self.port = port
+        self.gwlb = gwlb  # the load balancer's address: GENEVE from it to `target` around each VXLAN packet
 
     def packets(self) -> Iterator[tuple[float, bytes]]:
         """(timestamp, Ethernet frame) in time order."""
@@ -160,7 +171,7 @@ class SyntheticTraffic:
     def _ordinary(self) -> Iterator[tuple[float, bytes]]:
         schedule = [i for i, f in enumerate(self.flows) for _ in range(f.packets)]
         random.Random(self.seed).shuffle(schedule)
-        templates = [_frame(f, self.target, self.port, flags=_PSH_ACK) for f in self.flows]
+        templates = [_frame(f, self.target, self.port, flags=_PSH_ACK, gwlb=self.gwlb) for f in self.flows]
         step = self.duration / max(len(schedule), 1)
         for n, i in enumerate(schedule):
             yield self.start + n * step, templates[i]
@@ -168,7 +179,7 @@ class SyntheticTraffic:
     def _beacon_packets(self) -> Iterator[tuple[float, bytes]]:
         for ts, spec, flags, reply in self._beacon_specs():
             payload = b"Infected" if spec.dport == 999 else bytes(spec.payload)
-            yield ts, _frame(spec, self.target, self.port, flags=flags, data=payload, reply=reply)
+            yield ts, _frame(spec, self.target, self.port, flags=flags, data=payload, reply=reply, gwlb=self.gwlb)
 
     def _beacon_specs(self) -> Iterable[tuple[float, FlowSpec, int, bool]]:
         """(time, one-packet flow, TCP flags, is an echo reply) for every beacon packet."""
@@ -204,17 +215,22 @@ class SyntheticTraffic:
 
 
 def _frame(
-    spec: FlowSpec, target: str, port: int, *, flags: int, data: bytes | None = None, reply: bool = False
+    spec: FlowSpec, target: str, port: int, *, flags: int, data: bytes | None = None, reply: bool = False,
+    gwlb: str | None = None,
 ) -> bytes:
-    """Outer Ethernet/IP/UDP/VXLAN around the inner Ethernet frame of one packet."""
+    """Outer Ethernet/IP/UDP/VXLAN around the inner Ethernet frame of one packet (inside GENEVE from `gwlb`)."""
     payload = bytes(spec.payload) if data is None else data
     inner_ip = _ip(spec.src, spec.dst, spec.proto, _l4(spec, flags, payload, reply))
     inner = _mac(spec.dst) + _mac(spec.src) + _ethertype(spec.src) + inner_ip
     vxlan = struct.pack("!B3xI", 0x08, spec.vni << 8)
     sport = 49152 + zlib.crc32(repr(spec.key).encode()) % 16384
     udp = struct.pack("!HHHH", sport, port, 8 + len(vxlan) + len(inner), 0) + vxlan + inner
-    outer_ip = _ip(spec.source, target, PROTO_UDP, udp)
-    return _SENSOR_MAC + _ROUTER_MAC + _ethertype(spec.source) + outer_ip
+    if gwlb is None:
+        return _SENSOR_MAC + _ROUTER_MAC + _ethertype(spec.source) + _ip(spec.source, target, PROTO_UDP, udp)
+    mirrored = _ip(spec.source, gwlb, PROTO_UDP, udp)  # to the load balancer's endpoint, which hands it on
+    geneve = struct.pack("!BBHI", len(_GWLB_OPTIONS) // 4, 0, ETH_IPV4, 0) + _GWLB_OPTIONS + mirrored
+    outer_udp = struct.pack("!HHHH", sport, GENEVE_PORT, 8 + len(geneve), 0) + geneve
+    return _SENSOR_MAC + _ROUTER_MAC + _ethertype(gwlb) + _ip(gwlb, target, PROTO_UDP, outer_udp)
 
 
 def _l4(spec: FlowSpec, flags: int, payload: bytes, reply: bool) -> bytes:
