@@ -13,13 +13,11 @@ import contextlib
 import fcntl
 import json
 import os
-import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from platformdirs import user_state_dir
 from pydantic import TypeAdapter, ValidationError
 
 from vpc_mirror.models.answers import AnswersError, dump_answers, parse_answers
@@ -27,6 +25,7 @@ from vpc_mirror.models.ids import SetupName
 from vpc_mirror.models.plan import Plan
 from vpc_mirror.models.state import SCHEMA_VERSION, State, now
 from vpc_mirror.steps.problems import UserProblem
+from vpc_mirror.steps.state_dir import private_dir
 
 
 class StateProblem(UserProblem):
@@ -53,26 +52,6 @@ class Unreadable(StateProblem):
 
 class NotWritable(StateProblem):
     """The state directory (or a file in it) cannot be written."""
-
-
-def default_state_dir() -> Path:
-    return Path(user_state_dir("vpc-mirror"))
-
-
-def private_dir(path: Path) -> None:
-    """Make ``path`` (and any missing parent) owner-only, whatever the umask; tighten it if it is looser."""
-    missing = []
-    for folder in (path, *path.parents):
-        if folder.exists():
-            break
-        missing.append(folder)
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, 0o700)
-        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
-    mode = path.stat().st_mode
-    if stat.S_IMODE(mode) & 0o077 and path.stat().st_uid == os.geteuid():
-        os.chmod(path, 0o700)
 
 
 def write_private(path: Path, text: str) -> None:

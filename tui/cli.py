@@ -91,7 +91,7 @@ def _env(args: argparse.Namespace) -> None:
     args.endpoint_url = args.endpoint_url or os.environ.get("VPC_MIRROR_ENDPOINT_URL")
     state_dir = args.state_dir or os.environ.get("VPC_MIRROR_STATE_DIR")
     if state_dir is None:
-        from vpc_mirror.steps.state_store import default_state_dir
+        from vpc_mirror.steps.state_dir import default_state_dir
 
         state_dir = default_state_dir()
     args.state_dir = Path(state_dir)
