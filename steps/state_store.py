@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -25,7 +24,7 @@ from vpc_mirror.models.ids import SetupName
 from vpc_mirror.models.plan import Plan
 from vpc_mirror.models.state import SCHEMA_VERSION, State, now
 from vpc_mirror.steps.problems import UserProblem
-from vpc_mirror.steps.state_dir import private_dir
+from vpc_mirror.steps.state_dir import private_dir, write_private
 
 
 class StateProblem(UserProblem):
@@ -52,28 +51,6 @@ class Unreadable(StateProblem):
 
 class NotWritable(StateProblem):
     """The state directory (or a file in it) cannot be written."""
-
-
-def write_private(path: Path, text: str) -> None:
-    """Atomically replace ``path`` with ``text``, readable by the owner only."""
-    private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 _SETUP_NAME = TypeAdapter(SetupName)
@@ -167,6 +144,7 @@ class StateStore:
 
     def _write(self, path: Path, text: str) -> None:
         try:
+            private_dir(self.root)
             write_private(path, text)
         except OSError as exc:
             raise self._not_writable(exc) from None

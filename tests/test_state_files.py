@@ -150,3 +150,26 @@ def test_a_profile_that_does_not_exist_is_named_with_the_ones_that_do(tmp_path, 
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert "AWS profile 'nosuch' is not in ~/.aws/config or ~/.aws/credentials (known: work)" in err
+
+
+def test_an_export_never_changes_the_folder_it_is_written_into(tmp_path):
+    from vpc_mirror.steps.state_dir import write_private
+
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    write_private(folder / "demo.tf", "x")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "demo.tf").stat().st_mode) == 0o600
+
+
+def test_an_unreadable_draft_is_listed_not_fatal(state_dir):
+    from vpc_mirror.tui.drafts import Draft, save_draft
+    from vpc_mirror.tui.saved import saved_setups
+    from vpc_mirror.tui.wizard_steps import FORM_PAGES
+
+    save_draft(state_dir, Draft(setup="good", answers={"setup": "good"}))
+    (state_dir / "bad.draft.json").write_text('{"setup": "bad", "answ')
+    rows = {row.name: row for row in saved_setups(state_dir)}
+    assert rows["good"].progress == f"0 of {len(FORM_PAGES)} pages answered"
+    assert rows["bad"].progress == "draft file unreadable" and rows["bad"].failed == "unreadable"

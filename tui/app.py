@@ -91,7 +91,11 @@ class WizardApp(App):
 
     def resume(self, name: str, *, applied: bool) -> None:
         if not applied:
-            self.model.start(load_draft(self.model.backend.state_dir, name), own_name=name)
+            draft = load_draft(self.model.backend.state_dir, name)
+            if draft is None:  # unreadable: start afresh under its name, and say so
+                self.notify(f"The draft of {name} cannot be read; starting it again.", severity="warning")
+                draft = Draft(setup=name, answers={"setup": name})
+            self.model.start(draft, own_name=name)
             first = next((p.name for p in FORM_PAGES if p.name not in self.model.draft.answered), "review")
             self.push_screen(WizardScreen(self.model, first))
             return
@@ -229,7 +233,7 @@ class WizardApp(App):
         from pydantic import ValidationError
 
         from vpc_mirror.models.answers import dump_answers, problems_of
-        from vpc_mirror.steps.state_store import write_private
+        from vpc_mirror.steps.state_dir import write_private
 
         try:
             plan = self.model.plan()
@@ -237,7 +241,11 @@ class WizardApp(App):
             self.notify("The answers are not complete yet:\n" + "\n".join(problems_of(exc)[:3]), severity="warning")
             return
         path = Path.cwd() / f"{plan.setup}.answers.yaml"
-        write_private(path, dump_answers(plan))
+        try:
+            write_private(path, dump_answers(plan))
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
+            return
         self.notify(f"Answers written to {path.name} (use: vpc-mirror apply {path.name})")
 
     def open_log(self) -> None:

@@ -1,6 +1,6 @@
 """Answers in progress, saved after each wizard page so a closed wizard can be resumed.
 
-``<state-dir>/<setup>.draft.json`` (mode 0600, atomic, via steps.state_store):
+``<state-dir>/<setup>.draft.json`` (mode 0600, atomic, via steps.state_dir):
 the answers so far and which pages are answered. Apply saves the full answers
 file itself; the draft is dropped then.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vpc_mirror.steps.state_dir import private_dir, write_private
 
 
 @dataclass
@@ -28,27 +29,39 @@ def _path(root: Path, setup: str) -> Path:
 
 
 def save_draft(root: Path, draft: Draft) -> None:
-    from vpc_mirror.steps.state_store import write_private  # pydantic: not before the first screen (start-up time)
-
     draft.updated_at = datetime.now(timezone.utc)
     doc = {"setup": draft.setup, "answers": draft.answers, "answered": draft.answered,
            "updated_at": draft.updated_at.isoformat()}
+    private_dir(Path(root))
     write_private(_path(root, draft.setup), json.dumps(doc, indent=2))
 
 
-def _read(path: Path) -> Draft:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    return Draft(doc["setup"], doc["answers"], doc["answered"], datetime.fromisoformat(doc["updated_at"]))
+def _read(path: Path) -> Draft | None:
+    """The draft in ``path``; None when it cannot be read (it is left on disk, and listed as unreadable)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Draft(doc["setup"], doc["answers"], doc["answered"], datetime.fromisoformat(doc["updated_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def load_draft(root: Path, setup: str) -> Draft | None:
+    """The saved draft of ``setup``; None when there is none or it cannot be read (the wizard starts afresh)."""
     path = _path(root, setup)
     return _read(path) if path.exists() else None
 
 
-def drafts(root: Path) -> list[Draft]:
+def drafts(root: Path) -> tuple[list[Draft], list[Path]]:
+    """The drafts that can be read, and the draft files that cannot (never dropped silently)."""
     root = Path(root)
-    return [_read(p) for p in sorted(root.glob("*.draft.json"))] if root.exists() else []
+    found, unreadable = [], []
+    for path in sorted(root.glob("*.draft.json")) if root.exists() else []:
+        draft = _read(path)
+        if draft is None:
+            unreadable.append(path)
+        else:
+            found.append(draft)
+    return found, unreadable
 
 
 def drop_draft(root: Path, setup: str) -> None:

@@ -53,9 +53,13 @@ def export(args) -> int:
         actions = _planned(ctx, plan_setup)
     text = render(args.format, ctx, actions)
     if args.output:
-        from vpc_mirror.steps.state_store import write_private
+        from vpc_mirror.steps.state_dir import write_private
 
-        write_private(args.output, text)
+        try:
+            write_private(args.output, text)
+        except OSError as exc:
+            raise CommandError(f"-o {args.output}: cannot write it ({exc.strerror}); give a file in a folder "
+                               "you can write", ExitCode.BAD_INPUT) from None
     else:
         sys.stdout.write(text)
     return ExitCode.OK

@@ -39,7 +39,11 @@ def saved_setups(root: Path) -> list[SavedSetup]:
                                f"{state.done_count()} of {len(STEP_NAMES)} steps", state.updated_at,
                                failed.replace("_", "-") if failed else "", True))
     known = {r.name for r in rows}
-    for draft in drafts(root):
+    readable, unreadable_drafts = drafts(root)
+    for path in unreadable_drafts:
+        rows.append(SavedSetup(path.name.removesuffix(".draft.json"), "draft ?", "draft file unreadable",
+                               datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), "unreadable", False))
+    for draft in readable:
         if draft.setup not in known:
             region = draft.answers.get("account", {}).get("region", "?")
             answered = f"{len(draft.answered)} of {len(FORM_PAGES)} pages answered"
