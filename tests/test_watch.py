@@ -308,7 +308,7 @@ def test_silent_capture_of_a_setup_prints_the_checklist_and_marks_verify_failed(
         "--accept-host-key", sensor_host.host_key_fingerprints[0], "--headless", "--seconds", "1.5",
         "--endpoint-url", sandbox.endpoint_url, "--state-dir", str(state_dir))
     assert code == 1, err
-    assert "0 VXLAN" in out and "No mirrored packet arrived. Checklist:" in out
+    assert "0 VXLAN" in out and "No mirrored VXLAN packet arrived. Checklist:" in out
     assert "✓ a session for every source" in out or "✓" in out
     assert "? capture runs on the target ENI's interface: the target ENI's interface was not found" in out
     state = StateStore(state_dir).load("demo")
@@ -334,3 +334,28 @@ def test_a_connection_dropped_during_the_capture_is_a_failure_not_silence(sensor
             break
         time.sleep(0.1)
     assert left.returncode == 1, f"tcpdump still runs on the sensor: {left.stdout}"
+
+
+@pytest.mark.root
+def test_a_setup_whose_vni_does_not_arrive_exits_1_saying_which_vni_did(sensor_host, sandbox, state_dir, capsys):
+    """Packets arriving is not enough for a setup: they must carry its sessions' VNI (README: exit codes)."""
+    from vpc_mirror.models.zeek import ZeekPlan
+
+    zeek = ZeekPlan(host=sensor_host.address, user=sensor_host.sudo_user, identity=str(sensor_host.client_key))
+    run(sandbox, state_dir, demo_plan(zeek=zeek, session=SessionPlan(vni=VNI + 1)))
+    with vxlan_source(sensor_host) as (inside, _):
+        stop = threading.Event()
+        sender = threading.Thread(target=lambda: (time.sleep(1.5), send_beacon_rounds(inside, stop)))
+        sender.start()
+        try:
+            code, out, err = watch(
+                capsys, "demo", "--interface", sensor_host.capture_if,
+                "--known-hosts", str(sensor_host.dir / "known_hosts"),
+                "--accept-host-key", sensor_host.host_key_fingerprints[0], "--headless", "--seconds", "4",
+                "--endpoint-url", sandbox.endpoint_url, "--state-dir", str(state_dir))
+        finally:
+            stop.set()
+            sender.join()
+    assert code == 1, err
+    assert f"VXLAN packets arrive with VNI {VNI}, not this setup's {VNI + 1}. Checklist:" in out
+    assert StateStore(state_dir).load("demo").step("verify").status == "failed"

@@ -92,7 +92,7 @@ class Connected:
 
 async def open_sensor(args) -> Connected:
     """Connect to the sensor of setup ``args.name`` or to ``args.host``, host key verified; CommandError if not."""
-    from vpc_mirror.steps.ssh import BadKeyFile, HostKeyPolicy, SshError, SshTarget, connect
+    from vpc_mirror.steps.ssh import BadKeyFile, HostKeyPolicy, HostKeyRefused, SshError, SshTarget, connect
 
     if (args.name is None) == (args.host is None):
         raise CommandError("give a setup NAME or --host (not both)", ExitCode.BAD_INPUT)
@@ -116,7 +116,7 @@ async def open_sensor(args) -> Connected:
         try:
             sensor = await connect(target, policy, ask_password=ask_password if sys.stdin.isatty() else None,
                                    log=lambda line: print(line, file=sys.stderr))
-        except BadKeyFile as exc:
+        except (BadKeyFile, HostKeyRefused) as exc:  # the user's to fix: a key file, a host key to trust
             raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
         except SshError as exc:
             raise CommandError(str(exc)) from None

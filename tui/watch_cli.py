@@ -102,21 +102,25 @@ async def _headless(args) -> int:
         return ExitCode.OK
     conn = await open_sensor(args)
     try:
-        status, checks, link_name = await _remote(args, conn, live)
+        status, why, checks, link_name = await _remote(args, conn, live)
     finally:
         conn.close()
     snap = live.snapshot()
     loss = live.loss(snap)
     doc = summary(snap, loss)
-    _report(args, doc, checks)
+    _report(args, doc, checks, why)
     _report_loss(args, loss, link_name)
     if status.state not in ("stopped", "listening"):
         raise CommandError(f"the capture failed: {status.message}")
-    return ExitCode.OK if doc["vxlan_packets"] else ExitCode.FAILED
+    return ExitCode.FAILED if why else ExitCode.OK
 
 
 async def _remote(args, conn, live):
-    """Capture on the sensor; with no VXLAN packet and a setup, also the diagnostics checklist."""
+    """Capture on the sensor: (status, why mirroring is not seen working or None, the checklist, the interface).
+
+    For a setup, working is its verdict (packets with its VNI, from its sources), and the checklist says
+    what to look at when it fails; for any host, that mirrored packets arrived at all.
+    """
     from vpc_mirror.steps.capture.live import RemoteSource
     from vpc_mirror.steps.capture.remote import BadCaptureInput
     from vpc_mirror.steps.ssh import SshError
@@ -132,13 +136,14 @@ async def _remote(args, conn, live):
     except BadCaptureInput as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     checks = []
+    why = None if live.snapshot().vxlan_packets else "no mirrored packet arrived"
     if conn.ctx is not None:
         from vpc_mirror.steps.watch import explain_silence, record_verdict
 
-        seen, _ = record_verdict(conn.ctx, live.snapshot())
-        if not seen:
+        _, why = record_verdict(conn.ctx, live.snapshot())
+        if why:
             checks = await explain_silence(conn.ctx, conn.sensor, link.name, live)
-    return status, checks, link.name
+    return status, why, checks, link.name
 
 
 async def _capture(live, source, seconds: float | None):
@@ -163,7 +168,7 @@ def _report_loss(args, loss, interface: str) -> None:
         print(f"warning: {loss.lost:,} packets were lost before they were counted{unknown}", file=sys.stderr)
 
 
-def _report(args, doc: dict, checks) -> None:
+def _report(args, doc: dict, checks, why: str | None = None) -> None:
     if args.json:
         print(json.dumps(doc, indent=2))
         out = sys.stderr
@@ -182,7 +187,7 @@ def _report(args, doc: dict, checks) -> None:
             print(f"  vni {flow['vni']} proto {flow['proto']} {flow['src']}{ports}{flow['dst']}{dport}: "
                   f"{flow['packets']} packets, {flow['bytes']} bytes")
     if checks:
-        print("No mirrored packet arrived. Checklist:", file=out)
+        print(f"{why[:1].upper()}{why[1:]}. Checklist:", file=out)
         for check in checks:
             print(f"  {_MARK[check.status]} {check.name}: {check.detail}", file=out)
             if check.fix and check.status != "ok":
