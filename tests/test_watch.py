@@ -39,8 +39,16 @@ def test_pcap_summary_is_the_documented_json(capsys, state_dir):
     expected = json.loads(json.dumps(summarize_pcap(PCAP)))  # JSON turns the VNI keys into strings
     assert doc == expected and doc["vxlan_packets"] > 0
     assert set(doc) == {"packets", "vxlan_packets", "geneve_packets", "non_vxlan", "malformed", "truncated", "vnis",
-                        "sources", "flows"}
+                        "sources", "flows", "evicted_flows"}
     assert set(doc["flows"][0]) == {"vni", "src", "dst", "proto", "sport", "dport", "packets", "bytes"}
+
+
+def test_flows_evicted_from_a_full_table_are_counted_not_dropped_silently():
+    full = summarize_pcap(PCAP)
+    small = summarize_pcap(PCAP, flow_capacity=2)
+    assert full["evicted_flows"] == 0
+    assert small["evicted_flows"] > 0 and len(small["flows"]) < len(full["flows"])
+    assert small["vxlan_packets"] == full["vxlan_packets"] and small["vnis"] == full["vnis"]
 
 
 def test_pcap_summary_as_text_names_vnis_and_sources(capsys, state_dir):

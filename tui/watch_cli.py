@@ -19,6 +19,7 @@ from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command
 from vpc_mirror.tui.cli_sensor import open_sensor
 
 DEFAULT_SECONDS = 10.0
+SHOWN_FLOWS = 10  # busiest first; the rest are counted, never dropped silently
 _MARK = {"ok": "✓", "failed": "✗", "unknown": "?", "warning": "!"}
 
 
@@ -181,11 +182,16 @@ def _report(args, doc: dict, checks, why: str | None = None) -> None:
             print(f"  VNI {vni}: {packets} packets")
         for source, packets in sorted(doc["sources"].items(), key=lambda kv: -kv[1]):
             print(f"  from {source}: {packets} packets")
-        for flow in doc["flows"][:10]:
+        for flow in doc["flows"][:SHOWN_FLOWS]:
             ports = (f":{flow['sport']} > " if flow["sport"] is not None else " > ")
             dport = f":{flow['dport']}" if flow["dport"] is not None else ""
             print(f"  vni {flow['vni']} proto {flow['proto']} {flow['src']}{ports}{flow['dst']}{dport}: "
                   f"{flow['packets']} packets, {flow['bytes']} bytes")
+        more = len(doc["flows"]) - SHOWN_FLOWS
+        if more > 0 or doc["evicted_flows"]:
+            print(f"  … {max(more, 0)} more flows (--json lists them)"
+                  + (f"; {doc['evicted_flows']} evicted from the flow table, counted in the totals above only"
+                     if doc["evicted_flows"] else ""))
     if checks:
         print(f"{why[:1].upper()}{why[1:]}. Checklist:", file=out)
         for check in checks:

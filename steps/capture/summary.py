@@ -24,7 +24,8 @@ Shape:
   because "who-has" traffic is often the first sign that mirroring works.
   Inner frames that are neither IP nor ARP count in `vnis`/`sources` only.
 * Flows are sorted busiest first; with more flows than the table holds the
-  least recently seen were evicted and are missing from the list.
+  least recently seen were evicted and are missing from the list:
+  `evicted_flows` says how many (their packets still count in the totals).
 * `loss` (a capture on the sensor only; a file has none): see `loss.py`.
   interface_rx = captured + filtered_out + kernel_dropped + interface_dropped
   + unaccounted; a figure that could not be read is "unknown".
@@ -79,4 +80,5 @@ def summary(snap: Snapshot, loss: Loss | None = None) -> dict[str, Any]:
         "vnis": {vni: s.packets for vni, s in snap.vnis.items()},
         "sources": {source: s.packets for source, s in snap.sources.items()},
         "flows": rows,
+        "evicted_flows": snap.evicted_flows,
     } | ({"loss": loss.as_json()} if loss is not None else {})
