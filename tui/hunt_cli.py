@@ -92,9 +92,22 @@ async def _run(args) -> int:
             raise CommandError("--logs: " + "; ".join(map(str, problems)), ExitCode.BAD_INPUT)
         networks = Networks.with_defaults(extra)
         logs = read_local(files, LogReader(networks, args.window_seconds))
+        result = find_beacons(logs.conns, logs.names, networks, args.window_seconds)
     else:
-        logs, networks = await _read_sensor(args, extra)
-    result = find_beacons(logs.conns, logs.names, networks, args.window_seconds)
+        conn = await open_sensor(args)
+        try:
+            try:
+                logs, networks, folder = await _read_sensor(conn, args, extra)
+            except CommandError as exc:
+                if conn.ctx is not None:
+                    await asyncio.to_thread(_record, conn.ctx, None, None, "", str(exc))
+                raise
+            result = find_beacons(logs.conns, logs.names, networks, args.window_seconds)
+            if conn.ctx is not None:
+                await asyncio.to_thread(_record, conn.ctx, result, logs.report,
+                                        f"{folder} on {conn.sensor.target.label}")
+        finally:
+            conn.close()
     doc = hunt_document(result, logs.report, networks, args.window_seconds, args.min_score)
     if args.json:
         print(json.dumps(doc, indent=2))
@@ -109,7 +122,21 @@ async def _run(args) -> int:
     return ExitCode.OK
 
 
-async def _read_sensor(args, extra: list[str]):
+def _record(ctx, result, report, logs: str, error: str | None = None) -> None:
+    """The hunt step's result in the setup's state (blocking: it takes the state's lock)."""
+    from vpc_mirror.steps.hunt.beacon import hunt_facts, verdict
+    from vpc_mirror.steps.hunt.record import record_result, setup_beacon
+
+    if result is None:
+        record_result(ctx, {}, error)
+        return
+    beacon = setup_beacon(ctx)
+    facts = hunt_facts(result, report, beacon, logs)
+    record_result(ctx, facts, verdict(result, facts, beacon))
+
+
+async def _read_sensor(conn, args, extra: list[str]):
+    """(logs, networks, the log folder read) from the connected sensor; CommandError when they cannot be read."""
     from vpc_mirror.steps.hunt.pairs import Networks
     from vpc_mirror.steps.hunt.remote import (
         SetupUnreadable,
@@ -121,32 +148,28 @@ async def _read_sensor(args, extra: list[str]):
     from vpc_mirror.steps.hunt.zeeklogs import LogReader
     from vpc_mirror.steps.ssh import SshError
 
-    conn = await open_sensor(args)
-    try:
-        prefix = args.zeek_prefix
-        if conn.ctx is not None:
-            try:
-                extra += await asyncio.to_thread(vpc_networks, conn.ctx)
-            except SetupUnreadable as exc:
-                raise CommandError(str(exc)) from None
-            prefix = prefix or conn.ctx.facts("zeek").get("prefix")
-        networks = Networks.with_defaults(extra)
+    prefix = args.zeek_prefix
+    if conn.ctx is not None:
         try:
-            folder = await log_dir(conn.sensor, prefix)
-            files, problems = await remote_files(conn.sensor, folder)
-            if not files:
-                detail = "; ".join(map(str, problems)) or "nothing there"
-                raise CommandError(f"no conn, ssl or http log under {folder} on the sensor ({detail})")
-            print(f"hunt: reading Zeek's logs in {folder} on {conn.sensor.target.label}", file=sys.stderr)
-            reader = LogReader(networks, args.window_seconds)
-            for problem in problems:
-                reader.bad_file(problem.file, problem.line, problem.message)
-            logs = await read_remote(conn.sensor, files, reader)
-        except SshError as exc:
+            extra += await asyncio.to_thread(vpc_networks, conn.ctx)
+        except SetupUnreadable as exc:
             raise CommandError(str(exc)) from None
-        return logs, networks
-    finally:
-        conn.close()
+        prefix = prefix or conn.ctx.facts("zeek").get("prefix") or conn.answers.zeek_prefix
+    networks = Networks.with_defaults(extra)
+    try:
+        folder = await log_dir(conn.sensor, prefix)
+        files, problems = await remote_files(conn.sensor, folder)
+        if not files:
+            detail = "; ".join(map(str, problems)) or "nothing there"
+            raise CommandError(f"no conn, ssl or http log under {folder} on the sensor ({detail})")
+        print(f"hunt: reading Zeek's logs in {folder} on {conn.sensor.target.label}", file=sys.stderr)
+        reader = LogReader(networks, args.window_seconds)
+        for problem in problems:
+            reader.bad_file(problem.file, problem.line, problem.message)
+        logs = await read_remote(conn.sensor, files, reader)
+    except SshError as exc:
+        raise CommandError(str(exc)) from None
+    return logs, networks, folder
 
 
 def _time(ts: int) -> str:
@@ -162,6 +185,8 @@ def hunt_document(result, report, networks, window_seconds: int, min_score: floa
         "internal_subnets": [str(net) for net in networks.internal],
         "connections": result.connections,
         "unscorable_pairs": result.unscorable,
+        "strobes": [{"type": strobe.kind, "src": strobe.src, "dst": strobe.dst, "connections": strobe.connections}
+                    for strobe in result.strobes],
         "pairs": [{
             "type": pair.kind, "src": pair.src, "dst": pair.dst,
             "score": pair.score.score, "severity": pair.score.severity.value,
@@ -196,6 +221,12 @@ def _print(doc: dict) -> None:
                       f"{p['src']} -> {p['dst']}" + (" (domain)" if p["type"] == "domain" else ""))
         else:
             print("No pair scores at or above --min-score.")
+        if doc["strobes"]:
+            print(f"{len(doc['strobes'])} pair(s) with too many connections to score as beacons "
+                  "(RITA's strobes, listed apart as RITA lists them):")
+            for strobe in doc["strobes"]:
+                print(f"  {strobe['connections']:>7}  {strobe['src']} -> {strobe['dst']}"
+                      + (" (domain)" if strobe["type"] == "domain" else ""))
     skipped = f", {len(read['skipped_files'])} older than the window not needed" if read["skipped_files"] else ""
     print(f"Read {len(read['files'])} file(s){skipped}: {read['records']} rows.")
     if read["unreadable_lines"] or read["unreadable_files"] or read["problems"]:

@@ -115,6 +115,18 @@ class HuntResult:
     connections: int
     #: pairs with enough distinct seconds that RITA still could not score (it skips them too)
     unscorable: int
+    #: pairs with too many connections to score (RITA's strobes): the loudest talkers, named, never dropped silently
+    strobes: list[Strobe] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Strobe:
+    """A pair RITA does not score as a beacon because it has ``strobe_connections`` or more connections."""
+
+    kind: str
+    src: str
+    dst: str
+    connections: int
 
 
 @dataclass
@@ -129,8 +141,10 @@ class _Series:
         self.uids.add(conn.uid)
 
     def qualifies(self, config: BeaconConfig) -> bool:
-        return (len(set(self.timestamps)) >= config.unique_connection_threshold
-                and len(self.timestamps) < config.strobe_connections)
+        return len(set(self.timestamps)) >= config.unique_connection_threshold and not self.strobe(config)
+
+    def strobe(self, config: BeaconConfig) -> bool:
+        return len(self.timestamps) >= config.strobe_connections
 
 
 def window_of(timestamps: Iterable[int], seconds: int) -> Window | None:
@@ -202,4 +216,8 @@ def find_beacons(conns: Iterable[ConnRecord], names: Iterable[NameRecord], netwo
             pairs.append(PairResult(kind, src, dst, len(series.timestamps), len(set(series.timestamps)),
                                     min(series.timestamps), max(series.timestamps), scored))
     pairs.sort(key=lambda p: (-p.score.score, p.kind, p.src, p.dst))
-    return HuntResult(window, pairs, len(kept), unscorable)
+    strobes = sorted((Strobe(kind, src, dst, len(series.timestamps))
+                      for kind, table in (("domain", domains), ("ip", ips))
+                      for (src, dst), series in table.items() if series.strobe(config)),
+                     key=lambda s: (-s.connections, s.kind, s.src, s.dst))
+    return HuntResult(window, pairs, len(kept), unscorable, strobes)

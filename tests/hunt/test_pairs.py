@@ -6,7 +6,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vpc_mirror.steps.hunt.pairs import Networks, find_beacons
+from vpc_mirror.steps.hunt.pairs import Networks, Strobe, find_beacons
 from vpc_mirror.steps.hunt.records import ConnRecord, NameRecord
 
 DAY = 86400
@@ -162,7 +162,10 @@ def test_gate_four_distinct_seconds_and_fewer_than_86400_connections():
     assert len(rows.hunt().pairs) == 1
     strobe = Rows()
     strobe.add(SOURCE, SERVER, every(1, T0, T0 + DAY - 1))  # 86,400 connections: a strobe, not a beacon
-    assert strobe.hunt().pairs == []
+    result = strobe.hunt()
+    assert result.pairs == []
+    assert result.strobes == [Strobe("ip", SOURCE, SERVER, 86400)]  # named apart, never dropped silently
+    assert rows.hunt().strobes == []
 
 
 def test_the_window_ends_at_the_last_connection_and_rows_start_at_its_first_hour():
