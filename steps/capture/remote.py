@@ -144,7 +144,8 @@ _STATUS_PATTERNS = [
     (re.compile(r"tcpdump: (?:command )?not found|tcpdump: No such file"), "tcpdump-missing",
      "tcpdump is not installed on the sensor; install it (the zeek step does)"),
     (re.compile(r"sudo: (?:a )?password is required|sudo: a terminal is required"), "sudo-password",
-     "sudo on the sensor needs a password; allow password-less sudo for tcpdump or enter it when asked"),
+     "sudo on the sensor needs a password, and the capture cannot ask for one; allow password-less sudo for "
+     "tcpdump (a sudoers line for this user), or capture as root"),
 ]
 
 

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Static
 
+from vpc_mirror.models.ids import named
 from vpc_mirror.steps import inventory
 from vpc_mirror.tui.pages.form import Loaded, StepForm
 from vpc_mirror.tui.widgets.picker import Picker, Row
@@ -14,11 +15,12 @@ from vpc_mirror.tui.widgets.picker import Picker, Row
 CREATE = "+create"
 
 
-def by_ref(ref: str | None, items: list[dict]) -> str | None:
-    """An answers ref (id or name:<Name tag>) -> the id of the item it names."""
-    if ref and ref.startswith("name:"):
-        return next((i["id"] for i in items if i["name"] == ref[5:]), ref)
-    return ref
+def id_of_ref(ref: str | None, items: list[dict]) -> str | None:
+    """An answers ref (id or name:<Name tag>) -> the id of the item it names (the ref itself if none)."""
+    name = named(ref) if ref else None
+    if name is None:
+        return ref
+    return next((i["id"] for i in items if i["name"] == name), ref)
 
 
 class VpcForm(StepForm):
@@ -67,7 +69,7 @@ class VpcForm(StepForm):
         field = "vpc_id" if event.what == "vpcs" else "subnet_id"
         ref = self.answers.get(field)
         if ref and ref.startswith("name:"):
-            self.answers[field] = by_ref(ref, event.result)
+            self.answers[field] = id_of_ref(ref, event.result)
             picker.choose([self.answers[field]])
         rows = [Row(i["id"], (i["name"] or "-", i["id"], i["cidr"], *([] if event.what == "vpcs" else [i["az"]])),
                     note="the account's default VPC" if i.get("default") else "")
