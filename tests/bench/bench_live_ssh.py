@@ -34,10 +34,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "bench")]
 
-from bench_live import PRESS_EVERY, MeasuredPane  # noqa: E402
+from bench_live import PRESS_EVERY, BenchApp, MeasuredPane  # noqa: E402
 from sensor_host import SensorHost  # noqa: E402
 from textual import events  # noqa: E402
-from textual.app import App, ComposeResult  # noqa: E402
 from vpc_mirror.steps.capture.live import LiveCapture, RemoteSource  # noqa: E402
 from vpc_mirror.steps.capture.loss import UNKNOWN  # noqa: E402
 from vpc_mirror.steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
@@ -96,23 +95,11 @@ async def headless(host: SensorHost, pcap: Path, rate: int | None) -> dict:
         sensor.close()
 
 
-class PaneApp(App):
-    def __init__(self, live: LiveCapture, source) -> None:
-        super().__init__()
-        self.live, self.source = live, source
-
-    def compose(self) -> ComposeResult:
-        yield MeasuredPane(self.live, self.source, silence_seconds=3600)
-
-    def on_mount(self) -> None:
-        self.query_one("#verify-flows").focus()
-
-
 async def pane(host: SensorHost, pcap: Path | None, seconds: float) -> dict:
     """Key presses on the Verify pane over a real capture; with ``pcap``, while it is replayed at GOAL_RATE."""
     sensor = await open_sensor(host)
     live = LiveCapture()
-    app = PaneApp(live, RemoteSource(sensor, host.capture_if))
+    app = BenchApp(live, RemoteSource(sensor, host.capture_if))
     delays: list[float] = []
     try:
         async with app.run_test(size=(120, 36)) as pilot:
