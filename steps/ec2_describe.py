@@ -1,12 +1,14 @@
 """Reading EC2's describe answers the same way everywhere: an item's Name tag, which instances still exist,
-and looking things up by id or by Name tag (``name:web-1``).
+looking things up by id or by Name tag (``name:web-1``), and a setup's VPC ranges.
 
-Free of boto3 (the pickers' steps.inventory is loaded with the first screen).
+Free of boto3 (the pickers' steps.inventory is loaded with the first screen): botocore's errors are
+imported only inside ``vpc_blocks`` (start-up time).
 """
 
 from __future__ import annotations
 
 from vpc_mirror.models.ids import NAME_REF, named
+from vpc_mirror.steps.problems import UserProblem
 
 #: Instance states in which an instance exists: it can be a source, a sensor or adopted on resume
 #: (shutting-down and terminated ones are on their way out).
@@ -64,3 +66,36 @@ def find_instances(aws, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
                 problems.append(f"sources.instances: {len(matches)} instances are named {name!r} ({ids_text}); "
                                 "use the i- id of the one to monitor")
     return found, problems
+
+
+class VpcUnreadable(UserProblem):
+    """The setup's VPC could not be described, so its address ranges are unknown (exit 1: AWS, not the input)."""
+
+    code = 1
+
+
+def vpc_blocks(ctx) -> list[str]:
+    """The setup's VPC's associated IPv4 and IPv6 CIDR blocks (for what counts as internal); blocking (AWS).
+
+    One reading for hunt and ship: a block counts only while AWS says it is associated (one being
+    added or removed does not), and a refused DescribeVpcs is a VpcUnreadable saying which permission.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+    from vpc_mirror.steps.aws_errors import explain
+
+    vpc = ctx.state.resource("vpc")
+    vpc_id = (vpc.id if vpc is not None else None) or ctx.facts("vpc").get("vpc_id")
+    if not vpc_id:
+        return []
+    try:
+        found = ctx.aws.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+    except (ClientError, BotoCoreError) as exc:
+        raise VpcUnreadable(f"cannot read the address ranges of VPC {vpc_id}: {explain(exc, 'DescribeVpcs')}; "
+                            "or give them by hand (hunt: --internal CIDR)") from None
+    blocks = []
+    for item in found:
+        blocks += [a["CidrBlock"] for a in item.get("CidrBlockAssociationSet", [])
+                   if a.get("CidrBlockState", {}).get("State") == "associated"]
+        blocks += [a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", [])
+                   if a.get("Ipv6CidrBlockState", {}).get("State") == "associated"]
+    return blocks

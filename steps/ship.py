@@ -15,21 +15,19 @@ nothing to change.
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from vpc_mirror.models.state import StepStatus
 from vpc_mirror.models.zeek import LoginUser, RemotePath, SshHost
 from vpc_mirror.steps import ship_scripts as scripts
 from vpc_mirror.steps.engine import set_status
 from vpc_mirror.steps.setup import change_state
-
-# _record: appending a verified key to vpc-mirror's known_hosts exactly as connect() does for the sensor
 from vpc_mirror.steps.ssh import (
     BACKUP_SUFFIX,
     HostKeyPolicy,
@@ -37,9 +35,15 @@ from vpc_mirror.steps.ssh import (
     Result,
     Sensor,
     SshError,
-    _record,
+    known_hosts_pattern,
+    record_host_key,
 )
-from vpc_mirror.steps.zeek import ZEEK_PREFIXES, FileChange
+from vpc_mirror.steps.zeek import (
+    ZEEK_PREFIXES,
+    FileChange,
+    zeekctl_config,
+    zeekctl_prefix,
+)
 
 DEFAULT_DEST = "/opt/zeek/remotelogs"
 TRANSPORT_TIMEOUT = scripts.TIME_LIMIT + 120
@@ -71,10 +75,21 @@ class ShipPlan(BaseModel):
 
     @field_validator("dest_dir")
     @classmethod
-    def _not_a_system_dir(cls, value: str) -> str:
+    def _not_a_system_dir_nor_the_usual_home(cls, value: str, info: ValidationInfo) -> str:
         if value in _SYSTEM_DIRS:
             raise ValueError(f"{value} is a system directory; give one for the logs alone, e.g. {DEFAULT_DEST}")
+        # the hunter's survey checks the real home; this catches the usual one before anything is asked
+        user = info.data.get("ship_user")
+        if user and overlaps_home(value, f"/home/{user}"):
+            raise ValueError(f"{value} overlaps {user}'s home; rrsync could write its ~/.ssh there. Give a "
+                             f"folder for the logs alone, e.g. {DEFAULT_DEST}")
         return value
+
+
+def overlaps_home(dest_dir: str, home: str) -> bool:
+    """Whether DEST is the ship user's home, inside it, or holds it: the -wo key could then rewrite ~/.ssh."""
+    dest, home = dest_dir.rstrip("/") + "/", home.rstrip("/") + "/"
+    return dest.startswith(home) or home.startswith(dest)
 
 
 @dataclass
@@ -86,6 +101,8 @@ class SensorSurvey:
     public_key: str | None  # "ssh-ed25519 AAAA…" of the existing shipping key
     install_rsync: bool = False
     files: list[FileChange] = field(default_factory=list)
+    #: the sensor's address as the hunter sees it (authorized_keys' from=); None only in a preview (the demo)
+    address: str | None = None
 
     @property
     def changes_anything(self) -> bool:
@@ -101,10 +118,9 @@ class SensorSurvey:
         return out
 
     def facts(self) -> dict:
-        """For State: what was set up (public data only)."""
+        """For State: what this run found (constants such as the cron file stay in ship_scripts)."""
         return {"sensor_id": self.transport.sensor_id, "log_dir": self.transport.log_dir,
-                "hunter": self.transport.hunter, "sensor_user": scripts.SENSOR_USER,
-                "cron_file": scripts.CRON_FILE, "transport": scripts.TRANSPORT}
+                "hunter": self.transport.hunter}
 
 
 @dataclass
@@ -114,10 +130,12 @@ class HunterSurvey:
     rrsync: str | None
     account_missing: bool
     files: list[FileChange] = field(default_factory=list)
+    #: chown/chmod making ~/.ssh and authorized_keys root's (an existing user may own them)
+    ownership: list[str] = field(default_factory=list)
 
     @property
     def changes_anything(self) -> bool:
-        return self.rrsync is None or self.account_missing or bool(self.files)
+        return self.rrsync is None or self.account_missing or bool(self.files) or bool(self.ownership)
 
 
 async def scan_hunter_keys(sensor: Sensor, plan: ShipPlan) -> list[str]:
@@ -181,45 +199,81 @@ async def verify_hunter_keys(scanned: list[str], plan: ShipPlan, known_hosts: Pa
         raise HostKeyRefused(
             f"hunter {plan.hunter} is unknown; from the sensor its host key is {next(iter(prints.values()))}. "
             "If that is right, pass --accept-hunter-key with it. Nothing was changed.")
-    _record(known_hosts, scripts.known_hosts_pattern(plan.hunter, plan.port),
-            asyncssh.import_public_key(keys[0]))
-    log(f"hunter {plan.hunter}: host key {prints[keys[0]]} accepted, recorded in {known_hosts}")
+    log(f"hunter {plan.hunter}: host key {prints[keys[0]]} accepted (recorded in {known_hosts} when applied)")
     return keys
+
+
+def record_hunter_key(known_hosts: Path, plan: ShipPlan, keys: list[str],
+                      log: Callable[[str], None] = lambda line: None) -> None:
+    """On applying only: remember the verified hunter key in vpc-mirror's known_hosts, unless it already is.
+
+    Never on a dry run or a declined apply, which must leave everything as it was.
+    """
+    if _recorded_keys(known_hosts, plan.hunter, plan.port):
+        return
+    record_host_key(known_hosts, known_hosts_pattern(plan.hunter, plan.port), asyncssh.import_public_key(keys[0]))
+    log(f"hunter {plan.hunter}: host key {_fingerprint(keys[0])} recorded in {known_hosts}")
 
 
 async def find_log_dir(sensor: Sensor, prefix: str | None = None) -> str:
     """Zeek's archive (zeekctl's ``logdir``: dated folders of rotated logs) under the given or a detected prefix."""
-    candidates = [prefix] if prefix else list(ZEEK_PREFIXES)
-    found = await sensor.script('for p do if [ -x "$p/bin/zeekctl" ]; then printf %s "$p"; exit 0; fi; done; exit 1',
-                                *candidates, root=False, check=False)
-    if found.exit_status != 0:
-        raise ShipRefused("no zeekctl on the sensor (looked in " + ", ".join(candidates) + "); set Zeek up first "
-                          "with `vpc-mirror zeek`")
-    shown = await sensor.run([f"{found.stdout}/bin/zeekctl", "config"], root=True, check=False)
-    values = dict(line.split(" = ", 1) for line in shown.stdout.splitlines() if " = " in line)
-    return values.get("logdir", f"{found.stdout}/logs").strip()
+    found = await zeekctl_prefix(sensor, prefix)
+    if found is None:
+        raise ShipRefused("no zeekctl on the sensor (looked in " + ", ".join([prefix] if prefix else ZEEK_PREFIXES)
+                          + "); set Zeek up first with `vpc-mirror zeek`")
+    return (await zeekctl_config(sensor, found)).log_dir
 
 
-async def sensor_id(sensor: Sensor) -> str:
-    """zeek_log_transport's name for the sensor: short hostname, "__", its primary address, unsafe chars dropped.
-
-    The primary address is the source of the default route, or (without one)
-    the address this SSH session reached.
-    """
-    host = (await sensor.run(["hostname", "-s"], check=False)).stdout
+async def primary_address(sensor: Sensor) -> str:
+    """zeek_log_transport's primary address: the source of the default route, or the one this SSH session reached."""
     route = (await sensor.run(["ip", "-o", "route", "get", "8.8.8.8"], check=False)).stdout.split()
     address = route[route.index("src") + 1] if "src" in route[:-1] else ""
     if not address:
         ssh = (await sensor.script('printf %s "${SSH_CONNECTION:-}"', root=False)).stdout.split()
         address = ssh[2] if len(ssh) >= 3 else ""
+    return address
+
+
+async def address_towards(sensor: Sensor, plan: ShipPlan) -> str:
+    """The sensor's source address towards the hunter (what the hunter sees, short of NAT); else the primary one."""
+    shown = await sensor.script('a=$(getent ahosts "$1" | awk \'NR == 1 {print $1}\') && [ -n "$a" ] && '
+                                'ip -o route get "$a"', plan.hunter, root=False, check=False)
+    route = shown.stdout.split()
+    address = route[route.index("src") + 1] if "src" in route[:-1] else await primary_address(sensor)
+    try:
+        return str(ipaddress.ip_address(address))  # it goes into authorized_keys' from="…"
+    except ValueError:
+        return ""
+
+
+async def sensor_id(sensor: Sensor) -> str:
+    """zeek_log_transport's name for the sensor: short hostname, "__", its primary address, unsafe chars dropped."""
+    host = (await sensor.run(["hostname", "-s"], check=False)).stdout
+    address = await primary_address(sensor)
     keep = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_^+=")
     name = "".join(c for c in host if c in keep) + "__" + "".join(c for c in address if c in keep)
     return name[:52]
 
 
+def checked_public_key(text: str) -> str:
+    """The one ed25519 public key in ``text`` as "ssh-ed25519 BASE64"; ShipRefused for anything else.
+
+    It is written as root into the hunter's authorized_keys, so nothing but one plain key may pass.
+    """
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        key = asyncssh.import_public_key(lines[0]) if len(lines) == 1 else None
+    except (asyncssh.KeyImportError, ValueError):
+        key = None
+    if key is None or key.get_algorithm() != "ssh-ed25519":
+        raise ShipRefused(f"{scripts.KEY}.pub on the sensor is not one ed25519 public key; remove {scripts.KEY} "
+                          "and its .pub there, and vpc-mirror makes a new one")
+    return " ".join(key.export_public_key("openssh").decode().split()[:2])
+
+
 async def _public_key(sensor: Sensor) -> str | None:
     text = await sensor.read_file(f"{scripts.KEY}.pub")
-    return " ".join(text.split()[:2]) if text else None
+    return checked_public_key(text) if text is not None else None
 
 
 async def survey_sensor(sensor: Sensor, plan: ShipPlan, hunter_keys: list[str],
@@ -233,7 +287,9 @@ async def survey_sensor(sensor: Sensor, plan: ShipPlan, hunter_keys: list[str],
         raise ShipRefused(f"the sensor lacks {', '.join(missing)} (coreutils, util-linux, passwd); install them")
     exists = (await sensor.run(["id", "-u", scripts.SENSOR_USER], check=False)).exit_status == 0
     work = SensorSurvey(transport=transport, user_exists=exists, public_key=await _public_key(sensor),
-                        install_rsync=bool(missing))
+                        install_rsync=bool(missing), address=await address_towards(sensor, plan))
+    if not work.address:
+        raise ShipRefused("cannot tell the sensor's address (no route and no SSH_CONNECTION there)")
     for path, text, mode in ((scripts.TRANSPORT, scripts.transport_script(transport), 0o755),
                              (scripts.CRON_FILE, scripts.cron_file(plan.hunter), 0o644),
                              (scripts.KNOWN_HOSTS, scripts.known_hosts(plan.hunter, plan.port, hunter_keys), 0o644)):
@@ -269,19 +325,32 @@ async def prepare_sensor(sensor: Sensor, work: SensorSurvey, log: Callable[[str]
     return public_key
 
 
-async def survey_hunter(hunter: Sensor, plan: ShipPlan, public_key: str | None, sid: str) -> HunterSurvey:
+async def survey_hunter(hunter: Sensor, plan: ShipPlan, public_key: str | None, sid: str, *,
+                        source: str | None = None) -> HunterSurvey:
     """Read the hunter (as the --hunter-user admin) and work out every change; changes nothing.
 
     Without the shipping key yet (first dry run) the authorized_keys diff shows a placeholder.
+    ``source`` is the sensor's address for the key's from= (SensorSurvey.address); None only without a sensor.
     """
     rrsync = (await hunter.script("command -v rrsync", root=False, check=False)).stdout.strip() or None
     passwd = (await hunter.run(["getent", "passwd", plan.ship_user], check=False)).stdout.split(":")
     home = passwd[5] if len(passwd) >= 7 else f"/home/{plan.ship_user}"
+    if overlaps_home(plan.dest_dir, home):
+        raise ShipRefused(f"--dest-dir {plan.dest_dir} overlaps {plan.ship_user}'s home {home} on the hunter; "
+                          "rrsync could then rewrite the key's own authorized_keys. Give a folder for the logs "
+                          f"alone, e.g. {DEFAULT_DEST}")
     dest_ok = (await hunter.run(["test", "-d", plan.dest_dir], root=True, check=False)).exit_status == 0
     path = f"{home}/.ssh/authorized_keys"
     work = HunterSurvey(rrsync=rrsync, account_missing=len(passwd) < 7 or not dest_ok)
+    owners = await hunter.script('for f do [ -e "$f" ] && stat -c "%U %a %n" -- "$f"; done; exit 0',
+                                 f"{home}/.ssh", path, root=True)
+    for line in owners.stdout.splitlines():
+        owner, mode, name = line.split(" ", 2)
+        wanted_mode = "755" if name == f"{home}/.ssh" else "644"
+        if (owner, mode) != ("root", wanted_mode):
+            work.ownership.append(f"chown root: {shlex.quote(name)} && chmod 0{wanted_mode} {shlex.quote(name)}")
     key = public_key or "ssh-ed25519 <the-key-vpc-mirror-makes-on-the-sensor>"
-    line = scripts.authorized_key(key, rrsync or "/usr/bin/rrsync", plan.dest_dir)
+    line = scripts.authorized_key(key, rrsync or "/usr/bin/rrsync", plan.dest_dir, source)
     old = await hunter.read_file(path)
     wanted = [(path, scripts.authorized_keys(old, line), 0o644)]
     if plan.rita:
@@ -294,28 +363,32 @@ async def survey_hunter(hunter: Sensor, plan: ShipPlan, public_key: str | None, 
 
 
 async def prepare_hunter(hunter: Sensor, plan: ShipPlan, work: HunterSurvey, public_key: str, sid: str,
-                         log: Callable[[str], None] = lambda line: None) -> None:
-    """Apply ``work`` on the hunter with the real key: rsync (for rrsync), the account and DEST, authorized_keys."""
+                         *, source: str | None = None, log: Callable[[str], None] = lambda line: None) -> None:
+    """Apply ``work`` on the hunter with the real key: rsync (for rrsync), the account and DEST, a root-owned
+    ~/.ssh, authorized_keys."""
     if work.rrsync is None:
         log("… installing rsync on the hunter (for rrsync)")
         await hunter.script(_INSTALL_RSYNC, timeout=600)
-        work = await survey_hunter(hunter, plan, public_key, sid)
+        work = await survey_hunter(hunter, plan, public_key, sid, source=source)
         if work.rrsync is None:
             raise SshError("the hunter has no rrsync even after installing rsync; install rsync 3.2.4 or later "
                            "(it ships rrsync), then run `vpc-mirror ship` again")
     if work.account_missing:
         log(f"… user {plan.ship_user} and {plan.dest_dir} on the hunter")
         await hunter.script(scripts.hunter_account_script(plan.ship_user, plan.dest_dir))
-    fresh = await survey_hunter(hunter, plan, public_key, sid)
+    for command in work.ownership:
+        log(f"… hunter: {command}")
+        await hunter.script(command)
+    fresh = await survey_hunter(hunter, plan, public_key, sid, source=source)
     for change in fresh.files:
         log(f"… hunter {change.path}:\n{change.diff}")
         await hunter.write_file(change.path, change.new, change.mode)
 
 
-def admin_instructions(plan: ShipPlan, public_key: str | None, sid: str) -> str:
+def admin_instructions(plan: ShipPlan, public_key: str | None, sid: str, *, source: str | None = None) -> str:
     """What the hunter's admin runs as root when vpc-mirror has no login there (no --hunter-user)."""
     key = public_key or "ssh-ed25519 <the-key-vpc-mirror-makes-on-the-sensor>"
-    line = scripts.authorized_key(key, "/usr/bin/rrsync", plan.dest_dir).rstrip("\n")
+    line = scripts.authorized_key(key, "/usr/bin/rrsync", plan.dest_dir, source).rstrip("\n")
     text = (f"# On the hunter {plan.hunter}, as root (needs rsync 3.2.4 or later for /usr/bin/rrsync):\n"
             + scripts.hunter_account_script(plan.ship_user, plan.dest_dir)
             + f"# replace any line holding the same key in $home/.ssh/authorized_keys with:\n"
@@ -359,21 +432,6 @@ async def remove(sensor: Sensor, log: Callable[[str], None] = lambda line: None)
     for line in removed:
         log(f"removed {line}")
     return removed
-
-
-async def vpc_cidrs(ctx) -> list[str]:
-    """The setup's VPC's IPv4 and IPv6 blocks (for RITA's internal_subnets); blocking AWS off the event loop."""
-    vpc_id = ctx.facts("vpc").get("vpc_id") or (ctx.state.resource("vpc").id if ctx.state.resource("vpc") else None)
-    if not vpc_id:
-        return []
-    vpcs = (await asyncio.to_thread(ctx.aws.ec2.describe_vpcs, VpcIds=[vpc_id]))["Vpcs"]
-    blocks = []
-    for vpc in vpcs:
-        blocks += [a["CidrBlock"] for a in vpc.get("CidrBlockAssociationSet", [])
-                   if a.get("CidrBlockState", {}).get("State") == "associated"]
-        blocks += [a["Ipv6CidrBlock"] for a in vpc.get("Ipv6CidrBlockAssociationSet", [])
-                   if a.get("Ipv6CidrBlockState", {}).get("State") == "associated"]
-    return blocks
 
 
 def record_result(ctx, facts: dict, status: StepStatus, error: str | None = None) -> None:

@@ -47,11 +47,6 @@ class Transport:
         return f"{self.ship_user}@{self.hunter}"
 
 
-def known_hosts_pattern(host: str, port: int) -> str:
-    """How OpenSSH names a host in known_hosts: the bare name on port 22, else ``[host]:port``."""
-    return host if port == 22 else f"[{host}]:{port}"
-
-
 def transport_script(t: Transport) -> str:
     """The script cron runs hourly as SENSOR_USER: push the recent rotated logs, never a shell, never unverified."""
     ssh = (f"ssh -i {KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes "
@@ -99,32 +94,25 @@ def cron_file(hunter: str) -> str:
     ])
 
 
-def cron_job(cron_text: str) -> tuple[dict[str, str], str, str]:
-    """(environment, user, command) of the first job of a system crontab (cron.d) file, as cron reads it."""
-    env: dict[str, str] = {}
-    for line in cron_text.splitlines():
-        fields = line.split(None, 6)
-        if not fields or line.lstrip().startswith("#"):
-            continue
-        if "=" in fields[0]:
-            name, _, value = line.partition("=")
-            env[name.strip()] = value.strip()
-        elif len(fields) == 7:
-            return env, fields[5], fields[6]
-    raise ValueError("no job line in this cron.d file")
-
-
 def known_hosts(host: str, port: int, keys: list[str]) -> str:
     """The ship user's known_hosts: only the hunter's verified keys ("type base64" each)."""
+    # start-up time: steps.ssh loads asyncssh, which opening the Ship page should not
+    from vpc_mirror.steps.ssh import known_hosts_pattern
+
     pattern = known_hosts_pattern(host, port)
     return "".join(f"{pattern} {key}\n" for key in keys)
 
 
-def authorized_key(public_key: str, rrsync: str, dest_dir: str) -> str:
-    """The hunter's authorized_keys line: no pty, forwarding or shell; only rsync writing into dest_dir."""
+def authorized_key(public_key: str, rrsync: str, dest_dir: str, source: str | None = None) -> str:
+    """The hunter's authorized_keys line: no pty, forwarding or shell; only rsync writing into dest_dir.
+
+    ``from="source"`` (the sensor's address) is a second line of defence: the key is useless elsewhere.
+    None only for a preview without a sensor (the demo).
+    """
     kind, blob = public_key.split()[:2]
     command = f"{shlex.quote(rrsync)} -wo -no-del {shlex.quote(dest_dir)}"
-    return f'restrict,command="{command}" {kind} {blob} {SENSOR_USER}\n'
+    origin = f'from="{source}",' if source else ""
+    return f'restrict,{origin}command="{command}" {kind} {blob} {SENSOR_USER}\n'
 
 
 def authorized_keys(current: str | None, line: str) -> str:
@@ -141,18 +129,23 @@ def hunter_account_script(ship_user: str, dest_dir: str) -> str:
     """Run as root on the hunter: the ship user (no password), DEST owned by it, a root-owned ~/.ssh.
 
     ~/.ssh and authorized_keys belong to root, so the restricted key can never
-    change its own restrictions.
+    change its own restrictions; for the same reason DEST may not be the
+    user's home, inside it, or hold it (rrsync would write into ~/.ssh).
     """
     user, dest = shlex.quote(ship_user), shlex.quote(dest_dir)
     return f"""set -e
 if ! id -u {user} >/dev/null 2>&1; then useradd --create-home --shell /bin/sh --password '*' {user}; fi
-mkdir -p {dest}
-chown {user}: {dest}
-chmod 0755 {dest}
 home=$(getent passwd {user} | cut -d: -f6)
+dest={dest}
+case "${{dest%/}}/" in "${{home%/}}/"*) echo "$dest is in $home: choose another --dest-dir" >&2; exit 1;; esac
+case "${{home%/}}/" in "${{dest%/}}/"*) echo "$dest holds $home: choose another --dest-dir" >&2; exit 1;; esac
+mkdir -p "$dest"
+chown {user}: "$dest"
+chmod 0755 "$dest"
 mkdir -p "$home/.ssh"
 chown root: "$home/.ssh"
 chmod 0755 "$home/.ssh"
+if [ -e "$home/.ssh/authorized_keys" ]; then chown root: "$home/.ssh/authorized_keys"; chmod 0644 "$home/.ssh/authorized_keys"; fi
 """
 
 

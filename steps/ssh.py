@@ -140,7 +140,8 @@ def console_fingerprints(console_text: str) -> list[str]:
     return found
 
 
-def _known_hosts_pattern(host: str, port: int | None) -> str:
+def known_hosts_pattern(host: str, port: int | None) -> str:
+    """How OpenSSH names a host in known_hosts: the bare name on port 22, else ``[host]:port``."""
     return host if port in (None, 22) else f"[{host}]:{port}"
 
 
@@ -154,7 +155,8 @@ def _recorded(known_hosts: Path, pattern: str) -> bool:
     return False
 
 
-def _record(known_hosts: Path, pattern: str, key: asyncssh.SSHKey) -> None:
+def record_host_key(known_hosts: Path, pattern: str, key: asyncssh.SSHKey) -> None:
+    """Append a verified host key to vpc-mirror's known_hosts (private to this user)."""
     known_hosts.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = f"{pattern} {key.export_public_key('openssh').decode().strip()}\n"
     with open(known_hosts, "a", encoding="utf-8") as handle:
@@ -195,7 +197,7 @@ async def _first_contact(target: SshTarget, policy: HostKeyPolicy, log: Callable
         raise HostKeyRefused(
             f"{target.host} is unknown and its host key {fingerprint} could not be checked against the "
             f"instance's console output; if it is right, pass --accept-host-key {fingerprint}")
-    _record(target.known_hosts, _known_hosts_pattern(target.host, target.port), key)
+    record_host_key(target.known_hosts, known_hosts_pattern(target.host, target.port), key)
     log(f"recorded it in {target.known_hosts}")
 
 
@@ -230,7 +232,7 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
     """An authenticated connection whose host key is verified; see the module docstring for the rules."""
     if target.identity is not None:
         _check_identity(target.identity)
-    pattern = _known_hosts_pattern(target.host, target.port)
+    pattern = known_hosts_pattern(target.host, target.port)
     if not _recorded(target.known_hosts, pattern):
         await _first_contact(target, policy, log)
     opts = target.options()

@@ -116,17 +116,25 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-async def _find_zeek(sensor: Sensor, answers: ZeekPlan) -> tuple[str | None, str | None]:
-    """(prefix, version) of an installed Zeek, or (None, None)."""
-    candidates = [answers.zeek_prefix] if answers.zeek_prefix else list(ZEEK_PREFIXES)
+async def zeekctl_prefix(sensor: Sensor, prefix: str | None) -> str | None:
+    """The prefix holding bin/zeekctl: ``prefix`` if it does, else the first of ZEEK_PREFIXES that does; or None.
+
+    Shared with ship and hunt, which then ask ``zeekctl_config`` where the logs are.
+    """
+    candidates = [prefix] if prefix else list(ZEEK_PREFIXES)
     found = await sensor.script('for p do if [ -x "$p/bin/zeekctl" ]; then printf %s "$p"; exit 0; fi; done; exit 1',
                                 *candidates, root=False, check=False)
-    if found.exit_status != 0:
+    return found.stdout if found.exit_status == 0 and found.stdout else None
+
+
+async def _find_zeek(sensor: Sensor, answers: ZeekPlan) -> tuple[str | None, str | None]:
+    """(prefix, version) of an installed Zeek, or (None, None)."""
+    prefix = await zeekctl_prefix(sensor, answers.zeek_prefix)
+    if prefix is None:
         if answers.zeek_prefix:
             raise ZeekRefused(f"zeek_prefix: there is no {answers.zeek_prefix}/bin/zeekctl on the sensor; "
                               "give the prefix Zeek is installed under, or leave it out to install Zeek")
         return None, None
-    prefix = found.stdout
     version = await sensor.run([f"{prefix}/bin/zeek", "--version"], check=False)
     text = version.stdout.strip().split()[-1] if version.exit_status == 0 and version.stdout.strip() else "unknown"
     if _version_tuple(text) and _version_tuple(text) < MINIMUM_ZEEK:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import tempfile
 from pathlib import Path
 
 from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command, say
@@ -87,19 +88,27 @@ def _hunter_policy(args):
     return HostKeyPolicy(accept=accept, ask=ask_yes if interactive else None)
 
 
-async def _open_hunter(args, plan, known_hosts: Path):
-    """The admin's connection to the hunter; its host key was verified (and recorded) from the sensor's side."""
+async def _open_hunter(args, plan, keys: list[str]):
+    """The admin's connection to the hunter, trusting only the keys verified from the sensor's side.
+
+    They are given in a throw-away known_hosts, so that a dry run records nothing in vpc-mirror's own.
+    """
+    from vpc_mirror.steps import ship_scripts as scripts
     from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect
 
-    target = SshTarget(host=plan.hunter, port=plan.port, user=args.hunter_user, identity=args.hunter_identity,
-                       known_hosts=known_hosts)
-    return await connect(target, HostKeyPolicy(), ask_password=ask_password if sys.stdin.isatty() else None,
-                         log=lambda line: print(line, file=sys.stderr))
+    with tempfile.TemporaryDirectory(prefix="vpc-mirror-hunter-") as folder:
+        pinned = Path(folder) / "known_hosts"
+        pinned.write_text(scripts.known_hosts(plan.hunter, plan.port, keys), encoding="utf-8")
+        target = SshTarget(host=plan.hunter, port=plan.port, user=args.hunter_user, identity=args.hunter_identity,
+                           known_hosts=pinned)
+        return await connect(target, HostKeyPolicy(), ask_password=ask_password if sys.stdin.isatty() else None,
+                             log=lambda line: print(line, file=sys.stderr))
 
 
 async def _run(args) -> int:
     from vpc_mirror.steps import ship
     from vpc_mirror.steps import ship_scripts as scripts
+    from vpc_mirror.steps.ec2_describe import VpcUnreadable, vpc_blocks
     from vpc_mirror.steps.ssh import HostKeyRefused, SshError
 
     _check_hunter_user(args)
@@ -113,20 +122,20 @@ async def _run(args) -> int:
         keys = await ship.verify_hunter_keys(await ship.scan_hunter_keys(sensor, plan), plan, known_hosts, policy,
                                              log=say)
         if args.hunter_user:
-            hunter = await _open_hunter(args, plan, known_hosts)
+            hunter = await _open_hunter(args, plan, keys)
         prefix = ctx.facts("zeek").get("prefix") if ctx is not None else None
         work = await ship.survey_sensor(sensor, plan, keys, prefix)
         sid = work.transport.sensor_id
-        hunter_work = await ship.survey_hunter(hunter, plan, work.public_key, sid) if hunter else None
+        hunter_work = await ship.survey_hunter(hunter, plan, work.public_key, sid, source=work.address) if hunter else None
         _show(plan, work, hunter_work)
         if plan.rita:
-            cidrs = await ship.vpc_cidrs(ctx) if ctx is not None else []
+            cidrs = await asyncio.to_thread(vpc_blocks, ctx) if ctx is not None else []
             say(f"RITA (config.hjson; {'the VPC: ' + ', '.join(cidrs) if cidrs else 'no setup, so no VPC blocks'}):")
             say(scripts.rita_config(cidrs).rstrip())
         changes = work.changes_anything or (hunter_work is not None and hunter_work.changes_anything)
         if args.dry_run:
             if hunter is None:
-                say(ship.admin_instructions(plan, work.public_key, sid).rstrip())
+                say(ship.admin_instructions(plan, work.public_key, sid, source=work.address).rstrip())
             say("Dry run: nothing was changed.")
             return ExitCode.OK
         if not changes:
@@ -134,13 +143,14 @@ async def _run(args) -> int:
         elif sys.stdin.isatty() and not args.yes and not await ask_yes("Apply these changes?"):
             say("Nothing changed.")
             return ExitCode.OK
+        ship.record_hunter_key(known_hosts, plan, keys, log=say)
         public_key = await ship.prepare_sensor(sensor, work, log=say)
         facts = {**work.facts(), "ship_user": plan.ship_user, "dest_dir": plan.dest_dir, "rita": plan.rita}
         if hunter is not None:
-            await ship.prepare_hunter(hunter, plan, hunter_work, public_key, sid, log=say)
+            await ship.prepare_hunter(hunter, plan, hunter_work, public_key, sid, source=work.address, log=say)
         elif work.public_key is None:
             say(f"The hunter's admin must now run, as root on {plan.hunter}:")
-            say(ship.admin_instructions(plan, public_key, sid).rstrip())
+            say(ship.admin_instructions(plan, public_key, sid, source=work.address).rstrip())
             say("Then run this command again: it runs the transport once and shows what was sent.")
             if ctx is not None:
                 ship.record_result(ctx, facts, "in-progress", "waiting for the hunter's admin to authorize the key")
@@ -151,7 +161,7 @@ async def _run(args) -> int:
         error = None if result.exit_status == 0 else f"the transport failed (exit {result.exit_status})"
         if error and hunter is None:
             say(f"If the hunter's admin has not yet run this as root on {plan.hunter}, they must:")
-            say(ship.admin_instructions(plan, public_key, sid).rstrip())
+            say(ship.admin_instructions(plan, public_key, sid, source=work.address).rstrip())
         files = await ship.arrived(hunter, plan, sid) if hunter else ship.sent(result)
         where = f"{plan.hunter}:{plan.dest_dir}/{sid}/"
         say(f"On the hunter in {where}: {len(files)} log file(s)" if hunter else f"Sent to {where}: {len(files)}")
@@ -165,6 +175,8 @@ async def _run(args) -> int:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     except ship.ShipRefused as exc:
         raise CommandError(f"{exc}\nNothing was changed.", ExitCode.BAD_INPUT) from None
+    except VpcUnreadable as exc:
+        raise CommandError(f"{exc}\nNothing was changed.") from None
     except SshError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -190,3 +202,5 @@ def _show(plan, work, hunter_work) -> None:
             say("  run on the hunter: install rsync (for rrsync)")
         if hunter_work.account_missing:
             say(f"  run on the hunter:\n{hunter_account_script(plan.ship_user, plan.dest_dir).rstrip()}")
+        for command in hunter_work.ownership:
+            say(f"  run on the hunter: {command}")

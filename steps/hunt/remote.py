@@ -1,4 +1,4 @@
-"""The sensor's Zeek logs over SSH (steps.ssh.Sensor), and a setup's VPC ranges from AWS.
+"""The sensor's Zeek logs over SSH (steps.ssh.Sensor).
 
 Only the logs that can overlap the window are read: the sensor lists its log
 folder with each file's last write time, the newest files are streamed first
@@ -14,9 +14,10 @@ import asyncio
 import shlex
 
 import asyncssh
-from botocore.exceptions import BotoCoreError, ClientError
+from vpc_mirror.steps.ec2_describe import VpcUnreadable as SetupUnreadable  # noqa: F401  tui/hunt_cli.py's name
+from vpc_mirror.steps.ec2_describe import vpc_blocks as vpc_networks  # noqa: F401  hunt_cli's and the Hunt page's
 from vpc_mirror.steps.ssh import Sensor, SshError
-from vpc_mirror.steps.zeek import ZEEK_PREFIXES
+from vpc_mirror.steps.zeek import ZEEK_PREFIXES, zeekctl_config, zeekctl_prefix
 
 from .zeeklogs import (
     LOG_NAME,
@@ -28,15 +29,6 @@ from .zeeklogs import (
     newest_first,
 )
 
-
-class SetupUnreadable(Exception):
-    """What the hunt needs from the setup's AWS account could not be read; the message says what to do."""
-
-
-# zeekctl's own answer wins (its LogDir may be anywhere); else PREFIX/logs, as zeekctl defaults
-_LOG_DIR = ('for p do if [ -x "$p/bin/zeekctl" ]; then '
-            'd=$("$p/bin/zeekctl" config 2>/dev/null | sed -n "s/^logdir = //p"); '
-            'printf "%s\\n" "${d:-$p/logs}"; exit 0; fi; done; exit 3')
 # current/ is a symlink into the spool (hence -L); archives are one level down, in YYYY-MM-DD/
 _LIST = ("find -L \"$1\" -maxdepth 2 -type f \\( -name '*.log' -o -name '*.log.gz' \\) "
          "-printf '%T@\\t%p\\n'")
@@ -44,13 +36,12 @@ _LIST = ("find -L \"$1\" -maxdepth 2 -type f \\( -name '*.log' -o -name '*.log.g
 
 async def log_dir(sensor: Sensor, prefix: str | None) -> str:
     """Where zeekctl keeps the logs (``zeekctl config``'s logdir), under ``prefix`` or a usual one."""
-    candidates = [prefix] if prefix else list(ZEEK_PREFIXES)
-    found = await sensor.script(_LOG_DIR, *candidates, root=True, check=False)
-    if found.exit_status != 0 or not found.stdout.strip():
+    found = await zeekctl_prefix(sensor, prefix)
+    if found is None:
         where = prefix or " or ".join(ZEEK_PREFIXES)
         raise SshError(f"there is no zeekctl under {where} on {sensor.target.label}; pass --zeek-prefix DIR "
                        "(the folder with bin/zeekctl), or copy the logs here and use --logs")
-    return found.stdout.strip().splitlines()[-1]
+    return (await zeekctl_config(sensor, found)).log_dir
 
 
 async def remote_files(sensor: Sensor, folder: str) -> tuple[list[LogFile], list[Problem]]:
@@ -77,7 +68,7 @@ async def read_remote(sensor: Sensor, files: list[LogFile], reader: LogReader) -
         # Under the heartbeat guard, so a dead connection cannot leave the read running on the sensor.
         heartbeat = sensor.target.liveness.heartbeat
         command = shlex.join(heartbeat.guarded(["cat", "--", file.path]))
-        beating = None
+        beating = errors = None
         try:
             process = await sensor.conn.create_process(command, encoding=None)
             beating = asyncio.create_task(heartbeat.beat(process.stdin))
@@ -90,30 +81,14 @@ async def read_remote(sensor: Sensor, files: list[LogFile], reader: LogReader) -
             raise SshError(f"the connection to {sensor.target.label} dropped while reading {file.path} "
                            f"({exc}); run the hunt again") from None
         finally:
-            if beating is not None:
-                beating.cancel()
+            for task in (beating, errors):
+                if task is not None:
+                    task.cancel()
+        if process.exit_status is None:  # the channel closed without an exit status: the connection went
+            raise SshError(f"{sensor.lost or f'the connection to {sensor.target.label} dropped'} while reading "
+                           f"{file.path}; run the hunt again")
         if process.exit_status != 0:
             feed.fail(f"cannot be read on the sensor: {message or f'cat exited {process.exit_status}'}",
                       feed.number or None)
         feed.close()
     return reader.result()
-
-
-def vpc_networks(ctx) -> list[str]:
-    """The setup's VPC CIDR blocks, IPv4 and IPv6 (AWS gives a VPC a /56); blocking (AWS)."""
-    vpc = ctx.state.resource("vpc")
-    vpc_id = (vpc.id if vpc is not None else None) or ctx.facts("vpc").get("vpc_id")
-    if not vpc_id:
-        return []
-    try:
-        found = ctx.aws.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
-    except (ClientError, BotoCoreError) as exc:
-        raise SetupUnreadable(f"cannot read VPC {vpc_id} to know its address ranges ({exc}); "
-                       "pass them with --internal CIDR") from None
-    blocks = []
-    for item in found:
-        blocks += [a["CidrBlock"] for a in item.get("CidrBlockAssociationSet", [])
-                   if a.get("CidrBlockState", {}).get("State", "associated") == "associated"]
-        blocks += [a["Ipv6CidrBlock"] for a in item.get("Ipv6CidrBlockAssociationSet", [])
-                   if a.get("Ipv6CidrBlockState", {}).get("State", "associated") == "associated"]
-    return blocks

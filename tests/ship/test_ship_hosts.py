@@ -15,6 +15,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from crond import cron_job
 from shiphosts import SHIP_USER, ShipHosts, put
 from vpc_mirror.steps import ship
 from vpc_mirror.steps import ship_scripts as scripts
@@ -63,6 +64,16 @@ def sensor_syslog_standin(hosts: ShipHosts) -> None:
     put(hosts.sensor, SYSLOG, b"", 0o666)
 
 
+def stat(hosts: ShipHosts, path: str) -> str:
+    """Owner and mode of a path on the hunter, as ``stat -c '%U %a'`` says."""
+    return hosts.hunter.exec("stat", "-c", "%U %a", path).stdout.strip()
+
+
+def hunter_recorded(hosts: ShipHosts, state_dir: Path) -> bool:
+    known_hosts = state_dir / "known_hosts"
+    return known_hosts.exists() and hosts.hunter.address in known_hosts.read_text()
+
+
 def expected_sensor_id(hosts: ShipHosts) -> str:
     """zeek_log_transport's formula; the sensor namespace has no default route, so its SSH address counts."""
     keep = lambda text: "".join(c for c in text if c.isalnum() or c in "_^+=")
@@ -91,11 +102,15 @@ async def test_ship_end_to_end_layout_cron_line_idempotence_and_a_key_that_only_
         assert (landed / name).stat().st_mode & 0o004  # --chmod=Fo+r: RITA's reader can open it
     assert too_old not in tree(landed) and not_a_type not in tree(landed)
     assert "+5 * * * * vpc-mirror-ship /usr/local/bin/vpc-mirror-ship" in out  # the cron.d diff was shown first
+    # the key only works from the sensor's address, and rrsync accepted it from there (the files above arrived)
+    (authorized,) = hosts.hunter.upper(f"/home/{SHIP_USER}/.ssh/authorized_keys").read_text().splitlines()
+    assert authorized.startswith('restrict,from="') and '-wo -no-del /opt/zeek/remotelogs"' in authorized
+    assert stat(hosts, f"/home/{SHIP_USER}/.ssh") == "root 755"
 
     # the cron entry as installed, run as its user with cron's bare environment, ships a new hour's log
     cron_text = hosts.sensor.upper(scripts.CRON_FILE).read_text()
     assert cron_text.splitlines()[3].startswith("5 * * * * ")
-    env, user, command = scripts.cron_job(cron_text)
+    env, user, command = cron_job(cron_text)
     assert user == scripts.SENSOR_USER != "root"
     newer = rotated(hosts, today, "http.01:00:00-02:00:00.log.gz")
 
@@ -176,11 +191,12 @@ def test_dry_run_without_hunter_login_shows_every_file_and_what_the_admin_runs(s
         assert f"+++ b{path}" in out
     assert "rsync -avR --files-from=- --delay-updates --chmod=Do+rx,Fo+r" in out
     assert f"useradd --create-home --shell /bin/sh --password '*' {SHIP_USER}" in out
-    assert 'restrict,command="/usr/bin/rrsync -wo -no-del /opt/zeek/remotelogs"' in out
+    assert 'restrict,from="' in out and '",command="/usr/bin/rrsync -wo -no-del /opt/zeek/remotelogs"' in out
     assert '"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"' in out
     assert "rita import --rolling -d" in out
     assert "Dry run: nothing was changed." in out
     assert not hosts.sensor.upper(scripts.CRON_FILE).exists()
+    assert not hunter_recorded(hosts, state_dir)  # the hunter's key is recorded only when applying
     assert hosts.sensor.exec("id", "-u", scripts.SENSOR_USER, check=False).returncode != 0
 
 
@@ -197,3 +213,32 @@ def test_without_a_hunter_login_the_printed_admin_commands_are_all_the_hunter_ne
     assert code == 0, out
     assert f"Sent to {hosts.hunter.address}:{DEST}/{expected_sensor_id(hosts)}/: 1" in out and f"  {log}" in out
     assert hosts.hunter.upper(f"{DEST}/{expected_sensor_id(hosts)}/{log}").exists()
+
+
+def test_an_existing_ship_user_gets_a_root_owned_ssh_and_dest_may_not_overlap_its_home(ship_hosts, state_dir, capsys):
+    hosts = ship_hosts
+    home = "/var/lib/dataimport"
+    hosts.hunter.exec("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh", "--password", "*", SHIP_USER)
+    mine = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOfTheUsersOwn0000000000000000000 me@laptop"
+    put(hosts.hunter, f"{home}/.ssh/authorized_keys", f"{mine}\n".encode(), 0o600)
+    hosts.hunter.exec("chown", "-R", f"{SHIP_USER}:", f"{home}/.ssh")
+    hosts.hunter.exec("chmod", "0700", f"{home}/.ssh")
+
+    code, out = run_ship(hosts, state_dir, capsys, *with_hunter_admin(hosts), "--dest-dir", f"{home}/logs")
+    assert code == 2 and f"overlaps {SHIP_USER}'s home {home}" in out and "Nothing was changed" in out, out
+    assert not hosts.sensor.upper(scripts.CRON_FILE).exists() and not hunter_recorded(hosts, state_dir)
+
+    code, out = run_ship(hosts, state_dir, capsys, *with_hunter_admin(hosts), "--dry-run")
+    assert code == 0, out
+    assert f"run on the hunter: chown root: {home}/.ssh && chmod 0755 {home}/.ssh" in out
+    assert f"chown root: {home}/.ssh/authorized_keys && chmod 0644 {home}/.ssh/authorized_keys" in out
+    assert stat(hosts, f"{home}/.ssh") == f"{SHIP_USER} 700" and not hunter_recorded(hosts, state_dir)
+
+    log = rotated(hosts, dt.date.today(), "conn.03:00:00-04:00:00.log.gz")
+    code, out = run_ship(hosts, state_dir, capsys, *with_hunter_admin(hosts))
+    assert code == 0, out
+    assert stat(hosts, f"{home}/.ssh") == "root 755" and stat(hosts, f"{home}/.ssh/authorized_keys") == "root 644"
+    lines = hosts.hunter.upper(f"{home}/.ssh/authorized_keys").read_text().splitlines()
+    assert lines[0] == mine and lines[1].startswith('restrict,from="')
+    assert hosts.hunter.upper(f"{DEST}/{expected_sensor_id(hosts)}/{log}").exists()
+    assert hunter_recorded(hosts, state_dir)

@@ -7,8 +7,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from crond import cron_job
 from vpc_mirror.steps import ship_scripts as scripts
-from vpc_mirror.steps.ship import ShipPlan
+from vpc_mirror.steps.ship import (
+    ShipPlan,
+    ShipRefused,
+    checked_public_key,
+    overlaps_home,
+)
 
 TRANSPORT = scripts.Transport(log_dir="/opt/zeek dir/logs", hunter="hunter.example.org", port=2222,
                               ship_user="dataimport", sensor_id="ip1720315__1720315")
@@ -46,7 +52,7 @@ def test_hunter_account_script_passes_shellcheck(tmp_path):
 
 
 def test_cron_file_runs_hourly_at_five_past_as_the_ship_user_not_root():
-    env, user, command = scripts.cron_job(scripts.cron_file("hunter.example.org"))
+    env, user, command = cron_job(scripts.cron_file("hunter.example.org"))
     assert (user, command.split()[0]) == (scripts.SENSOR_USER, scripts.TRANSPORT)
     assert scripts.cron_file("h").splitlines()[3].startswith("5 * * * * ")
     assert env["PATH"].startswith("/usr/local/bin:")
@@ -56,6 +62,34 @@ def test_authorized_key_allows_only_write_only_rsync_into_dest():
     line = scripts.authorized_key(KEY, "/usr/bin/rrsync", "/srv/zeek logs")
     assert line == ("restrict,command=\"/usr/bin/rrsync -wo -no-del '/srv/zeek logs'\" ssh-ed25519 "
                     "AAAAC3NzaC1lZDI1NTE5AAAAIKx2JpbWwS1rI+CkIJ0p8j5oN9pY3pX6a0l9l8qFJ6dz vpc-mirror-ship\n")
+
+
+def test_authorized_key_is_only_good_from_the_sensors_address():
+    line = scripts.authorized_key(KEY, "/usr/bin/rrsync", "/opt/zeek/remotelogs", "10.0.3.7")
+    assert line.startswith('restrict,from="10.0.3.7",command="/usr/bin/rrsync -wo -no-del /opt/zeek/remotelogs" ')
+    assert scripts.authorized_keys(None, line) == line
+
+
+def test_the_key_read_back_from_the_sensor_must_be_one_ed25519_key():
+    assert checked_public_key(KEY + "\n") == " ".join(KEY.split()[:2])
+    rsa = ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDMBJqMgf1K2ou6IcmvORoWbsVIu3ekUJv2xd1w4P9b4dypAMSmhjTWFwUmRm1d"
+           "cJoJRsx9c3EmL3lsgg5+Ej2Gu4BKcmOGvcs5ZN2NcRBpJ4Pa/QsYTY0nRJqlW5IPQUgFt8WHqoRG3v6m0oB37Dmc4uzfEuVmwaoH"
+           "bEuuLZnNjw==")
+    for bad in (rsa, f'command="sh" {KEY}', f"{KEY}\n{KEY}", "ssh-ed25519 not-base64", "garbage\n"):
+        with pytest.raises(ShipRefused, match="not one ed25519 public key"):
+            checked_public_key(bad)
+
+
+@pytest.mark.parametrize("dest", ["/home/dataimport", "/home/dataimport/", "/home/dataimport/logs"])
+def test_a_destination_in_the_ship_users_usual_home_is_refused(dest):
+    with pytest.raises(ValueError, match="overlaps dataimport's home"):
+        ShipPlan(hunter="hunter.example.org", dest_dir=dest)
+
+
+def test_overlapping_homes():
+    assert overlaps_home("/srv/logs", "/srv/logs/") and overlaps_home("/srv", "/srv/logs/dataimport")
+    assert overlaps_home("/srv/logs/x", "/srv/logs")
+    assert not overlaps_home("/srv/logs2", "/srv/logs") and not overlaps_home("/opt/zeek/remotelogs", "/home/d")
 
 
 def test_authorized_keys_replaces_an_older_line_for_the_same_key_and_keeps_the_others():
@@ -74,7 +108,7 @@ def test_rita_config_adds_the_vpcs_ipv4_and_ipv6_blocks_to_ritas_defaults():
 
 
 def test_rita_cron_imports_the_sensors_folder_into_a_valid_database_name():
-    _, user, command = scripts.cron_job(scripts.rita_cron("Sensor-1__10005", "/opt/zeek/remotelogs"))
+    _, user, command = cron_job(scripts.rita_cron("Sensor-1__10005", "/opt/zeek/remotelogs"))
     assert user == "root"
     assert "rita import --rolling -d sensor_1__10005 -l /opt/zeek/remotelogs/Sensor-1__10005" in command
     assert scripts.rita_database("10005__x") == "sensor_10005__x"
