@@ -6,6 +6,7 @@ know exactly what this setup created. Never holds secrets.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -24,6 +25,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def new_nonce() -> str:
+    """128 random bits: no other run, on any machine, makes the same."""
+    return secrets.token_hex(16)
+
+
 class Resource(BaseModel):
     """One AWS resource (or relationship, such as an attachment) that a step needs."""
 
@@ -33,8 +39,9 @@ class Resource(BaseModel):
     id: str | None = None
     name: str | None = None
     attrs: dict[str, Any] = Field(default_factory=dict)
-    #: bumped each time the resource vanished and is created anew (part of its ClientToken)
-    generation: int = 0
+    #: random, saved with the intent before the create call and part of its ClientToken (steps.context):
+    #: a retried or resumed create repeats it; a new one is made when the resource is deleted or vanished
+    nonce: str = Field(default_factory=new_nonce)
 
 
 class StepState(BaseModel):
@@ -52,8 +59,6 @@ class State(BaseModel):
     setup: str
     region: str | None = None
     account_id: str | None = None
-    #: bumped by each finished teardown, so a setup re-applied later gets fresh ClientTokens
-    generation: int = 0
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
     steps: dict[str, StepState] = Field(default_factory=dict)

@@ -1,6 +1,12 @@
 """RunInstances and CreateNetworkInterface, with the AWS behaviour moto lacks.
 
-- ClientToken idempotency (:mod:`sandbox.idempotency`).
+- ClientToken idempotency (:mod:`sandbox.idempotency`). A repeated RunInstances
+  answers with the instances' current state, as AWS does ("The only information
+  that might vary in the response is the state of the instance", "Ensuring
+  idempotency in Amazon EC2 API requests",
+  https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html):
+  a token repeated after a termination gets the terminated instance. moto
+  always answers ``pending``; that stays for instances still alive.
 - An interface that RunInstances creates is deleted when its instance is
   terminated unless the request says otherwise: "network interfaces that are
   automatically created and attached to instances ... are set to terminate when
@@ -13,6 +19,7 @@
 from __future__ import annotations
 
 from moto.core.responses import ActionResult
+from moto.ec2.models.instances import InstanceState
 from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
 from moto.ec2.responses.instances import InstanceResponse
@@ -20,7 +27,17 @@ from moto.ec2.responses.instances import InstanceResponse
 from .idempotency import idempotent
 
 
+def _launch_state(state: InstanceState) -> dict:
+    if state.name in ("pending", "running"):
+        return {"Code": 0, "Name": "pending"}
+    return {"Code": state.code, "Name": state.name}
+
+
 class LaunchActions(EC2BaseResponse):
+    RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+        **EC2BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
+        "RunInstances.Reservation.Instances.Instance.State": _launch_state,
+    }
     create_network_interface = idempotent(ElasticNetworkInterfaces.create_network_interface)
 
     @idempotent

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.models.actions import Action, Ref, substitute
 from vpc_mirror.models.plan import Plan
 from vpc_mirror.models.state import Resource, State
 from vpc_mirror.steps.aws import Aws
@@ -35,7 +34,7 @@ class StepFailed(Exception):
 
 @dataclass
 class Found:
-    """A resource as AWS knows it: its id and the attributes later actions refer to (``${key.attr}``)."""
+    """A resource as AWS knows it: its id and the attributes later actions refer to (``Ref(key, attr)``)."""
 
     id: str
     attrs: dict[str, Any] = field(default_factory=dict)
@@ -74,15 +73,17 @@ class Context:
         return any(t.get("Key") == SETUP_TAG and t.get("Value") == self.setup for t in tags or ())
 
     def token(self, action: Action) -> str:
-        """A ClientToken stable across runs, so a retried create cannot duplicate.
+        """A ClientToken that a retried or resumed create repeats, and nothing else ever sends.
 
-        It changes with the setup's generation (bumped by a finished teardown) and
-        the resource's (bumped when it vanished behind our back): AWS answers a
-        reused token with the original resource, even a terminated one.
+        AWS answers a repeated token with the original resource, even a
+        terminated or deleted one, so the token is made of the resource
+        record's random nonce, saved with the intent before the call: another
+        state directory (a new laptop, CI) has its own, and a deleted or
+        vanished resource gets a new one for its next life.
         """
         res = self.state.resource(action.key)
-        parts = (self.setup, self.state.generation, action.step, action.key, res.generation if res else 0)
-        return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:48]
+        parts = (self.setup, action.step, action.key, res.nonce)
+        return hashlib.sha256("/".join(parts).encode()).hexdigest()[:48]
 
     def takes_client_token(self, api: str) -> bool:
         return "ClientToken" in self.aws.ec2.meta.service_model.operation_model(api).input_shape.members
@@ -117,20 +118,12 @@ class Context:
             return res
 
     def resolve(self, value: Any) -> Any:
-        """Replace ``${key}`` / ``${key.attr}`` with recorded ids / attributes."""
-        if isinstance(value, str):
-            whole = REF.fullmatch(value)
-            if whole:
-                return self._lookup(whole)
-            return REF.sub(lambda m: str(self._lookup(m)), value)
-        if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        return value
+        """Replace each Ref with the recorded id / attribute (and Joined with its text); strings stay as they are."""
+        return substitute(value, self._lookup)
 
-    def _lookup(self, match: re.Match) -> Any:
-        res = self.state.resource(match.group(1))
+    def _lookup(self, ref: Ref) -> Any:
+        res = self.state.resource(ref.key)
         if res is None or res.id is None or res.status == "deleted":
-            raise StepFailed("engine", f"{match.group(0)} is not created yet; apply the earlier steps first")
-        return res.id if match.group(2) is None else res.attrs[match.group(2)]
+            what = ref.key if ref.attr is None else f"{ref.key}'s {ref.attr}"
+            raise StepFailed("engine", f"{what} is not created yet; apply the earlier steps first")
+        return res.id if ref.attr is None else res.attrs[ref.attr]

@@ -15,10 +15,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vpc_mirror.models.actions import Action
-from vpc_mirror.models.state import Resource, StepStatus, now
+from vpc_mirror.models.state import Resource, StepStatus, new_nonce, now
 from vpc_mirror.steps.aws_errors import explain
-from vpc_mirror.steps.context import Context, StepFailed
-from vpc_mirror.steps.resources import KINDS
+from vpc_mirror.steps.context import Context, Found, StepFailed
+from vpc_mirror.steps.resources import KINDS, StaleToken
 
 
 class Refused(Exception):
@@ -118,7 +118,7 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
                     ctx.record(action, status="created", id=hit.id, attrs=hit.attrs)
             elif res is not None and res.status == "created":
                 ctx.log(f"{action.key} ({res.id}) no longer exists; it will be created again")
-                ctx.record(action, status="intended", id=None, generation=res.generation + 1)
+                ctx.record(action, status="intended", id=None, nonce=new_nonce())
 
 
 async def execute(ctx: Context, actions: list[Action]) -> None:
@@ -136,15 +136,12 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
             continue
 
         async def make(action: Action) -> None:
-            kind = KINDS[action.kind]
             params = ctx.resolve(action.params)
             ctx.record(action, status="intended")
-            if ctx.takes_client_token(action.api):
-                params["ClientToken"] = ctx.token(action)
             ctx.log(f"… {action.summary}")
             ctx.progress(action, "running", None)
             try:
-                made = await ctx.call(guarded(lambda: kind.create(ctx, action, params), action))
+                made = await ctx.call(guarded(lambda: _create(ctx, action, params), action))
             except Exception as exc:
                 ctx.progress(action, "failed", str(exc))
                 raise
@@ -153,6 +150,27 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
             ctx.progress(action, "done", made.id)
 
         await _gather_all([make(a) for a in todo])
+
+
+def _create(ctx: Context, action: Action, params: dict[str, Any]) -> Found:
+    """Create with the action's ClientToken; once more with a new one when AWS shows the token is an old one's.
+
+    A token is only ever repeated for the same resource's retried create, so an
+    IdempotentParameterMismatch, or an answer that is a terminated instance,
+    means the token made something else (a state file restored from a backup
+    taken while this create was in flight): a new nonce is saved before the new call.
+    """
+    kind = KINDS[action.kind]
+    if not ctx.takes_client_token(action.api):
+        return kind.create(ctx, action, params)
+    try:
+        return kind.create(ctx, action, dict(params, ClientToken=ctx.token(action)))
+    except (ClientError, StaleToken) as exc:
+        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") != "IdempotentParameterMismatch":
+            raise
+        ctx.log(f"! {action.key}: {exc}; creating it with a new ClientToken")
+        ctx.record(action, nonce=new_nonce())
+        return kind.create(ctx, action, dict(params, ClientToken=ctx.token(action)))
 
 
 async def _gather_all(coros: list) -> None:
@@ -188,12 +206,14 @@ async def undo_step(ctx: Context, step_name: str) -> None:
             if res.status == "intended" and res.id is None:
                 with ctx._lock:
                     res.status = "deleted"
+                    res.nonce = new_nonce()
                 ctx.save()
                 return
             ctx.log(f"… delete {res.kind} {res.id}")
             await ctx.call(guarded(lambda: kind.delete(ctx, res), context=f"deleting {res.kind} {res.id}"))
             with ctx._lock:
                 res.status = "deleted"
+                res.nonce = new_nonce()  # a later apply creates it anew, with a new ClientToken
             ctx.save()
             ctx.log(f"✓ deleted {res.kind} {res.id}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Step
 
@@ -25,12 +25,12 @@ class FilterStep(Step):
         if answers.mirror_amazon_dns:
             actions.append(Action(step=self.name, key="filter-services", kind="mirror-filter-services",
                                   verb="create", api="ModifyTrafficMirrorFilterNetworkServices",
-                                  params={"TrafficMirrorFilterId": "${filter}", "AddNetworkServices": ["amazon-dns"]},
+                                  params={"TrafficMirrorFilterId": Ref("filter"), "AddNetworkServices": ["amazon-dns"]},
                                   summary="also mirror traffic to the Amazon DNS server (amazon-dns)"))
         for rule in answers.rules:
             key = rule_key(rule.direction, rule.number)
             params: dict = {
-                "TrafficMirrorFilterId": "${filter}",
+                "TrafficMirrorFilterId": Ref("filter"),
                 "TrafficDirection": rule.direction,
                 "RuleNumber": rule.number,
                 "RuleAction": rule.action,

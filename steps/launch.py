@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+
 from botocore.exceptions import ClientError
 
+from vpc_mirror.models.actions import Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Refused
 
@@ -35,6 +38,20 @@ def resolve_image(ctx: Context, step: str, field: str, image: str) -> dict:
     return {"image_id": image_id, "root_device": images[0].get("RootDeviceName", "/dev/sda1")}
 
 
+def check_instance_type(ctx: Context, step: str, field: str, instance_type: str, default: str) -> None:
+    """Refused, naming ``field`` and the nearest offered types (else ``default``), unless the region offers it."""
+    def offered(**filters) -> list[str]:
+        pages = ctx.aws.ec2.get_paginator("describe_instance_type_offerings").paginate(LocationType="region",
+                                                                                       **filters)
+        return [o["InstanceType"] for page in pages for o in page["InstanceTypeOfferings"]]
+
+    if offered(Filters=[{"Name": "instance-type", "Values": [instance_type]}]):
+        return
+    near = difflib.get_close_matches(instance_type, offered(), n=3, cutoff=0.5) or [f"{default}, the default"]
+    raise Refused(step, [f"{field}: {instance_type} is not an instance type {ctx.aws.region} offers; "
+                         f"pick one it does, e.g. {', '.join(near)}"])
+
+
 def check_key_pair(ctx: Context, step: str, key_name: str) -> None:
     try:
         ctx.aws.ec2.describe_key_pairs(KeyNames=[key_name])
@@ -56,9 +73,9 @@ def run_instances_params(
     user_data: str | None = None,
 ) -> dict:
     name = ctx.name_tag(role)
-    interface: dict = {"DeviceIndex": 0, "SubnetId": "${subnet}", "AssociatePublicIpAddress": True}
+    interface: dict = {"DeviceIndex": 0, "SubnetId": Ref("subnet"), "AssociatePublicIpAddress": True}
     if ctx.plan.vpc.ssh_from:
-        interface["Groups"] = ["${ssh-sg}"]
+        interface["Groups"] = [Ref("ssh-sg")]
     if ipv6:
         interface["Ipv6AddressCount"] = 1
     params: dict = {

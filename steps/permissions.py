@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
-from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.models.actions import Action, Ref, substitute
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import is_live
 
@@ -77,21 +77,15 @@ def _dry_run(ctx: Context, action: Action, by_key: dict[str, Action]) -> Preflig
 
 def _with_placeholders(ctx: Context, value, by_key: dict[str, Action]):
     """Resolve refs like the engine does, with placeholders for what does not exist yet."""
-    if isinstance(value, str):
-        return REF.sub(lambda m: _lookup(ctx, m.group(1), m.group(2), by_key), value)
-    if isinstance(value, dict):
-        return {k: _with_placeholders(ctx, v, by_key) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_with_placeholders(ctx, v, by_key) for v in value]
-    return value
+    return substitute(value, lambda ref: _lookup(ctx, ref, by_key))
 
 
-def _lookup(ctx: Context, key: str, attr: str | None, by_key: dict[str, Action]) -> str:
+def _lookup(ctx: Context, ref: Ref, by_key: dict[str, Action]) -> str:
     """The live id or attribute (state, or the plan's reused resource), else a placeholder."""
-    action = by_key[key]
-    res = ctx.state.resource(key)
+    action = by_key[ref.key]
+    res = ctx.state.resource(ref.key)
     known = ({"id": res.id, **res.attrs} if res is not None and res.id and res.status in ("created", "reused")
              else {"id": action.id, **action.params} if action.verb == "reuse" else {})
-    if attr is None:
+    if ref.attr is None:
         return known.get("id") or PLACEHOLDER_IDS[action.kind]
-    return str(known[attr]) if attr in known else PLACEHOLDER_ATTRS[attr]
+    return str(known[ref.attr]) if ref.attr in known else PLACEHOLDER_ATTRS[ref.attr]

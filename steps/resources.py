@@ -16,8 +16,12 @@ from botocore.exceptions import ClientError
 
 from vpc_mirror.models.actions import Action
 from vpc_mirror.models.state import Resource
-from vpc_mirror.steps.context import SETUP_TAG, Context, Found
+from vpc_mirror.steps.context import SETUP_TAG, Context, Found, StepFailed
 from vpc_mirror.steps.ec2_describe import LIVE_INSTANCE_STATES, name_tag
+
+
+class StaleToken(Exception):
+    """A create answered with what an earlier request with the same ClientToken made, which is gone."""
 
 
 def _code(exc: ClientError) -> str:
@@ -194,7 +198,7 @@ class SecurityGroupKind(TaggedKind):
 
 
 def instance_attrs(inst: dict) -> dict[str, Any]:
-    """What later steps and actions use of an instance (``${sensor.private_ip}``, ``${test-beacon.primary_eni}``)."""
+    """What later steps and actions use of an instance, e.g. ``Ref("test-beacon", "primary_eni")``."""
     primary = next(
         (n for n in inst.get("NetworkInterfaces", []) if n.get("Attachment", {}).get("DeviceIndex") == 0), {}
     )
@@ -203,6 +207,7 @@ def instance_attrs(inst: dict) -> dict[str, Any]:
         "private_ip": inst.get("PrivateIpAddress"),
         "public_ip": inst.get("PublicIpAddress"),
         "subnet_id": inst.get("SubnetId"),
+        "vpc_id": inst.get("VpcId"),
         "az": inst.get("Placement", {}).get("AvailabilityZone"),
         "primary_eni": primary.get("NetworkInterfaceId"),
         "image_id": inst.get("ImageId"),
@@ -224,11 +229,20 @@ class InstanceKind(TaggedKind):
         return super().setup_filters(ctx) + [{"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}]
 
     def create(self, ctx, action, params):
-        instance_id = ctx.aws.ec2.run_instances(**params)["Instances"][0]["InstanceId"]
+        launched = ctx.aws.ec2.run_instances(**params)["Instances"][0]
+        instance_id = launched["InstanceId"]
+        if launched["State"]["Name"] in ("shutting-down", "terminated"):
+            raise StaleToken(f"RunInstances answered with {instance_id}, {launched['State']['Name']}, "
+                             "launched earlier with this ClientToken")
 
         def running():
             current = self.listed(ctx, InstanceIds=[instance_id])[0]
-            return current if current["State"]["Name"] == "running" else None
+            state = current["State"]["Name"]
+            if state not in ("pending", "running"):
+                reason = current.get("StateReason", {}).get("Message", "no reason given")
+                raise StepFailed(action.step, f"{action.key} instance {instance_id} is {state} instead of "
+                                              f"running ({reason}); fix that, then resume")
+            return current if state == "running" else None
 
         return self.found(ctx, _wait(running, f"instance {instance_id} to run"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.steps.context import Context
 
 
@@ -13,12 +13,12 @@ def security_group_actions(ctx: Context, step: str, purpose: str, *, description
     name = ctx.name_tag(key)
     return [
         Action(step=step, key=key, kind="security-group", verb="create", name=name, api="CreateSecurityGroup",
-               params={"GroupName": f"vpc-mirror-{ctx.setup}-{purpose}", "VpcId": "${vpc}",
+               params={"GroupName": f"vpc-mirror-{ctx.setup}-{purpose}", "VpcId": Ref("vpc"),
                        "Description": f"vpc-mirror {ctx.setup}: {description}",
                        "TagSpecifications": ctx.tag_specs(name, "security-group")},
                summary=summary),
         Action(step=step, key=f"{key}-ingress", kind="security-group-ingress", verb="create",
                api="AuthorizeSecurityGroupIngress",
-               params={"GroupId": "${" + key + "}", "IpPermissions": [permission]},
+               params={"GroupId": Ref(key), "IpPermissions": [permission]},
                summary=permission_summary),
     ]

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from vpc_mirror.models.actions import Action
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Refused, Step, guarded
-from vpc_mirror.steps.launch import check_key_pair, resolve_image, run_instances_params
+from vpc_mirror.steps.launch import check_instance_type, check_key_pair, resolve_image, run_instances_params
 from vpc_mirror.steps.resources import instance_attrs
 
 
@@ -36,6 +36,10 @@ class SensorStep(Step):
         facts.update(await ctx.call(guarded(
             lambda: resolve_image(ctx, self.name, "sensor.image", answers.image), context="looking up the image")))
         await ctx.call(guarded(lambda: check_key_pair(ctx, self.name, answers.key_name), context="checking the key"))
+        await ctx.call(guarded(
+            lambda: check_instance_type(ctx, self.name, "sensor.instance_type", answers.instance_type,
+                                        type(answers).model_fields["instance_type"].default),
+            context="checking the instance type"))
 
     def plan(self, ctx: Context) -> list[Action]:
         answers = ctx.plan.sensor

@@ -7,7 +7,7 @@ quota; never from 0.0.0.0/0.
 
 from __future__ import annotations
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Step
 from vpc_mirror.steps.security_group import security_group_actions
@@ -19,14 +19,14 @@ from vpc_mirror.steps.test_beacon import mirrors_beacon
 RULES_PER_GROUP = 60
 
 
-def vxlan_sources(ctx: Context) -> tuple[list[str], str]:
+def vxlan_sources(ctx: Context) -> tuple[list[str | Joined], str]:
     """The CIDRs allowed to send VXLAN, and how they were chosen (the mirrored test beacon always by address)."""
     sources = sources_of(ctx)
-    beacon = ["${test-beacon.private_ip}/32"] if mirrors_beacon(ctx) else []
+    beacon = [Joined((Ref("test-beacon", "private_ip"), "/32"))] if mirrors_beacon(ctx) else []
     if ctx.plan.source_eni.mode == "primary":
         hosts = sorted({f"{s['private_ip']}/32" for s in sources})
     else:
-        hosts = ["${" + source_eni_key(s["instance_id"]) + ".private_ip}/32" for s in sources]
+        hosts = [Joined((Ref(source_eni_key(s["instance_id"]), "private_ip"), "/32")) for s in sources]
     if len(hosts) + len(beacon) <= RULES_PER_GROUP:
         return hosts + beacon, "each source address"
     subnets = sorted({s["subnet_cidr"] for s in sources})
@@ -52,13 +52,13 @@ class SensorEniStep(Step):
         ) + [
             Action(step=self.name, key="sensor-eni", kind="network-interface", verb="create", name=eni_name,
                    api="CreateNetworkInterface",
-                   params={"SubnetId": "${sensor.subnet_id}", "Groups": ["${vxlan-sg}"],
+                   params={"SubnetId": Ref("sensor", "subnet_id"), "Groups": [Ref("vxlan-sg")],
                            "Description": f"vpc-mirror {ctx.setup}: Zeek capture interface",
                            "TagSpecifications": ctx.tag_specs(eni_name, "network-interface")},
                    summary="create the capture ENI in the sensor's subnet"),
             Action(step=self.name, key="sensor-eni/attachment", kind="eni-attachment", verb="create",
                    api="AttachNetworkInterface",
-                   params={"NetworkInterfaceId": "${sensor-eni}", "InstanceId": "${sensor}",
+                   params={"NetworkInterfaceId": Ref("sensor-eni"), "InstanceId": Ref("sensor"),
                            "DeviceIndex": answers.device_index},
                    summary=f"attach it to the sensor as device {answers.device_index}"),
         ]

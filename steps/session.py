@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.models.mirroring_support import (
     MAX_SESSIONS_PER_SOURCE_ENI,
     MAX_SOURCES_PER_ENI_TARGET,
@@ -120,23 +120,23 @@ class SessionStep(Step):
         numbers = ctx.facts(self.name).get("session_numbers", {})
         wanted = ctx.plan.session.session_number
         actions = [
-            self._session(ctx, f"session/{s['instance_id']}", "${" + source_eni_key(s["instance_id"]) + "}",
+            self._session(ctx, f"session/{s['instance_id']}", Ref(source_eni_key(s["instance_id"])),
                           numbers.get(s["instance_id"], wanted or 1),
                           f"{s['instance_id']} ({s['name'] or 'no name'}, {s['instance_type']})")
             for s in sources_of(ctx)
         ]
         if mirrors_beacon(ctx):  # a new instance: no other session on its ENI yet
-            actions.append(self._session(ctx, "session/test-beacon", "${test-beacon.primary_eni}", wanted or 1,
+            actions.append(self._session(ctx, "session/test-beacon", Ref("test-beacon", "primary_eni"), wanted or 1,
                                          f"the test beacon ({ctx.plan.test_beacon.instance_type})"))
         return actions
 
-    def _session(self, ctx: Context, key: str, eni: str, number: int, what: str) -> Action:
+    def _session(self, ctx: Context, key: str, eni: Ref, number: int, what: str) -> Action:
         answers = ctx.plan.session
         name = ctx.name_tag(key)
         params: dict = {
             "NetworkInterfaceId": eni,
-            "TrafficMirrorTargetId": "${target}",
-            "TrafficMirrorFilterId": "${filter}",
+            "TrafficMirrorTargetId": Ref("target"),
+            "TrafficMirrorFilterId": Ref("filter"),
             "SessionNumber": number,
             "Description": answers.description,
             "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-session"),

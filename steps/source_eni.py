@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Step
 from vpc_mirror.steps.sources import sources_of
@@ -39,7 +39,7 @@ class SourceEniStep(Step):
                        summary=f"create a dedicated ENI for {s['instance_id']} in {s['subnet_id']}"),
                 Action(step=self.name, key=f"{key}/attachment", kind="eni-attachment", verb="create",
                        api="AttachNetworkInterface",
-                       params={"NetworkInterfaceId": "${" + key + "}", "InstanceId": s["instance_id"],
+                       params={"NetworkInterfaceId": Ref(key), "InstanceId": s["instance_id"],
                                "DeviceIndex": index},
                        summary=f"attach it to {s['instance_id']} as device {index}"),
             ]

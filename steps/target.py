@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Step
 
@@ -14,6 +14,6 @@ class TargetStep(Step):
         name = ctx.name_tag("target")
         return [Action(step=self.name, key="target", kind="mirror-target", verb="create", name=name,
                        api="CreateTrafficMirrorTarget",
-                       params={"NetworkInterfaceId": "${sensor-eni}", "Description": ctx.plan.target.description,
+                       params={"NetworkInterfaceId": Ref("sensor-eni"), "Description": ctx.plan.target.description,
                                "TagSpecifications": ctx.tag_specs(name, "traffic-mirror-target")},
                        summary="create the mirror target on the capture ENI")]

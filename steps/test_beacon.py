@@ -12,7 +12,7 @@ from vpc_mirror.models.actions import Action
 from vpc_mirror.models.mirroring_support import support_of
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.engine import Refused, Step, guarded
-from vpc_mirror.steps.launch import resolve_image, run_instances_params
+from vpc_mirror.steps.launch import check_instance_type, resolve_image, run_instances_params
 from vpc_mirror.steps.sources import instance_type_info
 
 BEACON_IMAGE = "ubuntu-24.04"
@@ -67,6 +67,10 @@ class TestBeaconStep(Step):
             return
         ctx.facts(self.name).update(await ctx.call(guarded(
             lambda: resolve_image(ctx, self.name, "test_beacon", BEACON_IMAGE), context="looking up the image")))
+        await ctx.call(guarded(lambda: check_instance_type(ctx, self.name, "test_beacon.instance_type",
+                                                           answers.instance_type,
+                                                           type(answers).model_fields["instance_type"].default),
+                               context="checking the instance type"))
         if answers.mirror:
             types = await ctx.call(guarded(lambda: instance_type_info(ctx, {answers.instance_type}),
                                            context="reading the beacon's instance type"))

@@ -11,7 +11,7 @@ import ipaddress
 
 from botocore.exceptions import ClientError
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Ref
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.ec2_describe import by_ref
 from vpc_mirror.steps.security_group import security_group_actions
@@ -91,12 +91,12 @@ class VpcStep(Step):
         if answers.ipv6:
             vpc_params["AmazonProvidedIpv6CidrBlock"] = True
         subnet_params = {
-            "VpcId": "${vpc}",
+            "VpcId": Ref("vpc"),
             "CidrBlock": first_subnet(answers.cidr),
             "TagSpecifications": ctx.tag_specs(name("subnet"), "subnet"),
         }
         if answers.ipv6:
-            subnet_params["Ipv6CidrBlock"] = "${vpc.ipv6_subnet_0}"
+            subnet_params["Ipv6CidrBlock"] = Ref("vpc", "ipv6_subnet_0")
         actions = [
             Action(step=self.name, key="vpc", kind="vpc", verb="create", name=name("vpc"), api="CreateVpc",
                    params=vpc_params,
@@ -108,18 +108,18 @@ class VpcStep(Step):
                    params={"TagSpecifications": ctx.tag_specs(name("igw"), "internet-gateway")},
                    summary="create internet gateway"),
             Action(step=self.name, key="igw-attachment", kind="gateway-attachment", verb="create",
-                   api="AttachInternetGateway", params={"InternetGatewayId": "${igw}", "VpcId": "${vpc}"},
+                   api="AttachInternetGateway", params={"InternetGatewayId": Ref("igw"), "VpcId": Ref("vpc")},
                    summary="attach the internet gateway to the VPC"),
             Action(step=self.name, key="route-ipv4", kind="route", verb="create", api="CreateRoute",
-                   params={"RouteTableId": "${vpc.main_route_table_id}", "DestinationCidrBlock": "0.0.0.0/0",
-                           "GatewayId": "${igw}"},
+                   params={"RouteTableId": Ref("vpc", "main_route_table_id"), "DestinationCidrBlock": "0.0.0.0/0",
+                           "GatewayId": Ref("igw")},
                    summary="route 0.0.0.0/0 to the internet gateway"),
         ]
         if answers.ipv6:
             actions.append(
                 Action(step=self.name, key="route-ipv6", kind="route", verb="create", api="CreateRoute",
-                       params={"RouteTableId": "${vpc.main_route_table_id}", "DestinationIpv6CidrBlock": "::/0",
-                               "GatewayId": "${igw}"},
+                       params={"RouteTableId": Ref("vpc", "main_route_table_id"), "DestinationIpv6CidrBlock": "::/0",
+                               "GatewayId": Ref("igw")},
                        summary="route ::/0 to the internet gateway")
             )
         return actions

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.aws_errors import explain
 from vpc_mirror.steps.engine import waves
 from vpc_mirror.steps.sensor_eni import RULES_PER_GROUP, vxlan_sources
@@ -58,9 +58,9 @@ def test_vxlan_rule_falls_back_to_subnets_past_the_quota():
 def test_waves_order_actions_by_their_references():
     a = Action(step="s", key="filter", kind="mirror-filter", verb="create", summary="f")
     b = Action(step="s", key="rule", kind="mirror-filter-rule", verb="create", summary="r",
-               params={"TrafficMirrorFilterId": "${filter}"})
+               params={"TrafficMirrorFilterId": Ref("filter")})
     c = Action(step="s", key="other", kind="mirror-filter-rule", verb="create", summary="o",
-               params={"Cidr": "${elsewhere.private_ip}/32"})
+               params={"Cidr": Joined((Ref("elsewhere", "private_ip"), "/32"))})
     assert [[x.key for x in w] for w in waves([b, a, c])] == [["filter", "other"], ["rule"]]
 
 
@@ -68,8 +68,8 @@ def test_mirrored_test_beacon_is_admitted_by_its_own_address():
     ctx = _ctx(3)
     ctx.plan.test_beacon = SimpleNamespace(enabled=True, mirror=True)
     cidrs, _ = vxlan_sources(ctx)
-    assert cidrs[-1] == "${test-beacon.private_ip}/32" and len(cidrs) == 4
+    assert cidrs[-1] == Joined((Ref("test-beacon", "private_ip"), "/32")) and len(cidrs) == 4
     many = _ctx(RULES_PER_GROUP + 250)
     many.plan.test_beacon = ctx.plan.test_beacon
     cidrs, _ = vxlan_sources(many)
-    assert cidrs == ["10.0.0.0/24", "10.0.1.0/24", "${test-beacon.private_ip}/32"]
+    assert cidrs == ["10.0.0.0/24", "10.0.1.0/24", Joined((Ref("test-beacon", "private_ip"), "/32"))]

@@ -3,7 +3,8 @@
 Each created id is captured with ``--query … --output text`` into a variable
 that later calls use; values apply derives from AWS (the VPC's first IPv6 /64,
 its main route table, a subnet or address of an instance or ENI) are read with
-AWS CLI queries at the point apply would read them.
+AWS CLI queries at the point apply would read them. Each call's parameters are
+one ``--cli-input-json`` document, so text the user typed arrives as typed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Joined, Ref, refs_in
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.exports.common import Piece, in_apply_order, ident, pieces
 
@@ -68,40 +69,52 @@ def var(key: str, attr: str | None = None) -> str:
     return ident(key if attr is None else f"{key}.{attr}", "upper")
 
 
-def _word(text: str) -> str:
-    """One shell word: literal text single-quoted, refs as "$VARIABLES"."""
+def _word(parts: list[Piece]) -> str:
+    """One shell word: literal text single-quoted, Refs as "$VARIABLES"."""
     out = []
-    for piece in pieces(text):
-        out.append(shlex.quote(piece) if isinstance(piece, str) else f'"${var(*piece)}"')
+    for piece in parts:
+        out.append(shlex.quote(piece) if isinstance(piece, str) else f'"${var(piece.key, piece.attr)}"')
     return "".join(out) or "''"
 
 
-def _options(params: dict[str, Any]) -> list[str]:
-    """``--option value`` per parameter; booleans as ``--flag`` / ``--no-flag``; structures as JSON."""
-    options = []
-    for name, value in params.items():
-        option = "--" + xform_name(name, "-")
-        if isinstance(value, bool):
-            options.append(option if value else "--no-" + option[2:])
-        elif isinstance(value, (dict, list)):
-            options.append(f"{option} {_word(json.dumps(value, separators=(',', ':')))}")
+def _json(value: Any) -> list[Piece]:
+    """``value`` as JSON text in pieces: the literal JSON, and the Refs that go inside its strings."""
+    if isinstance(value, dict):
+        out: list[Piece] = ["{"]
+        for n, (key, item) in enumerate(value.items()):
+            out += [("," if n else "") + json.dumps(key) + ":", *_json(item)]
+        return out + ["}"]
+    if isinstance(value, list):
+        out = ["["]
+        for n, item in enumerate(value):
+            out += [","] * bool(n) + _json(item)
+        return out + ["]"]
+    if isinstance(value, (Ref, Joined)):
+        return ['"', *(json.dumps(p)[1:-1] if isinstance(p, str) else p for p in pieces(value)), '"']
+    return [json.dumps(value)]
+
+
+def _merged(parts: list[Piece]) -> list[Piece]:
+    """Neighbouring literal pieces as one."""
+    out: list[Piece] = []
+    for piece in parts:
+        if out and isinstance(piece, str) and isinstance(out[-1], str):
+            out[-1] += piece
         else:
-            options.append(f"{option} {_word(str(value))}")
-    return options
-
-
-def _cli_params(api: str, params: dict) -> dict:
-    """The AWS CLI's own spelling where it differs: run-instances takes ``--count`` for MinCount/MaxCount."""
-    if api == "RunInstances" and "MinCount" in params:
-        params = dict(params)
-        low, high = params.pop("MinCount"), params.pop("MaxCount")
-        params = {"Count": str(low) if low == high else f"{low}:{high}", **params}
-    return params
+            out.append(piece)
+    return out
 
 
 def _command(api: str, params: dict) -> str:
-    params = _cli_params(api, params)
-    return " \\\n    ".join([f"ec2 {xform_name(api, '-')}"] + _options(params))
+    """The call with all its parameters as ``--cli-input-json``: the AWS CLI reads an option's value that
+    starts with ``file://`` or ``http://`` as a file or URL, and one that starts with ``-`` as an option;
+    values inside the JSON are taken as they are."""
+    return f"ec2 {xform_name(api, '-')} \\\n    --cli-input-json {_word(_merged(_json(params)))}"
+
+
+def _comment(text: str) -> str:
+    """One comment line, whatever the text (names come from AWS and may hold line breaks)."""
+    return "# " + "".join(c if c.isprintable() else " " for c in text)
 
 
 def _lookup(action: Action, attr: str) -> str:
@@ -121,9 +134,8 @@ def render(ctx: Context, actions: list[Action]) -> str:
     ordered = in_apply_order(actions)
     used: dict[str, set[str | None]] = {}
     for action in ordered:
-        for piece in _all_pieces(action.params):
-            if isinstance(piece, tuple):
-                used.setdefault(piece[0], set()).add(piece[1])
+        for ref in refs_in(action.params):
+            used.setdefault(ref.key, set()).add(ref.attr)
     lines = [
         "#!/usr/bin/env bash",
         f"# vpc-mirror setup {ctx.setup!r}: the resources `vpc-mirror apply` creates, as AWS CLI calls, in its order.",
@@ -143,7 +155,7 @@ def render(ctx: Context, actions: list[Action]) -> str:
             lines += _reused(action, used[action.key])
         if action.verb != "create":
             continue
-        lines.append(f"# {action.summary}")
+        lines.append(_comment(action.summary))
         command = _command(action.api, action.params)
         if action.api in ID_QUERY:
             lines.append(f"{var(action.key)}=$({command} \\\n    --query '{ID_QUERY[action.api]}' --output text)")
@@ -160,19 +172,9 @@ def render(ctx: Context, actions: list[Action]) -> str:
 
 
 def _reused(action: Action, attrs: set[str | None]) -> list[str]:
-    lines = [f"# {action.summary}", f"{var(action.key)}={shlex.quote(action.id or '')}"]
+    lines = [_comment(action.summary), f"{var(action.key)}={shlex.quote(action.id or '')}"]
     for attr in sorted(a for a in attrs if a):
         known = action.params.get(attr)
         lines.append(f"{var(action.key, attr)}={shlex.quote(str(known))}" if known is not None
                      else _lookup(action, attr))
     return lines + [""]
-
-
-def _all_pieces(value: Any) -> list[Piece]:
-    if isinstance(value, str):
-        return pieces(value)
-    if isinstance(value, dict):
-        return [p for v in value.values() for p in _all_pieces(v)]
-    if isinstance(value, list):
-        return [p for v in value for p in _all_pieces(v)]
-    return []

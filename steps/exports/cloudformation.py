@@ -14,12 +14,11 @@ on it (AWS::EC2::EIP and AWS::EC2::EIPAssociation).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
-from vpc_mirror.models.actions import REF, Action
+from vpc_mirror.models.actions import Action, Joined, Ref, refs_in
 from vpc_mirror.steps.context import Context
 from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
 
@@ -33,9 +32,8 @@ class _Template:
         self.ctx = ctx
         self.actions = in_apply_order(actions)
         self.by_key = {a.key: a for a in self.actions}
-        #: instances whose primary interface an action names (``${key.primary_eni}``): the template declares it
-        self.named_primary_enis = {m.group(1) for a in self.actions for m in REF.finditer(json.dumps(a.params))
-                                   if m.group(2) == "primary_eni"}
+        #: instances whose primary interface an action names (``Ref(key, "primary_eni")``): the template declares it
+        self.named_primary_enis = {r.key for a in self.actions for r in refs_in(a.params) if r.attr == "primary_eni"}
         self.parameters: dict[str, dict] = {}
         self.resources: dict[str, dict] = {}
 
@@ -46,9 +44,9 @@ class _Template:
             return {k: self.value(v, deps) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v, deps) for v in value]
-        if not isinstance(value, str):
+        if not isinstance(value, (Ref, Joined)):
             return value
-        parts = [p if isinstance(p, str) else self.ref(p[0], p[1], deps) for p in pieces(value)]
+        parts = [p if isinstance(p, str) else self.ref(p.key, p.attr, deps) for p in pieces(value)]
         if len(parts) == 1:
             return parts[0]
         return {"Fn::Join": ["", parts]}
@@ -100,7 +98,7 @@ class _Template:
         if p.get("AmazonProvidedIpv6CidrBlock"):
             self.add(f"{name}Ipv6Block", "AWS::EC2::VPCCidrBlock",
                      {"VpcId": {"Ref": name}, "AmazonProvidedIpv6CidrBlock": True}, set())
-        if any(a.kind == "route" and f"${{{action.key}.main_route_table_id}}" in a.params.values()
+        if any(a.kind == "route" and Ref(action.key, "main_route_table_id") in a.params.values()
                for a in self.actions):
             table_tags = [dict(t, Value=self.ctx.name_tag("route-table")) if t["Key"] == "Name" else t for t in tags(p)]
             self.add(f"{name}RouteTable", "AWS::EC2::RouteTable", {"VpcId": {"Ref": name}, "Tags": table_tags},
@@ -109,7 +107,7 @@ class _Template:
     def _CreateSubnet(self, action, name, p, deps):
         self.add(name, "AWS::EC2::Subnet", {"VpcId": p["VpcId"], "CidrBlock": p["CidrBlock"],
                                             "Ipv6CidrBlock": p.get("Ipv6CidrBlock"), "Tags": tags(p)}, deps)
-        table = f"{ident(action.params['VpcId'][2:-1], 'camel')}RouteTable"
+        table = f"{ident(action.params['VpcId'].key, 'camel')}RouteTable"
         if table in self.resources:
             self.add(f"{name}RouteTableAssociation", "AWS::EC2::SubnetRouteTableAssociation",
                      {"SubnetId": {"Ref": name}, "RouteTableId": {"Ref": table}}, set())
@@ -196,7 +194,7 @@ class _Template:
 
     def _ModifyTrafficMirrorFilterNetworkServices(self, action, name, p, deps):
         """A property of the filter in CloudFormation."""
-        filter_name = ident(action.params["TrafficMirrorFilterId"][2:-1], "camel")
+        filter_name = ident(action.params["TrafficMirrorFilterId"].key, "camel")
         self.resources[filter_name]["Properties"]["NetworkServices"] = p["AddNetworkServices"]
 
     def _CreateTrafficMirrorFilterRule(self, action, name, p, deps):

@@ -1,26 +1,20 @@
-"""What every export format needs from the plan: refs split out of values, tags, order."""
+"""What every export format needs from the plan: text values as literals and Refs, tags, order."""
 
 from __future__ import annotations
 
 import re
-from vpc_mirror.models.actions import REF, Action
+
+from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.engine import waves
 
-Piece = str | tuple[str, str | None]
+Piece = str | Ref
 
 
-def pieces(text: str) -> list[Piece]:
-    """``"${eni.private_ip}/32"`` -> ``[("eni", "private_ip"), "/32"]``; literal text stays a str."""
-    out: list[Piece] = []
-    last = 0
-    for match in REF.finditer(text):
-        if match.start() > last:
-            out.append(text[last:match.start()])
-        out.append((match.group(1), match.group(2)))
-        last = match.end()
-    if last < len(text):
-        out.append(text[last:])
-    return out
+def pieces(value: str | Ref | Joined) -> list[Piece]:
+    """A text value as literal strings and Refs: ``Joined((Ref("eni", "private_ip"), "/32"))`` -> its two parts."""
+    if isinstance(value, Joined):
+        return [p for p in value.parts if p != ""]
+    return [value]
 
 
 def tags(params: dict) -> list[dict]:

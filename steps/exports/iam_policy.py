@@ -16,6 +16,7 @@ import json
 from vpc_mirror.models.actions import Action
 from vpc_mirror.steps.context import SETUP_TAG, Context
 from vpc_mirror.steps.launch import IMAGE_PARAMETERS
+from vpc_mirror.steps.sources import sensor_vpc_of, sources_of
 from vpc_mirror.steps.test_beacon import BEACON_IMAGE
 
 #: kind -> the Describe calls that find it (and wait for it).
@@ -58,12 +59,15 @@ def _inspect_reads(ctx: Context) -> set[str]:
     plan = ctx.plan
     reads = {"DescribeInstances", "DescribeInstanceTypes", "DescribeSubnets",
              "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets"}
+    sensor_vpc = sensor_vpc_of(ctx)
+    if sensor_vpc and any(s["vpc_id"] != sensor_vpc for s in sources_of(ctx)):  # is the sensor reachable?
+        reads |= {"DescribeVpcPeeringConnections", "DescribeTransitGatewayAttachments"}
     if plan.vpc.mode == "existing":
         reads.add("DescribeVpcs")
     if plan.sensor.mode == "launch":
-        reads |= {"DescribeImages", "DescribeKeyPairs"}
+        reads |= {"DescribeImages", "DescribeKeyPairs", "DescribeInstanceTypeOfferings"}
     if plan.test_beacon.enabled:
-        reads.add("DescribeImages")
+        reads |= {"DescribeImages", "DescribeInstanceTypeOfferings"}
     return reads
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vpc_mirror.models.actions import Action
+from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.context import Context
-from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
+from vpc_mirror.steps.exports.common import in_apply_order, ident, tags
 
 #: api -> Terraform resource type.
 TYPES = {
@@ -44,11 +44,26 @@ def _hcl(value: Any, indent: int = 1) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+        return '"' + _hcl_text(value) + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_hcl(v, indent) for v in value) + "]"
     inner = "".join(f"{pad}  {json.dumps(k)} = {_hcl(v, indent + 1)}\n" for k, v in value.items())
     return "{\n" + inner + pad + "}"
+
+
+#: HCL's string escapes (other control characters as \\uNNNN).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _hcl_text(text: str) -> str:
+    """``text`` for inside an HCL quoted string: read back by Terraform exactly as it is.
+
+    ``${`` and ``%{`` would start a template sequence; their ``$`` / ``%`` is written as a ``\\u`` escape,
+    which HCL decodes only after finding the sequences (``$${`` would do for Terraform, but python-hcl2,
+    which the tests parse with, reads ``$${`` only when a ``}`` follows).
+    """
+    out = "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 or c == "\x7f" else c) for c in text)
+    return out.replace("${", "\\u0024{").replace("%{", "\\u0025{")
 
 
 def _block(header: str, body: dict[str, Any], indent: int = 0) -> str:
@@ -79,7 +94,7 @@ class _Config:
     def ref(self, key: str, attr: str | None) -> str:
         action = self.by_key[key]
         if action.verb == "reuse":
-            return f"var.{ident(key, 'snake')}" if attr is None else json.dumps(str(action.params[attr]))
+            return f"var.{ident(key, 'snake')}" if attr is None else _hcl(str(action.params[attr]))
         if (action.kind, attr) == ("vpc", "ipv6_subnet_0"):
             return f"cidrsubnet({self.address(action)}.ipv6_cidr_block, 8, 0)"
         return f"{self.address(action)}.{'id' if attr is None else ATTRIBUTES[(action.kind, attr)]}"
@@ -89,15 +104,13 @@ class _Config:
             return {k: self.value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v) for v in value]
-        if not isinstance(value, str):
-            return value
-        parts = pieces(value)
-        if len(parts) == 1 and isinstance(parts[0], tuple):
-            return Expr(self.ref(*parts[0]))
-        if all(isinstance(p, str) for p in parts):
-            return value
-        text = "".join(_hcl(p)[1:-1] if isinstance(p, str) else "${" + self.ref(*p) + "}" for p in parts)
-        return Expr(f'"{text}"')
+        if isinstance(value, Ref):
+            return Expr(self.ref(value.key, value.attr))
+        if isinstance(value, Joined):
+            text = "".join(_hcl_text(p) if isinstance(p, str) else "${" + self.ref(p.key, p.attr) + "}"
+                           for p in value.parts)
+            return Expr(f'"{text}"')
+        return value
 
     def build(self) -> str:
         for action in self.actions:
@@ -192,7 +205,7 @@ class _Config:
     def _CreateTrafficMirrorFilter(self, a, p):
         services = [x.params["AddNetworkServices"] for x in self.actions
                     if x.api == "ModifyTrafficMirrorFilterNetworkServices"
-                    and x.params["TrafficMirrorFilterId"] == "${" + a.key + "}"]
+                    and x.params["TrafficMirrorFilterId"] == Ref(a.key)]
         return {"description": p.get("Description"), "network_services": services[0] if services else None,
                 "tags": _tags(p)}
 
