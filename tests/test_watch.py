@@ -102,7 +102,27 @@ def test_a_file_that_is_not_pcap_fails_with_the_reason(capsys, tmp_path):
     junk = tmp_path / "notes.txt"
     junk.write_text("not a capture\n" * 10)
     code, _, err = watch(capsys, "--pcap", str(junk), "--headless", "--state-dir", str(tmp_path))
-    assert code == 1 and "notes.txt" in err
+    assert code == 2 and "notes.txt: not a pcap stream" in err
+
+
+@pytest.mark.parametrize("cut, code, said", [
+    (0, 2, "is empty: not a pcap file"),
+    (10, 2, "ends inside the pcap file header (10 of 24 bytes): not a pcap file"),
+    (24, 1, "read all of"),  # a header and no record: a valid capture of nothing, so no mirrored packet (exit 1)
+    (24 + 8, 1, "ends inside a record header (8 of 16 bytes): the file is truncated; read 0 records"),
+    (-5, 0, "ends inside its last record"),
+])
+def test_empty_headerless_and_truncated_captures_say_what_is_wrong(capsys, tmp_path, cut, code, said):
+    data = PCAP.read_bytes()
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(data[:cut] if cut >= 0 else data[:cut])
+    got, out, err = watch(capsys, "--pcap", str(path), "--headless", "--state-dir", str(tmp_path))
+    assert got == code, err
+    assert said in err
+    if cut < 0:  # every whole record is still counted, and the lost one is said
+        whole = summarize_pcap(PCAP)["packets"] - 1
+        assert f"the file is truncated and that record is not counted; read {whole} records" in err
+        assert "warning:" in err and f"{whole} packets" in out
 
 
 @pytest.mark.parametrize("interface", ["eth1;rm -rf /", "$(reboot)", "a b", "x" * 16, "-i"])

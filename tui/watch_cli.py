@@ -97,10 +97,13 @@ async def _headless(args) -> int:
                        on_status=lambda status: print(f"capture: {status.message}", file=sys.stderr))
     if args.pcap is not None:
         status = await _capture(live, PcapFileSource(args.pcap), args.seconds)
-        if status.state == "failed":
-            raise CommandError(status.message)
-        _report(args, summary(live.snapshot()), [])
-        return ExitCode.OK
+        if status.state == "failed":  # not a capture at all: the file is the bad input
+            raise CommandError(status.message, ExitCode.BAD_INPUT)
+        if status.state == "truncated":  # what it held is reported; the cut is said, never hidden
+            print(f"warning: {status.message}", file=sys.stderr)
+        doc = summary(live.snapshot())
+        _report(args, doc, [])
+        return ExitCode.OK if doc["vxlan_packets"] else ExitCode.FAILED
     conn = await open_sensor(args)
     try:
         status, why, checks, link_name = await _remote(args, conn, live)

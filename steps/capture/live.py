@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
+from .pcap import Unfinished
 from .decode import VXLAN_PORT
 from .loss import Loss, Readings, account
 from .pcap import global_header
@@ -74,6 +75,11 @@ class LiveCapture:
         """Why the stream could not be read (not pcap, ...), or None."""
         return self._session.error
 
+    def unfinished(self) -> Unfinished | None:
+        """Once the input has ended: what it left incomplete (no pcap header, a record cut short), or None."""
+        with self._lock:
+            return self._session.unfinished()
+
     def snapshot(self, now: float | None = None) -> Snapshot:
         with self._lock:
             return self._session.snapshot(now)
@@ -102,10 +108,16 @@ class PcapFileSource:
     async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
         live.set_status(CaptureStatus("listening", f"reading {self.path}"))
         await asyncio.to_thread(self._read, live, stop)
+        records = live.snapshot().packets
+        problem = None if stop.is_set() else live.unfinished()
         if live.error:
             live.set_status(CaptureStatus("failed", f"{self.path}: {live.error}"))
+        elif problem and problem.fatal:  # no pcap header: not a capture at all
+            live.set_status(CaptureStatus("failed", f"{self.path} {problem.message}"))
+        elif problem:  # a truncated file: what it held is shown, and the cut is said
+            live.set_status(CaptureStatus("truncated", f"{self.path} {problem.message}; read {records} records"))
         else:
-            live.set_status(CaptureStatus("stopped", f"read all of {self.path}"))
+            live.set_status(CaptureStatus("stopped", f"read all of {self.path}: {records} records"))
 
     def _read(self, live: LiveCapture, stop: asyncio.Event) -> None:
         with open(self.path, "rb") as f:

@@ -41,6 +41,14 @@ class PcapHeader:
     linktype: int
 
 
+@dataclass(frozen=True)
+class Unfinished:
+    """What a pcap input left incomplete when it ended; ``fatal`` when it had no pcap header at all."""
+
+    message: str
+    fatal: bool
+
+
 class PcapStream:
     """Feed it bytes as they arrive; get back the records that completed.
 
@@ -133,6 +141,28 @@ class PcapStream:
         self._rec = struct.Struct(order + "IIII")
         self._scale = 1e-9 if nano else 1e-6
         return True
+
+    def unfinished(self) -> Unfinished | None:
+        """At the end of the input: what it left incomplete (no header, a record cut short), or None.
+
+        A file or stream that stops mid-record lost that record; saying so is
+        how a truncated capture is told from a complete one.
+        """
+        if self.error is not None:
+            return None
+        if self.header is None:
+            if not self._rest:
+                return Unfinished("is empty: not a pcap file", True)
+            return Unfinished(f"ends inside the pcap file header ({len(self._rest)} of {GLOBAL_HEADER_LEN} bytes): "
+                              "not a pcap file", True)
+        if not self._rest:
+            return None
+        if len(self._rest) < RECORD_HEADER_LEN:
+            return Unfinished(f"ends inside a record header ({len(self._rest)} of {RECORD_HEADER_LEN} bytes): "
+                              "the file is truncated", False)
+        caplen = self._rec.unpack_from(self._rest)[2]
+        return Unfinished(f"ends inside its last record ({len(self._rest) - RECORD_HEADER_LEN} of {caplen} bytes): "
+                          "the file is truncated and that record is not counted", False)
 
     def _fail(self, message: str) -> None:
         self.error = message

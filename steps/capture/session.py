@@ -39,7 +39,7 @@ from .decode import (
     gwlb_record,
     join_inner,
 )
-from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream
+from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream, Unfinished
 from .rawview import DEFAULT_CAPACITY, RawView
 
 # The fast path also needs the whole UDP header, or the TCP header up to the
@@ -82,6 +82,10 @@ class CaptureSession:
     def error(self) -> str | None:
         """Why the stream could not be read (bad magic, ...), or None."""
         return self._stream.error
+
+    def unfinished(self) -> Unfinished | None:
+        """At the end of the stream: what it left incomplete (see PcapStream.unfinished), or None."""
+        return self._stream.unfinished()
 
     def feed(self, data: bytes) -> None:
         """Consume the next bytes of the pcap stream."""
