@@ -40,9 +40,9 @@ STEPS: list[Step] = [
     SessionStep(),
 ]
 
-#: Every step of a setup in docs/design.md's order: the AWS steps above, then the two on the sensor
-#: (run by `vpc-mirror zeek` and `vpc-mirror watch` or their wizard screens).
-STEP_NAMES: list[str] = [step.name for step in STEPS] + ["zeek", "verify"]
+#: Every step of a setup in docs/design.md's order: the AWS steps above, then the four on the sensor
+#: (run by `vpc-mirror zeek`, `watch`, `hunt` and `ship` or their wizard pages).
+STEP_NAMES: list[str] = [step.name for step in STEPS] + ["zeek", "verify", "hunt", "ship"]
 
 
 def open_context(plan: Plan, store: StateStore | None, *, endpoint_url: str | None = None,
@@ -165,5 +165,3 @@ async def teardown_setup(ctx: Context) -> None:
             set_status(ctx, step.name, "failed", f"teardown: {exc}")
             raise
         set_status(ctx, step.name, "pending")
-    ctx.state.generation += 1
-    ctx.save()

@@ -52,7 +52,7 @@ def test_full_apply_creates_exactly_the_expected_resources(sandbox, state_dir):
     assert {s["name"] for s in sources} == {"web-1", "api-1", "batch-1"}
     state = StateStore(state_dir).load("demo")
     assert {name: s.status for name, s in state.steps.items() if s.status not in ("done", "skipped")} == \
-        {"zeek": "pending", "verify": "pending"}  # the sensor's steps come after apply
+        {"zeek": "pending", "verify": "pending", "hunt": "pending", "ship": "pending"}  # the sensor's come after apply
 
 
 def test_every_resource_is_tagged_at_creation(sandbox, state_dir):

@@ -27,6 +27,7 @@ from vpc_mirror.tui.cli_common import (
     say,
     store,
 )
+from vpc_mirror.tui.cli_sensor import open_sensor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -254,16 +255,19 @@ def _teardown(args) -> int:
     state = saved.load(args.name)
     if plan is None or state is None:
         raise no_setup(args, args.name)
+    shipping_left = False
+    if state.step("ship").status not in ("pending", "skipped"):  # first: the sensor may go with the setup
+        shipping_left = not _remove_shipping(args)
     created = state.made()
     if not created:
         say(f"Setup {args.name} has nothing left to delete.")
-        return ExitCode.OK
+        return _shipping_exit(args, shipping_left)
     say(f"Teardown of {args.name} deletes {len(created)} resources it created:")
     for res in created:
         say(f"  {res.kind:24} {res.id or '(look up by tag)'}")
     if not confirm(args, "Delete them?"):
         say("Nothing deleted.")
-        return ExitCode.OK
+        return _shipping_exit(args, shipping_left)
     try:
         with saved.lock(args.name):
             ctx = _open(args, plan)
@@ -274,6 +278,55 @@ def _teardown(args) -> int:
     except AwsError as exc:
         raise CommandError(f"{exc}\nThe state is saved; run the teardown again once the cause is fixed.") from None
     say(f"Setup {args.name} is torn down.")
+    return _shipping_exit(args, shipping_left)
+
+
+def _remove_shipping(args) -> bool:
+    """Ask, then remove log shipping from the sensor (``steps.ship.remove``) and set the ship step pending.
+
+    False when it could not be removed (the reason is said); True when removed, or left there on purpose.
+    """
+    from vpc_mirror.steps import ship
+    from vpc_mirror.steps import ship_scripts as scripts
+    from vpc_mirror.steps.engine import set_status
+    from vpc_mirror.steps.setup import change_state
+    from vpc_mirror.steps.ssh import SshError
+
+    what = f"{scripts.CRON_FILE}, {scripts.TRANSPORT}, user {scripts.SENSOR_USER} and its key"
+    if not confirm(args, f"Remove log shipping from the sensor ({what})?"):
+        say(f"Log shipping is left on the sensor ({what}); the ship step stays as it was.")
+        return True
+
+    def pending(saved) -> None:
+        saved.facts("ship").clear()
+        set_status(saved, "ship", "pending")
+
+    async def remove() -> None:
+        conn = await open_sensor(argparse.Namespace(**{**vars(args), **_NO_SSH_OPTIONS}))
+        try:
+            await ship.remove(conn.sensor, log=say)
+            await asyncio.to_thread(change_state, conn.ctx, pending)
+        finally:
+            conn.close()
+
+    try:
+        asyncio.run(remove())
+    except (CommandError, SshError) as exc:
+        say(f"Log shipping could not be removed from the sensor: {exc}")
+        return False
+    say("Log shipping is removed from the sensor.")
+    return True
+
+
+#: teardown has none of the sensor commands' SSH options: the setup's answers and state say how to connect
+_NO_SSH_OPTIONS = {"host": None, "port": None, "user": None, "identity": None, "known_hosts": None,
+                   "accept_host_key": None}
+
+
+def _shipping_exit(args, shipping_left: bool) -> int:
+    if shipping_left:
+        raise CommandError(f"log shipping is still on the sensor; run `vpc-mirror teardown {args.name}` again "
+                           "once it can be reached")
     return ExitCode.OK
 
 

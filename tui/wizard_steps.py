@@ -37,8 +37,10 @@ PAGES: list[Page] = [
     Page("apply", "Apply"),
     Page("zeek", "Zeek on the sensor", "zeek"),
     Page("verify", "Verify"),
+    Page("hunt", "Hunt beacons"),
+    Page("ship", "Ship logs to AI-Hunter / RITA"),
 ]
-#: The twelve setup steps of docs/design.md (pages without review and apply).
+#: The fourteen setup steps of docs/design.md (pages without review and apply).
 STEP_NAMES: list[str] = [p.name for p in PAGES if p.name not in ("review", "apply")]
 #: The steps answered before the review: the AWS ones.
 FORM_PAGES: list[Page] = PAGES[:PAGES.index(next(p for p in PAGES if p.name == "review"))]

@@ -116,6 +116,16 @@ async def verify_page(pilot) -> None:
         await at_page("verify")(pilot)
 
 
+async def hunt_page(pilot) -> None:
+    """The wizard's Hunt page on the demo's traffic, ending at the fixed clock: the same scores each run."""
+    from unittest import mock
+
+    from vpc_mirror.tui.panes import hunt
+
+    with mock.patch.object(hunt, "now", FIXED_NOW.timestamp):
+        await at_page("hunt")(pilot)
+
+
 async def start(pilot) -> None:
     await Keys(pilot).settle()
 
@@ -134,6 +144,8 @@ SCENES = [
           deny=("ec2:DescribeTrafficMirrorFilters",)),
     Scene("page-zeek", True, at_page("zeek")),
     Scene("page-verify", True, verify_page),
+    Scene("page-hunt", True, hunt_page),
+    Scene("page-ship", True, at_page("ship")),
     Scene("rule-dialog", False, then(at_page("filter"), "a", before_keys=_focus_rules)),
     Scene("help", False, then(at_page("target"), "f1")),
     Scene("status", True, then(start, "s")),

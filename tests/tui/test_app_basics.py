@@ -39,7 +39,7 @@ async def test_start_screen_help_palette_and_troubleshoot(sandbox, state_dir, mo
         await keys.settle()
         assert isinstance(app.screen, StartScreen)
         row = app.screen.setups[0]
-        assert (row.name, row.progress, row.failed) == ("demo", "10 of 12 steps", "")
+        assert (row.name, row.progress, row.failed) == ("demo", "10 of 14 steps", "")
         await keys("f1")
         assert isinstance(app.screen, HelpScreen) and ("n", "New setup") in app.screen.keys
         await keys("escape")

@@ -8,6 +8,7 @@ from textual.widgets import Button
 
 from vpc_mirror.steps.state_store import StateStore
 from tests.awsfacts import Crash, Recorder, run, tagged
+from tests.tui.test_zeek_pane import until
 from tests.tui.wizard_pilot import Keys, demo_draft, make_app
 from vpc_mirror.tui.screens.dialogs import FailureDialog, MessageDialog
 from vpc_mirror.tui.screens.start import StartScreen
@@ -62,13 +63,27 @@ async def test_full_demo_setup_with_the_keyboard_only(wizard, sandbox):
                 break
             await pilot.pause(0.1)
         marks = wizard.model.marks("verify")
-        assert marks["zeek"] == "done" and all(m == "done" for n, m in marks.items() if n != "verify"), marks
+        assert marks["zeek"] == "done" and all(m == "done" for n, m in marks.items()
+                                               if n not in ("verify", "hunt", "ship")), marks
         print(f"\nkey presses from New setup to Verify: {keys.count} (budget {KEY_BUDGET})")
         assert keys.count <= KEY_BUDGET
+        # the Verify capture runs on, so from here the keys wait for what they change, not for idle
+        await pilot.press("ctrl+n")                            # Hunt: the demo's traffic scored
+        await until(pilot, lambda: store.load("demo").step("hunt").status == "done")
+        assert page(wizard) == "hunt"
+        assert "the hunt will find it" in str(wizard.screen.query_one("#hunt-banner").render())
+        await pilot.press("ctrl+n")                            # Ship: the demo's plan
+        await until(pilot, lambda: not wizard.screen.query_one("#ship-acknowledge").disabled)
+        await pilot.press("a")
+        await until(pilot, lambda: store.load("demo").step("ship").status == "skipped")
+        await until(pilot, lambda: wizard.model.marks("ship")["hunt"] == "done")
+        await pilot.press("ctrl+n")                            # Finish: back to the start screen
+        await until(pilot, lambda: isinstance(wizard.screen, StartScreen))
     state = StateStore(wizard.model.backend.state_dir).load("demo")
-    # every AWS step applied; the demo shows Zeek's changes without applying them; Verify saw the traffic
-    assert {n for n, s in state.steps.items() if s.status != "done"} == {"zeek"}
-    assert state.step("zeek").status == "skipped"
+    # every AWS step applied; the demo shows Zeek's and shipping's changes without applying them; Verify saw
+    # the traffic and the hunt found the beacon in it
+    assert {n: s.status for n, s in state.steps.items() if s.status != "done"} == {"zeek": "skipped",
+                                                                                 "ship": "skipped"}
     sessions = [k for k in tagged(sandbox, "demo") if k[0] == "session"]
     assert len(sessions) == 4  # three sources and the beacon, once each
 
@@ -206,7 +221,8 @@ async def test_review_shows_skipped_steps_and_apply_marks_them_skipped(sandbox, 
         order = [name.replace("_", "-") for name in STEP_NAMES]
         steps = [step for _, step, _ in rows]
         assert steps == sorted(steps, key=order.index), "in step order"
-        assert rows[-2:] == [("next", "zeek", rows[-2][2]), ("next", "verify", rows[-1][2])]
+        assert [row[:2] for row in rows[-4:]] == [("next", "zeek"), ("next", "verify"), ("next", "hunt"),
+                                                  ("next", "ship")]
         await keys("ctrl+n", "enter")
         assert app.screen.pane("apply").done
     assert StateStore(state_dir).load("demo").steps["test_beacon"].status == "skipped"

@@ -32,6 +32,31 @@ def wait_for(session: str, text: str, seconds: float = 30.0) -> str:
     raise AssertionError(f"{text!r} never showed; the screen:\n{screen}")
 
 
+def ready(session: str, text: str, seconds: float = 30.0, still: float = 0.6) -> str:
+    """``text`` shows and the screen has stopped changing for ``still`` seconds: the page is drawn, filled and
+    focused (a key sent before that may reach the page being left, or a control not yet focused). Only the
+    text counts: a focused field's blinking cursor changes the colours all the time."""
+    deadline = time.monotonic() + seconds
+    screen = wait_for(session, text, seconds)
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.15)
+        now = screen_of(session)
+        if now != screen or text not in now:
+            screen, since = now, time.monotonic()
+        elif time.monotonic() - since >= still:
+            return screen
+    raise AssertionError(f"the screen with {text!r} never settled; the screen:\n{screen}")
+
+
+def next_enabled(session: str, seconds: float = 30.0) -> None:
+    """A form page checks its answers in the background; Ctrl+N only rings the bell until they pass."""
+    deadline = time.monotonic() + seconds
+    while "fix the marked fields" in screen_of(session):
+        assert time.monotonic() < deadline, f"the page never became valid; the screen:\n{screen_of(session)}"
+        time.sleep(0.15)
+
+
 def keys(session: str, *pressed: str) -> None:
     tmux("send-keys", "-t", session, *pressed)
 
@@ -41,31 +66,46 @@ def screen_of(session: str) -> str:
 
 
 def test_demo_in_a_real_terminal(tmp_path):
-    """The whole demo, New setup to Verify, as a user types it; the mirrored traffic shows on the terminal."""
+    """The whole demo, New setup to Hunt, as a user types it; the mirrored traffic shows on the terminal and
+    the hunt finds the test beacon in it."""
+    from tests.tui.test_flow import KEY_BUDGET
+
     session = f"vpc-mirror-{uuid.uuid4().hex[:8]}"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
          f"env HOME={tmp_path} TERM=xterm-256color vpc-mirror --demo")
+    sent = 0
     try:
-        screen = wait_for(session, "1/14 AWS account")
+        screen = wait_for(session, "1/16 AWS account")
         assert "▶ account" in screen and "demo" in screen
-        wait_for(session, "account 123456789012")              # the sandbox answered, in the background
+        ready(session, "account 123456789012")                 # the sandbox answered, in the background
+        # (keys, what shows once they did their work): each key waits until the screen is ready for it
         for pressed, then_shown in [
-            (["C-n"], "2/14 VPC"), (["Escape"], "1/14 AWS account"),  # Back, and on again
+            (["C-n"], "2/16 VPC"), (["Escape"], "1/16 AWS account"),  # Back, and on again
             (["C-n"], "demo-vpc"), (["-l", "demo-vpc"], "10.0.0.0/16"), (["Enter"], "subnet-"),
-            (["-l", "pub"], "demo-public-a"), (["Enter"], "demo-public-a"),
-            (["C-n"], "+ launch a new sensor"), (["Enter"], "Root volume GiB"), (["C-n"], "4/14 Test beacon"),
-            (["Space"], "4/14 Test beacon"), (["C-n"], "✓ Nitro"),
-            (["Down", "Space", "Down", "Space", "Down", "Down", "Down", "Space"], "5/14 Sources"),
-            (["C-n"], "6/14"), (["C-n"], "7/14"), (["C-n"], "8/14"), (["C-n"], "9/14"), (["C-n"], "10/14"),
+            (["-l", "pub"], "demo-public-a"), (["Enter"], "✓  demo-public-a"),
+            (["C-n"], "+ launch a new sensor"), (["Enter"], "Root volume GiB"), (["C-n"], "4/16 Test beacon"),
+            (["Space"], "4/16 Test beacon"), (["C-n"], "✓ Nitro"),
+            (["Down", "Space", "Down", "Space", "Down", "Down", "Down", "Space"], "5/16 Sources"),
+            (["C-n"], "6/16"), (["C-n"], "7/16"), (["C-n"], "8/16"), (["C-n"], "9/16"), (["C-n"], "10/16"),
             (["C-n"], "/month (730 h)"), (["C-n"], "Apply now?"), (["Enter"], "Applied"),
-            (["C-n"], "13/14 Zeek"), (["a"], "Acknowledged"), (["C-n"], "Test beacon seen"),
+            (["C-n"], "13/16 Zeek"), (["a"], "Acknowledged"),
         ]:
-            for key in [pressed[1]] if pressed[0] == "-l" else pressed:  # one at a time, as typed
-                time.sleep(0.3)  # a key after the screen it is meant for
+            for key in pressed[1] if pressed[0] == "-l" else pressed:  # one at a time, as typed
+                if key == "C-n":
+                    next_enabled(session)
                 keys(session, "-l", key) if pressed[0] == "-l" else keys(session, key)
-            wait_for(session, then_shown, 30)
+                sent += 1
+                time.sleep(0.05)  # one key, then the next: tmux would paste a burst as one read
+            ready(session, then_shown, 60)
+        keys(session, "C-n")                                   # Verify: the live view never settles
+        sent += 1
+        wait_for(session, "Test beacon seen", 60)
         screen = wait_for(session, "VXLAN vni")                # mirrored packets, decoded, in the raw view
         assert "✓ zeek" in screen, "the demo's Zeek preview counts as done (skipped) in the sidebar"
+        assert sent - 2 <= KEY_BUDGET, f"{sent} keys from New setup to Verify, Back and on again included"
+        keys(session, "C-n")                                   # Hunt: the demo's traffic scored
+        screen = wait_for(session, "the hunt will find it", 60)
+        assert "15/16 Hunt beacons" in screen and "(High)" in screen
         tmux("send-keys", "-t", session, "C-q")
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and alive(session):
@@ -119,7 +159,7 @@ def test_an_apply_killed_in_a_real_terminal_resumes_without_duplicates(sandbox, 
         assert 4 <= len(made) < 12, f"killed half-way: {len(made)} resources made"
 
         tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
-        wait_for(session, "of 12 steps")                       # the start screen: the killed setup
+        wait_for(session, "of 14 steps")                       # the start screen: the killed setup
         keys(session, "r")
         wait_for(session, "Resuming demo at")
         keys(session, "Enter")

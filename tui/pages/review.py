@@ -136,6 +136,8 @@ class ReviewPage(WizardPage, Vertical):
         if event.actions:  # the sensor steps come after apply, on their own pages
             table.add_row("next", "zeek", "set Zeek up on the sensor over SSH (its own page shows each change first)")
             table.add_row("next", "verify", "watch mirrored traffic arrive at the sensor")
+            table.add_row("next", "hunt", "score Zeek's logs as RITA v5 does: the test beacon must be found")
+            table.add_row("next", "ship", "ship Zeek's logs to AI-Hunter / RITA hourly (optional)")
         creates = sum(1 for verb, _ in event.actions if verb == "create")
         setup = self.model.draft.setup
         self.query_one("#review-head", Static).update(

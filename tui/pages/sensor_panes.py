@@ -1,8 +1,9 @@
-"""The zeek and verify pages: they mount the sensor panes (tui.panes) once the setup is applied.
+"""The zeek, verify, hunt and ship pages: they mount the sensor panes (tui.panes) once the setup is applied.
 
 A pane is built when its page is first shown for a setup: the Verify pane in
 a worker (it needs the applied setup's context, which imports boto3), so the
-wizard never waits for it; the Zeek pane at once (it opens its context itself). ``watched_setup`` is also the start screen's
+wizard never waits for it; the Zeek, Hunt and Ship panes at once (each opens
+its context itself, in a worker). ``watched_setup`` is also the start screen's
 Troubleshoot for an applied setup.
 """
 
@@ -23,6 +24,8 @@ from vpc_mirror.steps.capture.live import LiveCapture
 from vpc_mirror.tui.backend import Backend
 from vpc_mirror.tui.model import WizardModel
 from vpc_mirror.tui.pages.base import HINT, PageChanged, WizardPage
+from vpc_mirror.tui.panes.hunt import HuntPane
+from vpc_mirror.tui.panes.ship import ShipPane
 from vpc_mirror.tui.panes.verify import VerifyPane
 from vpc_mirror.tui.panes.zeek import ZeekPane
 from vpc_mirror.tui.screens.troubleshoot import SensorWatch, WatchTarget
@@ -82,6 +85,10 @@ class SensorPage(WizardPage, Vertical):
         if state is not None:
             self.app.call_from_thread(show)
 
+    def reload_state(self) -> None:
+        """A pane recorded its step (in a worker): the state as saved now."""
+        self.show_state(self.model.backend.store.load(self.built_for))
+
 
 class ZeekPage(SensorPage):
     """The Zeek pane for the setup's sensor; Next waits until it confirms Zeek runs (or the demo was read)."""
@@ -115,7 +122,7 @@ class ZeekPage(SensorPage):
         self.confirmed = True
         self.post_message(PageChanged())
         # the state says so too (the demo: skipped, as `status` shows it); the sidebar follows the state
-        self.run_worker(self._save_demo_zeek if event.demo else self._reload_state, thread=True,
+        self.run_worker(self._save_demo_zeek if event.demo else self.reload_state, thread=True,
                         exit_on_error=False)
 
     def _save_demo_zeek(self) -> None:
@@ -123,15 +130,11 @@ class ZeekPage(SensorPage):
 
         self.show_state(with_saved_state(self.model.backend, self.built_for, record_demo_preview))
 
-    def _reload_state(self) -> None:
-        self.show_state(self.model.backend.store.load(self.built_for))
-
 
 class VerifyPage(SensorPage):
     """The Verify pane on the setup's mirrored traffic; its first packets mark the verify step."""
 
     PAGE = "verify"
-    NEXT_LABEL = "Finish"
 
     def __init__(self, model: WizardModel) -> None:
         super().__init__(model)
@@ -161,6 +164,37 @@ class VerifyPage(SensorPage):
     def on_unmount(self) -> None:
         if self.watched is not None and self.watched.watch is not None:
             self.watched.watch.close()
+
+
+class HuntPage(SensorPage):
+    """The Hunt pane on the sensor's Zeek logs (the demo: its synthetic traffic); Next is never held back."""
+
+    PAGE = "hunt"
+
+    def make_pane(self, setup: str) -> HuntPane:
+        model = self.model
+        return HuntPane(context=lambda: model.backend.context(model.plan()),
+                        known_hosts=model.backend.state_dir / "known_hosts", demo=model.backend.demo)
+
+    def on_hunt_pane_hunted(self, event: HuntPane.Hunted) -> None:
+        event.stop()
+        self.run_worker(self.reload_state, thread=True, exit_on_error=False)
+
+
+class ShipPage(SensorPage):
+    """The Ship pane; shipping is optional, so Finish is never held back (the step stays pending)."""
+
+    PAGE = "ship"
+    NEXT_LABEL = "Finish"
+
+    def make_pane(self, setup: str) -> ShipPane:
+        model = self.model
+        return ShipPane(context=lambda: model.backend.context(model.plan()),
+                        known_hosts=model.backend.state_dir / "known_hosts", demo=model.backend.demo)
+
+    def on_ship_pane_confirmed(self, event: ShipPane.Confirmed) -> None:
+        event.stop()
+        self.run_worker(self.reload_state, thread=True, exit_on_error=False)
 
 
 @dataclass

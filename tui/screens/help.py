@@ -11,7 +11,9 @@ from vpc_mirror.tui.screens.dialogs import ModalDialog
 
 ABOUT = ("Each page answers one step; Next is enabled once the page is valid, and each field shows what is "
          "wrong with it. Nothing changes in AWS before you confirm the review. The state is saved after every "
-         "change: quit at any time and resume from the start screen. Ctrl+P opens the command palette: jump "
+         "change: quit at any time and resume from the start screen. After the apply, the sensor's pages set Zeek "
+         "up, show the mirrored traffic, score Zeek's logs as RITA does (the test beacon must be found) and ship "
+         "them to AI-Hunter / RITA. Ctrl+P opens the command palette: jump "
          "to a step, export the answers, open the log, switch the theme.")
 
 

@@ -30,6 +30,7 @@ _PAGES = {
     "sensor_eni": "network:SensorEniForm", "target": "network:TargetForm", "filter": "filter:FilterForm",
     "session": "session:SessionForm", "review": "review:ReviewPage", "apply": "apply:ApplyPage",
     "zeek": "sensor_panes:ZeekPage", "verify": "sensor_panes:VerifyPage",
+    "hunt": "sensor_panes:HuntPage", "ship": "sensor_panes:ShipPage",
 }
 
 
