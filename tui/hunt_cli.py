@@ -138,21 +138,16 @@ def _record(ctx, result, report, logs: str, error: str | None = None) -> None:
 async def _read_sensor(conn, args, extra: list[str]):
     """(logs, networks, the log folder read) from the connected sensor; CommandError when they cannot be read."""
     from vpc_mirror.steps.hunt.pairs import Networks
-    from vpc_mirror.steps.hunt.remote import (
-        SetupUnreadable,
-        log_dir,
-        read_remote,
-        remote_files,
-        vpc_networks,
-    )
+    from vpc_mirror.steps.ec2_describe import VpcUnreadable, vpc_blocks
+    from vpc_mirror.steps.hunt.remote import log_dir, read_remote, remote_files
     from vpc_mirror.steps.hunt.zeeklogs import LogReader
     from vpc_mirror.steps.ssh import SshError
 
     prefix = args.zeek_prefix
     if conn.ctx is not None:
         try:
-            extra += await asyncio.to_thread(vpc_networks, conn.ctx)
-        except SetupUnreadable as exc:
+            extra += await asyncio.to_thread(vpc_blocks, conn.ctx)
+        except VpcUnreadable as exc:
             raise CommandError(str(exc)) from None
         prefix = prefix or conn.ctx.facts("zeek").get("prefix") or conn.answers.zeek_prefix
     networks = Networks.with_defaults(extra)

@@ -14,8 +14,6 @@ import asyncio
 import shlex
 
 import asyncssh
-from vpc_mirror.steps.ec2_describe import VpcUnreadable as SetupUnreadable  # noqa: F401  tui/hunt_cli.py's name
-from vpc_mirror.steps.ec2_describe import vpc_blocks as vpc_networks  # noqa: F401  hunt_cli's and the Hunt page's
 from vpc_mirror.steps.ssh import Sensor, SshError
 from vpc_mirror.steps.zeek import ZEEK_PREFIXES, zeekctl_config, zeekctl_prefix
 

@@ -199,11 +199,12 @@ class HuntPane(Widget):
     async def _sensor(self) -> Hunted:
         # asyncssh and boto3: only when hunting (start-up time)
         from vpc_mirror.steps.hunt.record import setup_beacon
-        from vpc_mirror.steps.hunt.remote import log_dir, read_remote, remote_files, vpc_networks
+        from vpc_mirror.steps.ec2_describe import vpc_blocks
+        from vpc_mirror.steps.hunt.remote import log_dir, read_remote, remote_files
 
         ctx = self.ctx
         self._phase("Reading the setup's sensor (address, user, console fingerprints) and its VPC…")
-        networks = Networks.with_defaults(await asyncio.to_thread(vpc_networks, ctx))
+        networks = Networks.with_defaults(await asyncio.to_thread(vpc_blocks, ctx))
         sensor = await connect_setup_sensor(self.app, ctx, self.known_hosts, self._phase, self.ssh_config)
         label = sensor.target.label
         try:

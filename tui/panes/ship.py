@@ -96,6 +96,7 @@ class ShipPane(Widget):
         self.plan = None  # the ShipPlan the changes shown were worked out for
         self.work = None  # steps.ship.SensorSurvey
         self.hunter_work = None  # steps.ship.HunterSurvey, with a hunter login
+        self.hunter_keys: list[str] = []  # verified from the sensor's side; written to known_hosts on Apply
 
     def compose(self) -> ComposeResult:
         if self.demo:
@@ -281,6 +282,7 @@ class ShipPane(Widget):
             keys = await ship.verify_hunter_keys(await ship.scan_hunter_keys(self.sensor, plan), plan,
                                                  self.known_hosts, HostKeyPolicy(ask=self._ask_hunter_key),
                                                  log=self._log)
+            self.hunter_keys = keys  # recorded in known_hosts only when applied
             if admin:
                 self._phase(f"Connecting to the hunter as {admin}…")
                 hunter = SshTarget(host=plan.hunter, port=plan.port, user=admin, known_hosts=self.known_hosts,
@@ -290,14 +292,16 @@ class ShipPane(Widget):
             self.work = await ship.survey_sensor(self.sensor, plan, keys, self.ctx.facts("zeek").get("prefix")
                                                  or self.ctx.plan.zeek.zeek_prefix)
             sid = self.work.transport.sensor_id
-            self.hunter_work = (await ship.survey_hunter(self.hunter, plan, self.work.public_key, sid)
+            self.hunter_work = (await ship.survey_hunter(self.hunter, plan, self.work.public_key, sid,
+                                                         source=self.work.address)
                                 if self.hunter else None)
         except Exception as exc:  # a refused key, SshError, ShipRefused, the unforeseen: shown, with Connect
             self._fail(exc, "Connecting failed")
             return
         self.plan = plan
         admin_text = None if self.hunter else ("The hunter's admin runs, as root (vpc-mirror has no login there):\n"
-                                               + ship.admin_instructions(plan, self.work.public_key, sid))
+                                               + ship.admin_instructions(plan, self.work.public_key, sid,
+                                                                         source=self.work.address))
         self._show(plan, self.work, self.hunter_work, admin_text)
         changes = self.work.changes_anything or (self.hunter_work is not None and self.hunter_work.changes_anything)
         self._phase("Review the changes, then Apply." if changes
@@ -370,11 +374,13 @@ class ShipPane(Widget):
         self.add_class("-changing-sensor")  # the app asks before quitting while this is set
         facts = {**work.facts(), "ship_user": plan.ship_user, "dest_dir": plan.dest_dir, "rita": plan.rita}
         try:
+            ship.record_hunter_key(self.known_hosts, plan, self.hunter_keys, log=self._log)
             public_key = await ship.prepare_sensor(self.sensor, work, log=self._log)
             if self.hunter is not None:
-                await ship.prepare_hunter(self.hunter, plan, self.hunter_work, public_key, sid, log=self._log)
+                await ship.prepare_hunter(self.hunter, plan, self.hunter_work, public_key, sid, source=work.address,
+                                          log=self._log)
             elif work.public_key is None:
-                self._log(ship.admin_instructions(plan, public_key, sid))
+                self._log(ship.admin_instructions(plan, public_key, sid, source=work.address))
                 self._phase(f"The sensor is ready. The hunter's admin must now run the commands in Output as root "
                             f"on {plan.hunter}; then Connect and Apply again to ship once.")
                 await self._record(facts, "in-progress", "waiting for the hunter's admin to authorize the key")
