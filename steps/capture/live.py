@@ -117,7 +117,7 @@ class PcapFileSource:
         elif problem:  # a truncated file: what it held is shown, and the cut is said
             live.set_status(CaptureStatus("truncated", f"{self.path} {problem.message}; read {records} records"))
         else:
-            live.set_status(CaptureStatus("stopped", f"read all of {self.path}: {records} records"))
+            live.set_status(CaptureStatus("stopped", f"read all of {self.path}"))
 
     def _read(self, live: LiveCapture, stop: asyncio.Event) -> None:
         with open(self.path, "rb") as f:
