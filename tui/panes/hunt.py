@@ -29,8 +29,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
+
+from vpc_mirror.tui.panes.progress import PhaseAndLog
 
 from vpc_mirror.steps.hunt.beacon import TestBeacon, beacon_pair, hunt_facts, verdict
 from vpc_mirror.steps.hunt.demo import DEMO_WINDOW_SECONDS, demo_logs
@@ -89,8 +90,10 @@ def unread(report: ReadReport) -> str:
     return "\n".join([text, *(f"  {problem}" for problem in report.problems)])
 
 
-class HuntPane(Widget):
+class HuntPane(PhaseAndLog):
     """The scored pairs, the beacon's verdict and what could not be read; hunting runs in a worker."""
+
+    PREFIX = "hunt"
 
     DEFAULT_CSS = """
     HuntPane { layout: vertical; height: 1fr; }
@@ -145,11 +148,6 @@ class HuntPane(Widget):
     def on_unmount(self) -> None:
         if self.ctx is not None:
             self.ctx.close()
-
-    def _phase(self, text: str, error: bool = False) -> None:
-        phase = self.query_one("#hunt-phase", Static)
-        phase.update(Text(text))
-        phase.set_class(error, "-error")
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         return not self.query_one("#hunt-again", Button).disabled if action == "hunt" else True

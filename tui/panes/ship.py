@@ -30,12 +30,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Static, TabbedContent, TabPane
 
 from vpc_mirror.tui.panes.setup_sensor import connect_setup_sensor
 from vpc_mirror.tui.panes.zeek import connect_sensor
 from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog
+from vpc_mirror.tui.panes.progress import PhaseAndLog
 from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 #: the demo's stand-in for zeek_log_transport's sensor id (short host name, "__", primary address)
@@ -51,8 +51,10 @@ def _message(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class ShipPane(Widget):
+class ShipPane(PhaseAndLog):
     """The shipping form, the planned changes on sensor and hunter, the transport's output, what arrived."""
+
+    PREFIX = "ship"
 
     DEFAULT_CSS = """
     ShipPane { layout: vertical; height: 1fr; }
@@ -152,16 +154,6 @@ class ShipPane(Widget):
             if conn is not None:
                 conn.close()
         self.sensor = self.hunter = None
-
-    def _phase(self, text: str, error: bool = False) -> None:
-        phase = self.query_one("#ship-phase", Static)
-        phase.update(Text(text))
-        phase.set_class(error, "-error")
-
-    def _log(self, text: str) -> None:
-        output = self.query_one("#ship-output", BatchedLog)
-        for line in text.rstrip("\n").split("\n"):
-            output.add(line)
 
     @work(thread=True, group="ship-load", exit_on_error=False)
     def _open(self) -> None:

@@ -37,11 +37,11 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
 
 from vpc_mirror.models.zeek import ZeekPlan, ZeekStatus, capture_fields
 from vpc_mirror.tui.screens.dialogs import ConfirmDialog, MessageDialog, ModalDialog
+from vpc_mirror.tui.panes.progress import PhaseAndLog
 from vpc_mirror.tui.widgets.log_view import BatchedLog
 
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -179,8 +179,10 @@ def _message(exc: BaseException) -> str:
 
 # -- the pane -------------------------------------------------------------------------------------------------------
 
-class ZeekPane(Widget):
+class ZeekPane(PhaseAndLog):
     """Connection form, planned changes (diffs and commands), streamed output and ``zeekctl status``."""
+
+    PREFIX = "zeek"
 
     DEFAULT_CSS = """
     ZeekPane { layout: vertical; height: 1fr; }
@@ -295,16 +297,6 @@ class ZeekPane(Widget):
         if self.sensor is not None:
             self.sensor.close()
             self.sensor = None
-
-    def _phase(self, text: str, error: bool = False) -> None:
-        phase = self.query_one("#zeek-phase", Static)
-        phase.update(Text(text))
-        phase.set_class(error, "-error")
-
-    def _log(self, text: str) -> None:
-        output = self.query_one("#zeek-output", BatchedLog)
-        for line in text.rstrip("\n").split("\n"):
-            output.add(line)
 
     # -- prefill -------------------------------------------------------------------------------------------------
 
