@@ -33,6 +33,7 @@ ID_PREFIXES = {
     "traffic mirror target": "tmt-",
     "traffic mirror session": "tms-",
     "image": "ami-",
+    "VPC endpoint": "vpce-",
 }
 
 
@@ -64,6 +65,7 @@ FilterId = _id_type("traffic mirror filter")
 FilterRuleId = _id_type("traffic mirror filter rule")
 TargetId = _id_type("traffic mirror target")
 SessionId = _id_type("traffic mirror session")
+VpcEndpointId = _id_type("VPC endpoint")
 #: By id, or by the Name tag as ``name:web-1``.
 InstanceRef = _id_type("instance", by_name=True)
 VpcRef = _id_type("vpc", by_name=True)
@@ -133,3 +135,23 @@ KeyName = _matching(r"^(?! )[\x20-\x7e]{1,255}(?<! )$",
 
 InstanceType = _matching(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$",
                          "{value!r} is not an instance type; use one like t3a.xlarge")
+
+
+#: An existing Network Load Balancer: arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/net/NAME/ID.
+NlbArn = _matching(
+    r"^arn:aws(?:-[a-z]+)*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/net/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$",
+    "{value!r} is not a Network Load Balancer ARN; use the ARN shown in EC2 > Load balancers, e.g. "
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/zeek/0123456789abcdef")
+
+_SELECTOR = re.compile(r"^(?:tag:[^=\s][^=]{0,127}=.{0,256}|subnet:subnet-" + _HEX_ID + r"|vpc:vpc-" + _HEX_ID + r")$")
+
+
+def _selector(value: str) -> str:
+    if _SELECTOR.match(value):
+        return value
+    raise ValueError(f"{value!r} is not a source selector; use tag:KEY=VALUE (VALUE may use * and ?), "
+                     "subnet:subnet-… or vpc:vpc-…, e.g. tag:env=prod")
+
+
+#: Which instances to mirror besides the listed ones: ``tag:env=prod``, ``subnet:subnet-…``, ``vpc:vpc-…``.
+SourceSelector = Annotated[str, AfterValidator(_selector)]

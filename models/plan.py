@@ -22,9 +22,12 @@ from vpc_mirror.models.ids import (
     InstanceType,
     Ipv4Cidr,
     KeyName,
+    NlbArn,
     Region,
     SetupName,
+    SourceSelector,
     SubnetRef,
+    VpcEndpointId,
     VpcRef,
 )
 from vpc_mirror.models.mirroring_support import MAX_RULES_PER_FILTER
@@ -137,11 +140,17 @@ class SensorPlan(_Model):
     instance_type: InstanceType = Field("t3a.xlarge", description="sensor instance type")
     root_volume_gib: int = Field(32, ge=8, le=16384, description="root volume size in GiB (8-16384)")
     key_name: KeyName | None = Field(None, description="EC2 key pair for SSH (mode: launch)", examples=["my-key"])
+    count: int = Field(1, ge=1, le=20, description="how many sensors to launch, 1-20 (mode: launch); behind an "
+                       "nlb or gwlb target they share the traffic, with eni targets each takes its share of the "
+                       "sources")
 
     @model_validator(mode="after")
     def _mode_fields(self) -> "SensorPlan":
         if self.mode == "existing" and self.instance_id is None:
             raise ValueError("instance_id is required when mode is existing; give i-… or use mode: launch")
+        if self.mode == "existing" and self.count != 1:
+            raise ValueError(f"count is {self.count} but mode is existing, which names one sensor; use mode: "
+                             "launch for a fleet, or count: 1")
         if self.mode == "launch" and self.key_name is None:
             raise ValueError("key_name is required when mode is launch; give an EC2 key pair name")
         return self
@@ -161,22 +170,40 @@ class TestBeaconPlan(_Model):
 
 
 class SourcesPlan(_Model):
-    """Instances whose traffic is mirrored; each must support mirroring."""
+    """Instances whose traffic is mirrored: listed one by one, selected by tag, subnet or VPC, or both.
+
+    Listed instances must all support mirroring (one that does not is refused);
+    selected ones that do not are listed with their reason and skipped.
+    """
 
     instances: list[InstanceRef] = Field(
-        default_factory=list, validate_default=True, description="instance ids, or name:<Name tag>", min_length=1,
+        default_factory=list, description="instance ids, or name:<Name tag>",
         examples=[["i-0123456789abcdef0", "name:web-1"]],
     )
+    select: list[SourceSelector] = Field(
+        default_factory=list, max_length=20,
+        description="instances to mirror as they come and go: tag:KEY=VALUE, subnet:subnet-… or vpc:vpc-… "
+                    "(an instance matching any one is selected); `vpc-mirror sync` follows them",
+        examples=[["tag:env=prod"]],
+    )
 
-    @field_validator("instances")
+    @field_validator("instances", "select")
     @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
+    def _unique(cls, value: list[str], info: ValidationInfo) -> list[str]:
         seen = set()
         for ref in value:
             if ref in seen:
-                raise ValueError(f"{ref} is listed twice; list each source instance once")
+                what = "source instance" if info.field_name == "instances" else "selector"
+                raise ValueError(f"{ref} is listed twice; list each {what} once")
             seen.add(ref)
         return value
+
+    @model_validator(mode="after")
+    def _some(self) -> "SourcesPlan":
+        if not self.instances and not self.select:
+            raise ValueError("instances and select are both empty; list the instances to mirror, "
+                             "e.g. instances: [name:web-1], or select them, e.g. select: [tag:env=prod]")
+        return self
 
 
 class SourceEniPlan(_Model):
@@ -193,10 +220,41 @@ class SensorEniPlan(_Model):
 
 
 class TargetPlan(_Model):
-    """Where mirrored traffic goes [runbook 6]. Network Load Balancer and GWLB endpoint targets come later."""
+    """Where mirrored traffic goes [runbook 6]: the sensor's capture ENI, or a load balancer in front of the sensors.
 
-    type: Literal["eni"] = "eni"
+    ``nlb``: an internal Network Load Balancer (UDP 4789 listener, the sensors
+    as its target group), made here or given by ARN. ``gwlb``: a Gateway Load
+    Balancer, its endpoint service and an endpoint in the sources' VPC (the
+    sensors receive the VXLAN inside GENEVE, UDP 6081), made here or an
+    existing endpoint given by id.
+    """
+
+    type: Literal["eni", "nlb", "gwlb"] = Field(
+        "eni", description="eni: the sensor's capture ENI (up to 10 sources, 100 on the largest sizes); "
+                           "nlb: a Network Load Balancer; gwlb: a Gateway Load Balancer endpoint")
+    load_balancer_arn: NlbArn | None = Field(
+        None, description="an existing Network Load Balancer to use (type: nlb); omitted = one is created",
+        examples=["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/zeek/0123456789abcdef"])
+    gwlb_endpoint_id: VpcEndpointId | None = Field(
+        None, description="an existing Gateway Load Balancer endpoint to use (type: gwlb); omitted = one is created",
+        examples=["vpce-0123456789abcdef0"])
+    cross_zone: bool = Field(
+        False, description="spread traffic over sensors in every Availability Zone (type: nlb or gwlb); AWS "
+                           "charges for the traffic that crosses zones")
+    health_check_port: int = Field(22, ge=1, le=65535,
+                                   description="TCP port on each sensor the load balancer's health check opens "
+                                               "(type: nlb or gwlb); SSH (22) answers on every sensor")
     description: Description = Field("vpc-mirror target", max_length=255)
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> "TargetPlan":
+        if self.load_balancer_arn is not None and self.type != "nlb":
+            raise ValueError(f"load_balancer_arn is for type: nlb, but type is {self.type}; set type: nlb or "
+                             "drop load_balancer_arn")
+        if self.gwlb_endpoint_id is not None and self.type != "gwlb":
+            raise ValueError(f"gwlb_endpoint_id is for type: gwlb, but type is {self.type}; set type: gwlb or "
+                             "drop gwlb_endpoint_id")
+        return self
 
 
 class PortRange(_Model):
@@ -278,7 +336,8 @@ class SessionPlan(_Model):
     vni: int | None = Field(None, ge=1, le=16777215, description="VXLAN id 1-16777215; omitted = AWS picks",
                             examples=[4242])
     packet_length: int | None = Field(
-        None, ge=1, le=8500, description="bytes of each packet to mirror, 1-8500; omitted = whole packet",
+        None, ge=1, le=8500, description="bytes of each packet to mirror, 1-8500; omitted = the whole packet (8500 for an nlb target, "
+                    "as AWS does)",
         examples=[1500],
     )
     description: Description = Field("vpc-mirror session", max_length=255)
