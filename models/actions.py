@@ -71,7 +71,9 @@ class Action(BaseModel):
     verb: Verb
     summary: str = Field(description="one line for the review screen")
     name: str | None = Field(None, description="its Name tag, vpc-mirror/<setup>/<role>")
-    api: str | None = Field(None, description="the EC2 API call that creates it")
+    api: str | None = Field(None, description="the API call that creates it")
+    service: Literal["ec2", "elbv2"] = Field("ec2", description="whose call ``api`` is: EC2, or Elastic Load "
+                                                                  "Balancing v2 (load balancers, target groups)")
     params: dict[str, Any] = Field(default_factory=dict)
     id: str | None = Field(None, description="for reuse: the existing resource's id")
 
