@@ -124,3 +124,41 @@ class NetworkInterfaceNotSupported(EC2ClientError):
             "NetworkInterfaceNotSupported",
             f"Network interface {eni_id} is not supported for Traffic Mirroring: {reason}",
         )
+
+
+class NetworkLoadBalancerNotFound(EC2ClientError):
+    def __init__(self, arn: str) -> None:
+        super().__init__("NetworkLoadBalancerNotFoundException", f"The Network Load Balancer '{arn}' does not exist.")
+
+
+class NlbInUseByTrafficMirrorTarget(EC2ClientError):
+    def __init__(self, arn: str, target_id: str) -> None:
+        super().__init__(
+            "NlbInUseByTrafficMirrorTargetException",
+            f"The Network Load Balancer '{arn}' is already configured as traffic mirror target {target_id}.",
+        )
+
+
+class VpcEndpointNotFound(EC2ClientError):
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__("InvalidVpcEndpointId.NotFound", f"The VPC endpoint ID '{endpoint_id}' does not exist.")
+
+
+class TrafficMirrorLimitExceeded(EC2ClientError):
+    """The account already has the quota's number of filters, targets or sessions."""
+
+    def __init__(self, kind: str, limit: int) -> None:
+        code = {
+            "filter": "TrafficMirrorFilterLimitExceeded",
+            "target": "TrafficMirrorTargetLimitExceeded",
+            "session": "TrafficMirrorSessionLimitExceeded",
+        }[kind]
+        super().__init__(code, f"The maximum number of traffic mirror {kind}s ({limit}) has been exceeded.")
+
+
+class InvalidPaginationToken(EC2ClientError):
+    def __init__(self, token: str) -> None:
+        super().__init__(
+            "InvalidPaginationToken",
+            f"The pagination token '{token}' is not valid or is expired, or belongs to a different request.",
+        )

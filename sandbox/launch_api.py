@@ -14,6 +14,12 @@
   attributes", Delete on termination,
   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/modify-network-interface-attributes.html).
   moto keeps them, so a terminated instance would leave its primary ENI behind.
+- CreateNetworkInterface keeps its InterfaceType ("efa | efa-only | branch |
+  trunk", API CreateNetworkInterface,
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkInterface.html),
+  and RunInstances that of each interface it creates ("interface | efa |
+  efa-only", API InstanceNetworkInterfaceSpecification); moto makes every
+  interface of type ``interface``, so an EFA could be a mirror source.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.ec2.responses.elastic_network_interfaces import ElasticNetworkInterfaces
 from moto.ec2.responses.instances import InstanceResponse
 
+from .errors import InvalidParameterValue
 from .idempotency import idempotent
+
+#: API CreateNetworkInterface, InterfaceType: "Valid Values: efa | efa-only | branch | trunk".
+CREATABLE_INTERFACE_TYPES = ("efa", "efa-only", "branch", "trunk")
 
 
 def _launch_state(state: InstanceState) -> dict:
@@ -38,7 +48,18 @@ class LaunchActions(EC2BaseResponse):
         **EC2BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
         "RunInstances.Reservation.Instances.Instance.State": _launch_state,
     }
-    create_network_interface = idempotent(ElasticNetworkInterfaces.create_network_interface)
+
+    @idempotent
+    def create_network_interface(self) -> ActionResult:
+        interface_type = self._get_param("InterfaceType")
+        if interface_type is not None and interface_type not in CREATABLE_INTERFACE_TYPES:
+            raise InvalidParameterValue(
+                f"InterfaceType '{interface_type}' is invalid; valid values: {', '.join(CREATABLE_INTERFACE_TYPES)}"
+            )
+        result = ElasticNetworkInterfaces.create_network_interface(self)
+        if interface_type is not None:
+            result.result["NetworkInterface"].interface_type = interface_type
+        return result
 
     @idempotent
     def run_instances(self) -> ActionResult:
@@ -49,4 +70,6 @@ class LaunchActions(EC2BaseResponse):
                 spec = specs.get(index, {})
                 if "NetworkInterfaceId" not in spec and "DeleteOnTermination" not in spec:
                     nic.delete_on_termination = True
+                if "NetworkInterfaceId" not in spec and spec.get("InterfaceType"):
+                    nic.interface_type = spec["InterfaceType"]
         return result

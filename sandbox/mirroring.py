@@ -1,7 +1,7 @@
 """Traffic-mirroring resources and the rules AWS enforces on them.
 
 moto 5.2.5 stores filters, targets and sessions without validating anything
-and has no filter rules. This module replaces that part of its EC2 backend:
+and has no filter rules or paging. This module replaces that part of its EC2 backend:
 the resources live in moto's own dicts on the backend (so moto's reset wipes
 them), rules live inside their filter, and every rule below cites the AWS page
 it follows. Attribute names follow botocore's shapes (``TrafficMirrorFilter``,
@@ -10,7 +10,10 @@ it follows. Attribute names follow botocore's shapes (``TrafficMirrorFilter``,
 Docs cited:
   API   = https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_<Action>.html
   LIMITS = https://docs.aws.amazon.com/vpc/latest/mirroring/traffic-mirroring-limits.html
+  QUOTAS = https://docs.aws.amazon.com/vpc/latest/mirroring/traffic-mirroring-quotas.html
   SOURCES = https://docs.aws.amazon.com/vpc/latest/mirroring/traffic-mirroring-sessions.html
+  TARGETS = https://docs.aws.amazon.com/vpc/latest/mirroring/traffic-mirroring-targets.html
+  ERRORS = https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
 """
 
 from __future__ import annotations
@@ -24,25 +27,27 @@ from typing import Any
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.utils import random_id, tag_filter_matches
+from moto.elbv2.models import elbv2_backends
 
 from vpc_mirror.models.mirroring_support import (
     MAX_RULES_PER_FILTER,
     MAX_SESSIONS_PER_SOURCE_ENI,
     MAX_SOURCES_PER_ENI_TARGET,
-    family_of,
     sources_per_eni_target,
     support_of,
 )
 
 from . import errors
+from .backend_state import MirrorQuotas, state_of
 
 #: API CreateTrafficMirrorSession / ModifyTrafficMirrorSession: "Valid values are 1-32766".
 #: The same range is used for rule numbers (the console and CloudFormation accept 1-32766).
 MAX_NUMBER = 32766
 #: RFC 7348: the VXLAN network identifier is 24 bits.
 MAX_VNI = 2**24 - 1
-#: API ModifyTrafficMirrorSession: "For sessions with Network Load Balancer (NLB)
-#: traffic mirror targets ... Valid values are 1-8500."
+#: API CreateTrafficMirrorSession / ModifyTrafficMirrorSession: "For sessions with Network
+#: Load Balancer (NLB) traffic mirror targets, the default PacketLength will be set to 8500.
+#: Valid values are 1-8500. Setting a PacketLength greater than 8500 will result in an error response."
 MAX_NLB_PACKET_LENGTH = 8500
 #: API ModifyTrafficMirrorFilterNetworkServices: TrafficMirrorNetworkService enum.
 NETWORK_SERVICES = ("amazon-dns",)
@@ -251,16 +256,6 @@ def _checked_rule(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _sources_per_target(instance_type: str) -> int:
-    family = family_of(instance_type)
-    sizes = {
-        name: info.get("VCpuInfo", {}).get("DefaultVCpus", 0)
-        for name, info in INSTANCE_TYPES.items()
-        if family_of(name) == family and not info.get("BareMetal")
-    }
-    return sources_per_eni_target(instance_type, sizes)
-
-
 class TrafficMirroring:
     """The traffic-mirroring operations of one moto EC2 backend (one account and region)."""
 
@@ -279,8 +274,15 @@ class TrafficMirroring:
             if session.network_interface_id not in self.backend.enis:
                 self.delete_session(session.id)
 
+    @property
+    def quotas(self) -> MirrorQuotas:
+        return state_of(self.backend).mirror_quotas
+
     # -- filters ----------------------------------------------------------
     def create_filter(self, description: str | None, tags: dict[str, str]) -> MirrorFilter:
+        # QUOTAS "Filters": maximum number of filters per account: 10,000.
+        if len(self.filters) >= self.quotas.filters:
+            raise errors.TrafficMirrorLimitExceeded("filter", self.quotas.filters)
         mirror_filter = MirrorFilter(self.backend, description, tags)
         self.filters[mirror_filter.id] = mirror_filter
         return mirror_filter
@@ -377,17 +379,63 @@ class TrafficMirroring:
                 "Specify exactly one of NetworkInterfaceId, NetworkLoadBalancerArn or GatewayLoadBalancerEndpointId"
             )
         (kind, ref), = given.items()
-        if kind == "network-interface":
-            self.backend.get_network_interface(ref)  # InvalidNetworkInterfaceID.NotFound
-            for target in self.targets.values():
-                if target.network_interface_id == ref:
-                    raise errors.InterfaceInUseByTrafficMirrorTarget(ref, target.id)
-            for session in self.sessions.values():
-                if session.network_interface_id == ref:
-                    raise errors.InterfaceInUseByTrafficMirrorSession(ref, session.id)
+        # QUOTAS "Targets": maximum number of targets per account: 10,000.
+        if len(self.targets) >= self.quotas.targets:
+            raise errors.TrafficMirrorLimitExceeded("target", self.quotas.targets)
+        checks = {
+            "network-interface": self._check_interface_target,
+            "network-load-balancer": self._check_load_balancer_target,
+            "gateway-load-balancer-endpoint": self._check_endpoint_target,
+        }
+        checks[kind](ref)
         target = MirrorTarget(self.backend, kind, ref, description, tags)
         self.targets[target.id] = target
         return target
+
+    def _check_interface_target(self, eni_id: str) -> None:
+        """TARGETS: "Network interfaces of type interface"; ERRORS: an interface backs at
+        most one traffic mirror target, and is a source or a target, not both."""
+        eni = self.backend.get_network_interface(eni_id)  # InvalidNetworkInterfaceID.NotFound
+        if eni.interface_type != "interface":
+            raise errors.NetworkInterfaceNotSupported(eni_id, f"its type is {eni.interface_type}, not interface")
+        for target in self.targets.values():
+            if target.network_interface_id == eni_id:
+                raise errors.InterfaceInUseByTrafficMirrorTarget(eni_id, target.id)
+        for session in self.sessions.values():
+            if session.network_interface_id == eni_id:
+                raise errors.InterfaceInUseByTrafficMirrorSession(eni_id, session.id)
+
+    def _check_load_balancer_target(self, arn: str) -> None:
+        """ERRORS: NetworkLoadBalancerNotFoundException, "The specified Network Load Balancer
+        does not exist"; NlbInUseByTrafficMirrorTargetException, "The Network Load Balancer
+        is already configured as a Traffic Mirror target". A load balancer of another type
+        is not a Network Load Balancer: AWS documents no code for it, InvalidParameterValue here."""
+        elbv2 = elbv2_backends[self.backend.account_id][self.backend.region_name]
+        balancer = elbv2.load_balancers.get(arn)
+        if balancer is None:
+            raise errors.NetworkLoadBalancerNotFound(arn)
+        if balancer.type != "network":
+            raise errors.InvalidParameterValue(
+                f"NetworkLoadBalancerArn '{arn}' is a {balancer.type} load balancer, not a Network Load Balancer"
+            )
+        for target in self.targets.values():
+            if target.network_load_balancer_arn == arn:
+                raise errors.NlbInUseByTrafficMirrorTarget(arn, target.id)
+
+    def _check_endpoint_target(self, endpoint_id: str) -> None:
+        """ERRORS: InvalidVpcEndpointId.NotFound, "The specified VPC endpoint does not exist"
+        (a deleted endpoint included). Only a Gateway Load Balancer endpoint can be a target
+        (API CreateTrafficMirrorTarget); AWS documents no code for another endpoint type,
+        InvalidParameterValue here. AWS documents no one-target-per-endpoint rule (QUOTAS:
+        sessions per Gateway Load Balancer endpoint: unlimited), so none is enforced."""
+        endpoint = self.backend.vpc_end_points.get(endpoint_id)
+        if endpoint is None or endpoint.state == "deleted":
+            raise errors.VpcEndpointNotFound(endpoint_id)
+        if endpoint.vpc_endpoint_type != "GatewayLoadBalancer":
+            raise errors.InvalidParameterValue(
+                f"GatewayLoadBalancerEndpointId '{endpoint_id}' is a {endpoint.vpc_endpoint_type} endpoint, "
+                "not a Gateway Load Balancer endpoint"
+            )
 
     def get_target(self, target_id: str) -> MirrorTarget:
         if target_id not in self.targets:
@@ -434,22 +482,26 @@ class TrafficMirroring:
                     f"Session number {number} is already used by traffic mirror session {other.id} on {eni_id}"
                 )
 
-    def _check_packet_length(self, target: MirrorTarget, length: int | None) -> None:
+    def _packet_length(self, target: MirrorTarget, length: int | None) -> int | None:
+        """The session's PacketLength: as given, checked, or the target's default (None: the whole packet)."""
+        to_nlb = target.type == "network-load-balancer"
         if length is None:
-            return
-        limit = MAX_NLB_PACKET_LENGTH if target.type == "network-load-balancer" else None
-        if length < 1 or (limit is not None and length > limit):
-            raise errors.InvalidParameterValue(f"PacketLength {length} is out of range for this target")
+            return MAX_NLB_PACKET_LENGTH if to_nlb else None
+        if length < 1 or (to_nlb and length > MAX_NLB_PACKET_LENGTH):
+            valid = f"1-{MAX_NLB_PACKET_LENGTH} for a Network Load Balancer target" if to_nlb else "at least 1"
+            raise errors.InvalidParameterValue(f"PacketLength {length} is out of range: {valid}")
+        return length
 
     def _check_target_capacity(self, target: MirrorTarget, eni_id: str) -> None:
-        """LIMITS "Sources": an ENI target takes 10 sources, 100 on the largest instance size."""
+        """QUOTAS "Sources": an ENI target takes 10 sources, 100 on the instance types listed
+        there; a Network Load Balancer or a Gateway Load Balancer endpoint: no limit."""
         if target.type != "network-interface":
             return
         sources = {s.network_interface_id for s in self.sessions.values() if s.traffic_mirror_target_id == target.id}
         if eni_id in sources:
             return
         instance = self.backend.get_network_interface(target.network_interface_id).instance
-        limit = _sources_per_target(instance.instance_type) if instance is not None else MAX_SOURCES_PER_ENI_TARGET
+        limit = sources_per_eni_target(instance.instance_type) if instance is not None else MAX_SOURCES_PER_ENI_TARGET
         if len(sources) >= limit:
             raise errors.TrafficMirrorSourcesPerTargetLimitExceeded(target.id, limit)
 
@@ -470,12 +522,15 @@ class TrafficMirroring:
         target = self.get_target(fields["TrafficMirrorTargetId"])
         self.get_filter(fields["TrafficMirrorFilterId"])
         self._check_source(eni)
+        # QUOTAS "Sessions": maximum number of sessions per account: 10,000.
+        if len(self.sessions) >= self.quotas.sessions:
+            raise errors.TrafficMirrorLimitExceeded("session", self.quotas.sessions)
         on_interface = [s for s in self.sessions.values() if s.network_interface_id == eni_id]
         # LIMITS "Sessions": maximum number of sessions per source network interface: 3.
         if len(on_interface) >= MAX_SESSIONS_PER_SOURCE_ENI:
             raise errors.TrafficMirrorSessionsPerInterfaceLimitExceeded(eni_id, MAX_SESSIONS_PER_SOURCE_ENI)
         self._check_session_number(eni_id, fields["SessionNumber"], None)
-        self._check_packet_length(target, fields.get("PacketLength"))
+        fields["PacketLength"] = self._packet_length(target, fields.get("PacketLength"))
         if fields.get("VirtualNetworkId") is None:
             fields["VirtualNetworkId"] = self._new_vni()
         self._check_vni(fields["VirtualNetworkId"])
@@ -494,7 +549,8 @@ class TrafficMirroring:
 
     def modify_session(self, session_id: str, changes: dict[str, Any], remove_fields: list[str]) -> MirrorSession:
         """API ModifyTrafficMirrorSession; RemoveFields packet-length | description |
-        virtual-network-id set the property to its default (whole packet, none, a new random VNI)."""
+        virtual-network-id set the property to its default (the whole packet, 8500 for a
+        Network Load Balancer target; none; a new random VNI)."""
         session = self.get_session(session_id)
         target = self.get_target(changes.get("TrafficMirrorTargetId") or session.traffic_mirror_target_id)
         mirror_filter = self.get_filter(changes.get("TrafficMirrorFilterId") or session.traffic_mirror_filter_id)
@@ -505,7 +561,7 @@ class TrafficMirroring:
         packet_length = session.packet_length if changes["PacketLength"] is None else changes["PacketLength"]
         if "packet-length" in remove_fields:
             packet_length = None
-        self._check_packet_length(target, packet_length)
+        packet_length = self._packet_length(target, packet_length)
         vni = changes.get("VirtualNetworkId")
         if vni is not None:
             self._check_vni(vni)

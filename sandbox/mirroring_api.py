@@ -3,7 +3,8 @@
 Each method reads the request (parsed by moto against botocore's input shape),
 calls :class:`sandbox.mirroring.TrafficMirroring` and returns an
 ``ActionResult`` whose keys are the output shape's member names. The create
-actions honour ClientToken and echo it, as the API does.
+actions honour ClientToken and echo it, as the API does; the Describe actions
+answer in pages (:mod:`sandbox.paging`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from moto.ec2.responses._base_response import EC2BaseResponse
 
 from .idempotency import idempotent
 from .mirroring import TrafficMirroring
+from .paging import page_of
 
 _RULE_FIELDS = (
     "TrafficDirection", "RuleNumber", "RuleAction", "Protocol", "DestinationPortRange",
@@ -40,6 +42,10 @@ class TrafficMirroringActions(EC2BaseResponse):
     def _fields(self, names: tuple[str, ...]) -> dict[str, Any]:
         return {name: self._get_param(name) for name in names}
 
+    def _paged(self, key: str, found: list[Any]) -> ActionResult:
+        page = page_of(found, self._get_action(), self.params)
+        return ActionResult({key: page.items, "NextToken": page.next_token})
+
     # -- filters ----------------------------------------------------------
     @idempotent
     def create_traffic_mirror_filter(self) -> ActionResult:
@@ -52,7 +58,7 @@ class TrafficMirroringActions(EC2BaseResponse):
         found = self.mirroring.describe_filters(
             self._get_param("TrafficMirrorFilterIds"), self._filters_from_querystring()
         )
-        return ActionResult({"TrafficMirrorFilters": found})
+        return self._paged("TrafficMirrorFilters", found)
 
     def delete_traffic_mirror_filter(self) -> ActionResult:
         filter_id = self._get_param("TrafficMirrorFilterId")
@@ -96,7 +102,7 @@ class TrafficMirroringActions(EC2BaseResponse):
             self._get_param("TrafficMirrorFilterId"),
             self._filters_from_querystring(),
         )
-        return ActionResult({"TrafficMirrorFilterRules": found})
+        return self._paged("TrafficMirrorFilterRules", found)
 
     # -- targets ----------------------------------------------------------
     @idempotent
@@ -116,7 +122,7 @@ class TrafficMirroringActions(EC2BaseResponse):
         found = self.mirroring.describe_targets(
             self._get_param("TrafficMirrorTargetIds"), self._filters_from_querystring()
         )
-        return ActionResult({"TrafficMirrorTargets": found})
+        return self._paged("TrafficMirrorTargets", found)
 
     def delete_traffic_mirror_target(self) -> ActionResult:
         target_id = self._get_param("TrafficMirrorTargetId")
@@ -137,7 +143,7 @@ class TrafficMirroringActions(EC2BaseResponse):
         found = self.mirroring.describe_sessions(
             self._get_param("TrafficMirrorSessionIds"), self._filters_from_querystring()
         )
-        return ActionResult({"TrafficMirrorSessions": found})
+        return self._paged("TrafficMirrorSessions", found)
 
     def modify_traffic_mirror_session(self) -> ActionResult:
         session = self.mirroring.modify_session(

@@ -23,7 +23,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from . import extension
-from .backend_state import state_of
+from .backend_state import MirrorQuotas, state_of
 from .catalog import install_public_images
 from .faults import FaultInjector, Faults
 from .seed import UBUNTU_24_04_PARAMETER, DemoSeed, seed_demo, seed_empty
@@ -128,6 +128,11 @@ class Sandbox:
         backend = ec2_backends[DEFAULT_ACCOUNT_ID][self.region]
         backend.get_instance(instance_id)
         state_of(backend).console_output[instance_id] = text
+
+    def set_mirror_quotas(self, quotas: MirrorQuotas) -> None:
+        """Lower the account's traffic-mirroring quotas (AWS: 10,000 each) so that a test
+        meets the refusal without 10,000 creates; the next reset restores AWS's numbers."""
+        state_of(ec2_backends[DEFAULT_ACCOUNT_ID][self.region]).mirror_quotas = quotas
 
     def set_fail_rate(self, rate: float) -> None:
         """Answer this fraction of EC2 calls with RequestLimitExceeded, before they do anything."""

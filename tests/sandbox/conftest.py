@@ -57,3 +57,43 @@ def new_eni(ec2: Any, sandbox: Sandbox) -> Callable[[], str]:
         return ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
 
     return create
+
+
+@pytest.fixture(scope="module")
+def elbv2_client(running_sandbox: Sandbox) -> Any:
+    return running_sandbox.client("elbv2", config=Config(retries={"total_max_attempts": 1}))
+
+
+@pytest.fixture
+def elbv2(sandbox: Sandbox, elbv2_client: Any) -> Any:
+    """The Elastic Load Balancing client on a freshly reset demo account."""
+    return elbv2_client
+
+
+@pytest.fixture
+def new_load_balancer(elbv2: Any, sandbox: Sandbox) -> Callable[..., str]:
+    """A load balancer of the given type in the demo's subnets -> its ARN."""
+
+    def create(name: str, kind: str = "network") -> str:
+        subnets = list(sandbox.seed_info.subnet_ids) if kind != "gateway" else [sandbox.seed_info.subnet_ids[1]]
+        scheme = {"Scheme": "internal"} if kind != "gateway" else {}
+        answer = elbv2.create_load_balancer(Name=name, Type=kind, Subnets=subnets, **scheme)
+        return answer["LoadBalancers"][0]["LoadBalancerArn"]
+
+    return create
+
+
+@pytest.fixture
+def new_gwlb_endpoint(ec2: Any, sandbox: Sandbox, new_load_balancer: Callable[..., str]) -> Callable[[str], str]:
+    """A Gateway Load Balancer, its endpoint service and an endpoint in the demo VPC -> the endpoint id."""
+
+    def create(name: str) -> str:
+        service = ec2.create_vpc_endpoint_service_configuration(
+            GatewayLoadBalancerArns=[new_load_balancer(name, "gateway")], AcceptanceRequired=False
+        )["ServiceConfiguration"]
+        return ec2.create_vpc_endpoint(
+            VpcEndpointType="GatewayLoadBalancer", VpcId=sandbox.seed_info.vpc_id,
+            ServiceName=service["ServiceName"], SubnetIds=[sandbox.seed_info.subnet_ids[1]],
+        )["VpcEndpoint"]["VpcEndpointId"]
+
+    return create
