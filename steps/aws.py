@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from vpc_mirror.steps.problems import UserProblem
 
-#: Calls that change nothing; every other EC2 call counts as mutating.
+#: Calls that change nothing; every other EC2 or Elastic Load Balancing call counts as mutating.
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")
 
 
@@ -67,7 +67,7 @@ class Aws:
             max_pool_connections=self.pool,
         )
         # Make every client now, on this thread: creating clients is not thread-safe.
-        for service in ("ec2", "sts", "ssm"):
+        for service in ("ec2", "elbv2", "sts", "ssm"):
             self._clients[service] = self.session.client(
                 service, endpoint_url=self.endpoint_url, config=self.config
             )
@@ -75,6 +75,15 @@ class Aws:
     @property
     def ec2(self):
         return self._clients["ec2"]
+
+    @property
+    def elbv2(self):
+        """Elastic Load Balancing v2: the Network and Gateway Load Balancers, target groups and listeners."""
+        return self._clients["elbv2"]
+
+    def client(self, service: str):
+        """The client of ``service`` ("ec2", "elbv2", ...), for code that is given an Action's service."""
+        return self._clients[service]
 
     @property
     def sts(self):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,8 +86,9 @@ class Context:
         parts = (self.setup, action.step, action.key, res.nonce)
         return hashlib.sha256("/".join(parts).encode()).hexdigest()[:48]
 
-    def takes_client_token(self, api: str) -> bool:
-        return "ClientToken" in self.aws.ec2.meta.service_model.operation_model(api).input_shape.members
+    def takes_client_token(self, api: str, service: str = "ec2") -> bool:
+        model = self.aws.client(service).meta.service_model.operation_model(api)
+        return "ClientToken" in model.input_shape.members
 
     async def call(self, fn: Callable, *args: Any) -> Any:
         """Run blocking (boto3) work on the engine's bounded worker pool."""
@@ -103,6 +105,14 @@ class Context:
         with self._lock:
             if self.store is not None:
                 self.store.save(self.state)
+
+    @contextmanager
+    def changing(self) -> Iterator[State]:
+        """The state, for a change ``record()`` does not make (a step's facts, a forgotten record), under the
+        lock other workers save with; saved when the block ends."""
+        with self._lock:
+            yield self.state
+            self.save()
 
     def record(self, action: Action, **changes: Any) -> Resource:
         """Create or update the state's record of ``action``'s resource, then save."""

@@ -132,6 +132,9 @@ def gather(ctx: Context) -> AwsView:
             Filters=[{"Name": "traffic-mirror-filter-id", "Values": [view.filter_id]}])["TrafficMirrorFilters"]
         view.filter = found[0] if found else None
     target_eni_id = _live_id(ctx, "sensor-eni")
+    if ctx.plan.target.type != "eni" and _live_id(ctx, "sensor"):
+        # a load balancer sends to the sensor's primary interface (instance targets); no capture ENI
+        target_eni_id = ctx.state.resource("sensor").attrs.get("primary_eni")
     if target_eni_id:
         found = ec2.describe_network_interfaces(
             Filters=[{"Name": "network-interface-id", "Values": [target_eni_id]}])["NetworkInterfaces"]
@@ -215,10 +218,15 @@ def _filter_rules(aws: AwsView) -> DiagnosticCheck:
 
 
 def _target_attached(aws: AwsView) -> DiagnosticCheck:
-    name = "target ENI attached to the sensor"
+    """With an ENI target, the capture ENI must be on the sensor; behind a load balancer, the traffic arrives on
+    the sensor's primary interface (instance targets), which this checks is the sensor's."""
+    behind_lb = aws.target_type not in (None, "network-interface")
+    name = ("load balancer's traffic arrives on the sensor's primary interface" if behind_lb
+            else "target ENI attached to the sensor")
     eni = aws.target_eni
     if eni is None:
-        return DiagnosticCheck(name, "failed", "the capture ENI does not exist", f"run `vpc-mirror resume {aws.setup}`")
+        what = "the sensor's primary interface was not found" if behind_lb else "the capture ENI does not exist"
+        return DiagnosticCheck(name, "failed", what, f"run `vpc-mirror resume {aws.setup}`")
     attachment = eni.get("Attachment") or {}
     if attachment.get("InstanceId") != aws.sensor_id or attachment.get("Status") != "attached":
         where = attachment.get("InstanceId") or "nothing"

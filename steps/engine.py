@@ -117,7 +117,9 @@ async def adopt_existing(ctx: Context, actions: list[Action]) -> None:
                 if res is None or res.id != hit.id or res.status != "created":
                     ctx.record(action, status="created", id=hit.id, attrs=hit.attrs)
             elif res is not None and res.status == "created":
-                ctx.log(f"{action.key} ({res.id}) no longer exists; it will be created again")
+                ctx.log(f"{action.key} ({res.id}) no longer exists; it will be created again" if kind.taggable else
+                        f"{action.key} ({res.id}) no longer holds all the plan wants (e.g. a rule for a new "
+                        "source); the missing part will be added")
                 ctx.record(action, status="intended", id=None, nonce=new_nonce())
 
 
@@ -129,6 +131,7 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
         for action in (a for a in wave if a.verb == "create"):
             res = ctx.state.resource(action.key)
             if is_live(res):
+                await _usable(ctx, action, res)
                 ctx.progress(action, "done", res.id)
             else:
                 todo.append(action)
@@ -152,6 +155,17 @@ async def execute(ctx: Context, actions: list[Action]) -> None:
         await _gather_all([make(a) for a in todo])
 
 
+async def _usable(ctx: Context, action: Action, res: Resource) -> None:
+    """An existing resource not yet usable (adopted while still being made: the apply that created it stopped
+    while waiting for it) is waited for, as its create would, before a later action uses it."""
+    kind = KINDS[action.kind]
+    if kind.usable(res.attrs):
+        return
+    ctx.log(f"… {action.key} ({res.id}) is still being made; waiting for it")
+    ready = await ctx.call(guarded(lambda: kind.wait_usable(ctx, action, res.id), action))
+    ctx.record(action, status="created", id=ready.id, attrs=ready.attrs)
+
+
 def _create(ctx: Context, action: Action, params: dict[str, Any]) -> Found:
     """Create with the action's ClientToken; once more with a new one when AWS shows the token is an old one's.
 
@@ -161,7 +175,7 @@ def _create(ctx: Context, action: Action, params: dict[str, Any]) -> Found:
     taken while this create was in flight): a new nonce is saved before the new call.
     """
     kind = KINDS[action.kind]
-    if not ctx.takes_client_token(action.api):
+    if not ctx.takes_client_token(action.api, action.service):
         return kind.create(ctx, action, params)
     try:
         return kind.create(ctx, action, dict(params, ClientToken=ctx.token(action)))
@@ -181,12 +195,13 @@ async def _gather_all(coros: list) -> None:
             raise result
 
 
-async def undo_step(ctx: Context, step_name: str) -> None:
-    """Delete, in reverse, what this step created; intended-only records are looked up by tag first."""
+async def undo_step(ctx: Context, step_name: str, keys: set[str] | None = None) -> None:
+    """Delete, in reverse, what this step created (only the records of ``keys`` when given: sync removes
+    the sessions of sources that went); intended-only records are looked up by tag first."""
     step = ctx.state.steps.get(step_name)
     if step is None:
         return
-    records = list(step.resources.values())
+    records = [r for r in step.resources.values() if keys is None or r.key in keys]
     pending = [
         Action(step=step_name, key=r.key, kind=r.kind, verb="create", summary=r.key, name=r.name)
         for r in records

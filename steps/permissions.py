@@ -32,6 +32,11 @@ PLACEHOLDER_IDS = {
     "network-interface": "eni-0123456789abcdef0",
     "mirror-target": "tmt-0123456789abcdef0",
     "mirror-filter": "tmf-0123456789abcdef0",
+    "load-balancer": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/placeholder/"
+                     "0123456789abcdef",
+    "target-group": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/placeholder/0123456789abcdef",
+    "endpoint-service": "vpce-svc-0123456789abcdef0",
+    "vpc-endpoint": "vpce-0123456789abcdef0",
 }
 PLACEHOLDER_ATTRS = {
     "ipv6_subnet_0": "2001:db8::/64",
@@ -39,7 +44,13 @@ PLACEHOLDER_ATTRS = {
     "subnet_id": PLACEHOLDER_IDS["subnet"],
     "private_ip": "10.0.0.10",
     "primary_eni": PLACEHOLDER_IDS["network-interface"],
+    "cidr": "10.0.0.0/24",
+    "service_name": "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0",
 }
+
+
+#: The IAM action prefix of each service an action's call belongs to.
+IAM_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,11 @@ async def permission_checks(ctx: Context, actions: list[Action]) -> list[Preflig
 
 
 def _dry_run(ctx: Context, action: Action, by_key: dict[str, Action]) -> PreflightCheck:
-    permission = f"ec2:{action.api}"
+    permission = f"{IAM_PREFIX[action.service]}:{action.api}"
+    if action.service != "ec2":
+        # Elastic Load Balancing has no DryRun: trying the call would make the resource.
+        return PreflightCheck(permission, None, f"could not tell (Elastic Load Balancing has no DryRun; the IAM "
+                                                f"action {permission} is needed); {action.summary}")
     params = dict(_with_placeholders(ctx, action.params, by_key), DryRun=True)
     try:
         getattr(ctx.aws.ec2, xform_name(action.api))(**params)

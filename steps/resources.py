@@ -66,6 +66,16 @@ class Kind:
     def delete(self, ctx: Context, res: Resource) -> None:
         raise NotImplementedError
 
+    def usable(self, attrs: dict[str, Any]) -> bool:
+        """Whether a resource recorded with these attrs can be used now. The kinds whose create waits until it
+        can (load balancer, endpoint) say no while it is still being made: one adopted so, because the apply
+        that created it stopped while waiting, is waited for (``wait_usable``) before anything uses it."""
+        return True
+
+    def wait_usable(self, ctx: Context, action: Action, resource_id: str) -> Found:
+        """Wait until the resource can be used, as its create does; the kinds whose ``usable`` can say no."""
+        raise NotImplementedError
+
 
 def _unless_gone(call) -> None:
     """Make a delete or detach call; what is already gone is fine."""
@@ -204,6 +214,7 @@ def instance_attrs(inst: dict) -> dict[str, Any]:
     )
     return {
         "instance_type": inst["InstanceType"],
+        "primary_mac": primary.get("MacAddress"),
         "private_ip": inst.get("PrivateIpAddress"),
         "public_ip": inst.get("PublicIpAddress"),
         "subnet_id": inst.get("SubnetId"),
@@ -300,7 +311,8 @@ class MirrorSessionKind(TrafficMirrorKind):
     def found(self, ctx, item):
         return Found(item["TrafficMirrorSessionId"], {"eni": item["NetworkInterfaceId"],
                                                       "session_number": item["SessionNumber"],
-                                                      "vni": item.get("VirtualNetworkId")})
+                                                      "vni": item.get("VirtualNetworkId"),
+                                                      "target": item.get("TrafficMirrorTargetId")})
 
 
 class RelationKind(Kind):
@@ -469,6 +481,322 @@ class FilterRuleKind(RelationKind):
         return Found(rule["TrafficMirrorFilterRuleId"], {"filter": params["TrafficMirrorFilterId"]})
 
 
+class InterfaceGroupsKind(RelationKind):
+    """One of our security groups on an ENI that is not ours (a sensor's primary interface): added to the
+    groups it has, and taken off again on teardown, before the group itself is deleted."""
+
+    name = "interface-groups"
+
+    def _groups(self, ctx: Context, eni: str) -> list[str]:
+        item = ctx.aws.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
+        return [g["GroupId"] for g in item.get("Groups", [])]
+
+    def find(self, ctx, params):
+        have = self._groups(ctx, params["NetworkInterfaceId"])
+        if set(params["Groups"]) <= set(have):
+            return Found(params["NetworkInterfaceId"], {"groups": params["Groups"]})
+        return None
+
+    def create(self, ctx, action, params):
+        have = self._groups(ctx, params["NetworkInterfaceId"])
+        added = [g for g in params["Groups"] if g not in have]
+        ctx.aws.ec2.modify_network_interface_attribute(NetworkInterfaceId=params["NetworkInterfaceId"],
+                                                       Groups=have + added)
+        return Found(params["NetworkInterfaceId"], {"groups": params["Groups"]})
+
+    def delete(self, ctx, res):
+        try:
+            have = self._groups(ctx, res.id)
+        except ClientError as exc:
+            if _gone(exc):
+                return
+            raise
+        keep = [g for g in have if g not in res.attrs["groups"]]
+        if keep != have and keep:
+            ctx.aws.ec2.modify_network_interface_attribute(NetworkInterfaceId=res.id, Groups=keep)
+
+
+# Elastic Load Balancing (elbv2): load balancers and target groups carry our tags (given at creation, in
+# ``Tags``); their describe calls filter by nothing but ARN or name, so ours are found through DescribeTags.
+
+#: DescribeTags takes at most 20 ARNs per call.
+ELB_TAGS_PER_CALL = 20
+
+
+def _elb_owned(ctx: Context, arns: list[str]) -> dict[str, list[dict]]:
+    """ARN -> tags, for those of ``arns`` that carry this setup's tag."""
+    out = {}
+    for start in range(0, len(arns), ELB_TAGS_PER_CALL):
+        answer = ctx.aws.elbv2.describe_tags(ResourceArns=arns[start:start + ELB_TAGS_PER_CALL])
+        out.update({d["ResourceArn"]: d.get("Tags", []) for d in answer["TagDescriptions"] if ctx.owns(d.get("Tags"))})
+    return out
+
+
+class ElbTaggedKind(Kind):
+    """A load balancer or target group of ours: found by its tags, created with them, deleted while it has them."""
+
+    describe = ""  # describe_load_balancers | describe_target_groups
+    items = ""  # LoadBalancers | TargetGroups
+    arn_field = ""  # LoadBalancerArn | TargetGroupArn
+    create_call = ""
+    delete_call = ""
+
+    def listed(self, ctx: Context, **params) -> list[dict]:
+        out: list[dict] = []
+        for page in ctx.aws.elbv2.get_paginator(self.describe).paginate(**params):
+            out.extend(page[self.items])
+        return out
+
+    def existing(self, ctx, actions):
+        by_name = {a.name: a.key for a in actions}
+        items = {i[self.arn_field]: i for i in self.listed(ctx)}
+        owned = _elb_owned(ctx, list(items))
+        return {by_name[name_tag(tags)]: self.found(ctx, items[arn]) for arn, tags in owned.items()
+                if name_tag(tags) in by_name}
+
+    def found(self, ctx: Context, item: dict) -> Found:
+        return Found(item[self.arn_field])
+
+    def create(self, ctx, action, params):
+        answer = getattr(ctx.aws.elbv2, self.create_call)(**params)
+        return self.found(ctx, answer[self.items][0])
+
+    def delete(self, ctx, res):
+        try:
+            items = self.listed(ctx, **{f"{self.arn_field}s": [res.id]})
+        except ClientError as exc:
+            if _gone(exc):
+                return
+            raise
+        if not items:
+            return
+        if res.id not in _elb_owned(ctx, [res.id]):
+            ctx.log(f"! {res.kind} {res.id} does not carry {SETUP_TAG}={ctx.setup}; left alone")
+            return
+        _unless_gone(lambda: self.remove(ctx, res.id))
+
+    def remove(self, ctx: Context, arn: str) -> None:
+        getattr(ctx.aws.elbv2, self.delete_call)(**{self.arn_field: arn})
+
+
+def load_balancer_attrs(item: dict) -> dict[str, Any]:
+    """What later steps use of a load balancer: its type, VPC, subnets and zones, and its state."""
+    zones = item.get("AvailabilityZones", [])
+    return {"type": item.get("Type"), "vpc_id": item.get("VpcId"), "scheme": item.get("Scheme"),
+            "subnets": [z["SubnetId"] for z in zones], "zones": [z["ZoneName"] for z in zones],
+            "state": item.get("State", {}).get("Code")}
+
+
+class LoadBalancerKind(ElbTaggedKind):
+    name = "load-balancer"
+    describe, items, arn_field = "describe_load_balancers", "LoadBalancers", "LoadBalancerArn"
+    create_call, delete_call = "create_load_balancer", "delete_load_balancer"
+
+    def found(self, ctx, item):
+        return Found(item["LoadBalancerArn"], load_balancer_attrs(item))
+
+    def create(self, ctx, action, params):
+        """Waits until it is active: an endpoint service or mirror target needs a provisioned load balancer."""
+        return self.wait_usable(ctx, action, super().create(ctx, action, params).id)
+
+    def usable(self, attrs):
+        return attrs.get("state") == "active"
+
+    def wait_usable(self, ctx, action, arn):
+        def active():
+            item = self.listed(ctx, LoadBalancerArns=[arn])[0]
+            state = item["State"]["Code"]
+            if state == "failed":
+                raise StepFailed(action.step, f"load balancer {arn} failed to provision "
+                                              f"({item['State'].get('Reason', 'no reason given')}); resume to retry")
+            return item if state == "active" else None
+
+        return self.found(ctx, _wait(active, f"load balancer {arn} to become active"))
+
+
+class TargetGroupKind(ElbTaggedKind):
+    name = "target-group"
+    describe, items, arn_field = "describe_target_groups", "TargetGroups", "TargetGroupArn"
+    create_call, delete_call = "create_target_group", "delete_target_group"
+
+    def remove(self, ctx, arn):
+        """AWS refuses while a listener still forwards to it; the load balancer's deletion takes a moment."""
+        def deleted():
+            try:
+                ctx.aws.elbv2.delete_target_group(TargetGroupArn=arn)
+            except ClientError as exc:
+                if _code(exc) == "ResourceInUse":
+                    return False
+                raise
+            return True
+
+        _wait(deleted, f"target group {arn} to be free of listeners", timeout=300)
+
+
+class ListenerKind(RelationKind):
+    """The load balancer's listener forwarding to our target group: found among the load balancer's listeners."""
+
+    name = "listener"
+
+    def find(self, ctx, params):
+        for listener in ctx.aws.elbv2.describe_listeners(LoadBalancerArn=params["LoadBalancerArn"])["Listeners"]:
+            forwards = {a.get("TargetGroupArn") for a in listener.get("DefaultActions", [])}
+            if params["DefaultActions"][0]["TargetGroupArn"] in forwards and listener.get("Port") == params.get("Port"):
+                return Found(listener["ListenerArn"])
+        return None
+
+    def create(self, ctx, action, params):
+        return Found(ctx.aws.elbv2.create_listener(**params)["Listeners"][0]["ListenerArn"])
+
+    def delete(self, ctx, res):
+        _unless_gone(lambda: ctx.aws.elbv2.delete_listener(ListenerArn=res.id))
+
+
+class ElbAttributesKind(RelationKind):
+    """Attributes we set on a load balancer or target group: found by reading them; they go with their owner."""
+
+    arn_param = ""  # LoadBalancerArn | TargetGroupArn
+    describe_call = ""  # describe_load_balancer_attributes | describe_target_group_attributes
+    modify_call = ""
+
+    def find(self, ctx, params):
+        have = getattr(ctx.aws.elbv2, self.describe_call)(**{self.arn_param: params[self.arn_param]})
+        current = {a["Key"]: a["Value"] for a in have["Attributes"]}
+        if all(current.get(a["Key"]) == a["Value"] for a in params["Attributes"]):
+            return self._found(params)
+        return None
+
+    def create(self, ctx, action, params):
+        getattr(ctx.aws.elbv2, self.modify_call)(**params)
+        return self._found(params)
+
+    def _found(self, params: dict) -> Found:
+        return Found(params[self.arn_param], {a["Key"]: a["Value"] for a in params["Attributes"]})
+
+
+class LbAttributesKind(ElbAttributesKind):
+    """Cross-zone load balancing."""
+
+    name = "lb-attributes"
+    arn_param, describe_call = "LoadBalancerArn", "describe_load_balancer_attributes"
+    modify_call = "modify_load_balancer_attributes"
+
+
+class TgAttributesKind(ElbAttributesKind):
+    """Flow stickiness on our target group."""
+
+    name = "tg-attributes"
+    arn_param, describe_call = "TargetGroupArn", "describe_target_group_attributes"
+    modify_call = "modify_target_group_attributes"
+
+
+class TargetRegistrationKind(RelationKind):
+    """A sensor registered in a target group: found among the group's registered targets (draining ones are
+    on their way out); teardown deregisters it, the group's deletion does not need it gone."""
+
+    name = "target-registration"
+
+    def find(self, ctx, params):
+        instance_id = params["Targets"][0]["Id"]
+        health = ctx.aws.elbv2.describe_target_health(TargetGroupArn=params["TargetGroupArn"])
+        registered = {d["Target"]["Id"] for d in health["TargetHealthDescriptions"]
+                      if d.get("TargetHealth", {}).get("State") != "draining"}
+        return Found(instance_id, {"target_group": params["TargetGroupArn"]}) if instance_id in registered else None
+
+    def create(self, ctx, action, params):
+        ctx.aws.elbv2.register_targets(**params)
+        return Found(params["Targets"][0]["Id"], {"target_group": params["TargetGroupArn"]})
+
+    def delete(self, ctx, res):
+        try:
+            ctx.aws.elbv2.deregister_targets(TargetGroupArn=res.attrs["target_group"], Targets=[{"Id": res.id}])
+        except ClientError as exc:
+            if not (_gone(exc) or _code(exc) == "InvalidTarget"):
+                raise
+
+
+def _unsuccessful(answer: dict, what: str) -> None:
+    """The VPC endpoint deletes answer failures in a list, not as an error."""
+    for item in answer.get("Unsuccessful", []):
+        error = item.get("Error", {})
+        if not error.get("Code", "").endswith("NotFound"):
+            raise StepFailed("teardown", f"could not delete {what} {item.get('ResourceId')}: "
+                                         f"{error.get('Code')}: {error.get('Message')}")
+
+
+class EndpointServiceKind(TaggedKind):
+    """The endpoint service in front of our Gateway Load Balancer."""
+
+    name = "endpoint-service"
+    describe, items = "describe_vpc_endpoint_service_configurations", "ServiceConfigurations"
+    ids_param, id_field = "ServiceIds", "ServiceId"
+    create_call, created = "create_vpc_endpoint_service_configuration", "ServiceConfiguration"
+
+    def tagged(self, ctx):
+        return {name: f for name, f in super().tagged(ctx).items()
+                if f.attrs["state"] not in ("Deleting", "Deleted", "Failed")}
+
+    def found(self, ctx, item):
+        return Found(item["ServiceId"], {"service_name": item["ServiceName"], "state": item.get("ServiceState")})
+
+    def remove(self, ctx, resource_id):
+        """AWS refuses while an endpoint is connected; our endpoint's deletion (before this) takes a moment."""
+        def deleted():
+            answer = ctx.aws.ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[resource_id])
+            if any("connection" in (i.get("Error", {}).get("Message") or "").lower()
+                   for i in answer.get("Unsuccessful", [])):
+                return False
+            _unsuccessful(answer, "endpoint service")
+            return True
+
+        _wait(deleted, f"endpoint service {resource_id} to be free of endpoints", timeout=300)
+
+
+class VpcEndpointKind(TaggedKind):
+    """A Gateway Load Balancer endpoint: the mirror target's address in the sources' VPC."""
+
+    name = "vpc-endpoint"
+    describe, items, ids_param, id_field = "describe_vpc_endpoints", "VpcEndpoints", "VpcEndpointIds", "VpcEndpointId"
+    create_call, created = "create_vpc_endpoint", "VpcEndpoint"
+    GONE_STATES = ("deleting", "deleted", "rejected", "failed", "expired")
+
+    def tagged(self, ctx):
+        return {name: f for name, f in super().tagged(ctx).items() if f.attrs["state"] not in self.GONE_STATES}
+
+    def found(self, ctx, item):
+        return Found(item["VpcEndpointId"], {"vpc_id": item.get("VpcId"), "state": (item.get("State") or "").lower(),
+                                             "subnets": item.get("SubnetIds", [])})
+
+    def create(self, ctx, action, params):
+        """Waits until it is available: a mirror target needs a usable endpoint."""
+        return self.wait_usable(ctx, action, super().create(ctx, action, params).id)
+
+    def usable(self, attrs):
+        return attrs.get("state") == "available"
+
+    def wait_usable(self, ctx, action, endpoint_id):
+        def available():
+            item = self.listed(ctx, VpcEndpointIds=[endpoint_id])[0]
+            if item["State"].lower() in self.GONE_STATES:
+                raise StepFailed(action.step, f"endpoint {endpoint_id} is {item['State']} instead of available; "
+                                              "check the endpoint service, then resume")
+            return item if item["State"].lower() == "available" else None
+
+        return self.found(ctx, _wait(available, f"endpoint {endpoint_id} to become available"))
+
+    def remove(self, ctx, resource_id):
+        _unsuccessful(ctx.aws.ec2.delete_vpc_endpoints(VpcEndpointIds=[resource_id]), "endpoint")
+
+        def deleted():
+            try:
+                items = self.listed(ctx, VpcEndpointIds=[resource_id])
+            except ClientError as exc:
+                return _gone(exc)
+            return not items or items[0]["State"].lower() == "deleted"
+
+        _wait(deleted, f"endpoint {resource_id} to be deleted")
+
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -487,5 +815,14 @@ KINDS: dict[str, Kind] = {
         FilterServicesKind(),
         FilterRuleKind(),
         MirrorSessionKind(),
+        InterfaceGroupsKind(),
+        LoadBalancerKind(),
+        LbAttributesKind(),
+        TargetGroupKind(),
+        TgAttributesKind(),
+        ListenerKind(),
+        TargetRegistrationKind(),
+        EndpointServiceKind(),
+        VpcEndpointKind(),
     )
 }

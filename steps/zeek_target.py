@@ -1,4 +1,9 @@
-"""Where a setup's sensor is for SSH: its address, login user, capture MAC and console fingerprints (from AWS)."""
+"""Where a setup's sensors are for SSH: address, login user, capture MAC and console fingerprints (from AWS).
+
+The capture MAC is that of the interface the mirrored traffic arrives on: the
+sensor's capture ENI with ENI targets, its primary interface behind a Network
+or Gateway Load Balancer (instance targets receive on the primary interface).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.fleet import FIRST, capture_eni_key, sensor_keys
 from vpc_mirror.steps.ssh import console_fingerprints
 
 #: Login user implied by the image name (AWS documents these per distribution).
@@ -25,19 +31,35 @@ class SensorTarget:
     instance_id: str | None
     host: str | None
     user: str | None
+    #: the MAC of the interface receiving the mirrored traffic, where Zeek listens
     mac: str | None
+    #: its state key in the fleet ("sensor", "sensor-2", ...)
+    key: str = FIRST
 
 
 def sensor_target(ctx: Context) -> SensorTarget:
-    """What the saved state knows of the sensor (nothing AWS is called)."""
-    sensor = ctx.state.resource("sensor")
-    eni = ctx.state.resource("sensor-eni")
+    """What the saved state knows of the (first) sensor (nothing AWS is called)."""
+    return _target(ctx, FIRST)
+
+
+def sensor_targets(ctx: Context) -> list[SensorTarget]:
+    """Every sensor of the setup, in fleet order (nothing AWS is called)."""
+    return [_target(ctx, key) for key in sensor_keys(ctx.plan)]
+
+
+def _target(ctx: Context, key: str) -> SensorTarget:
+    sensor = ctx.state.resource(key)
     attrs = sensor.attrs if sensor else {}
+    if ctx.plan.target.type == "eni":
+        eni = ctx.state.resource(capture_eni_key(key))
+        mac = eni.attrs.get("mac") if eni else None
+    else:
+        mac = attrs.get("primary_mac")
     image = ctx.plan.sensor.image
     return SensorTarget(instance_id=sensor.id if sensor else None,
                         host=attrs.get("public_ip") or attrs.get("private_ip"),
                         user=user_for_image(image) if not image.startswith("ami-") else None,
-                        mac=(eni.attrs.get("mac") if eni else None))
+                        mac=mac, key=key)
 
 
 def instance_fingerprints(ctx: Context, instance_id: str) -> list[str] | None:
