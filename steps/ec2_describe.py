@@ -1,11 +1,13 @@
 """Reading EC2's describe answers the same way everywhere: an item's Name tag, which instances still exist,
-looking things up by id or by Name tag (``name:web-1``), and a setup's VPC ranges.
+looking things up by id or by Name tag (``name:web-1``) or by selector (``tag:env=prod``), and a setup's VPC ranges.
 
 Free of boto3 (the pickers' steps.inventory is loaded with the first screen): botocore's errors are
 imported only inside ``vpc_blocks`` (start-up time).
 """
 
 from __future__ import annotations
+
+from fnmatch import fnmatchcase
 
 from vpc_mirror.models.ids import NAME_REF, named
 from vpc_mirror.steps.problems import UserProblem
@@ -66,6 +68,60 @@ def find_instances(aws, refs: list[str]) -> tuple[dict[str, dict], list[str]]:
                 problems.append(f"sources.instances: {len(matches)} instances are named {name!r} ({ids_text}); "
                                 "use the i- id of the one to monitor")
     return found, problems
+
+
+#: A selector's kind -> the DescribeInstances filter it becomes (tag selectors: ``tag:<KEY>``).
+_SELECTOR_FILTERS = {"subnet": "subnet-id", "vpc": "vpc-id"}
+
+
+def _selector_queries(selectors: list[str]) -> list[tuple[dict, list[str]]]:
+    """One DescribeInstances filter per query, with the selectors it stands for.
+
+    EC2 ANDs the filters of one call and ORs the values of one filter, so the
+    selectors of one filter name (one tag key, all subnets, all VPCs) share a
+    call and the others get their own; tag values keep EC2's ``*`` and ``?``
+    wildcards ("Filter resources using tags", EC2 User Guide).
+    """
+    values: dict[str, list[str]] = {}
+    chosen: dict[str, list[str]] = {}
+    for selector in selectors:
+        kind, _, rest = selector.partition(":")
+        if kind == "tag":
+            key, _, value = rest.partition("=")
+            name = f"tag:{key}"
+        else:
+            name, value = _SELECTOR_FILTERS[kind], rest
+        values.setdefault(name, []).append(value)
+        chosen.setdefault(name, []).append(selector)
+    return [({"Name": name, "Values": vals}, chosen[name]) for name, vals in values.items()]
+
+
+def select_instances(aws, selectors: list[str]) -> dict[str, tuple[dict, list[str]]]:
+    """Live instances matching any selector (paged): instance id -> (instance, the selectors it matched)."""
+    live = {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES}
+    out: dict[str, tuple[dict, list[str]]] = {}
+    paginator = aws.ec2.get_paginator("describe_instances")
+    for query, chosen in _selector_queries(selectors):
+        for page in paginator.paginate(Filters=[query, live]):
+            for reservation in page["Reservations"]:
+                for inst in reservation["Instances"]:
+                    _, matched = out.setdefault(inst["InstanceId"], (inst, []))
+                    # EC2 says one of ``chosen`` matched; which, we tell here (a value with EC2's \* escape
+                    # that fnmatch reads otherwise is credited to the first)
+                    matched += [c for c in chosen if _matches(inst, c)] or chosen[:1]
+    return out
+
+
+def _matches(inst: dict, selector: str) -> bool:
+    """Whether a described instance matches one selector, as EC2's filter does (``*`` and ``?`` in tag values)."""
+    kind, _, rest = selector.partition(":")
+    if kind == "subnet":
+        return inst.get("SubnetId") == rest
+    if kind == "vpc":
+        return inst.get("VpcId") == rest
+    key, _, pattern = rest.partition("=")
+    pattern = pattern.replace("[", "[[]")  # EC2 knows only * and ?; fnmatch would read [..] as a set
+    return any(t["Key"] == key and fnmatchcase(t["Value"], pattern) for t in inst.get("Tags") or ())
 
 
 class VpcUnreadable(UserProblem):
