@@ -14,11 +14,13 @@ import pytest
 from vpc_mirror.steps.exports import aws_cli
 from tests.awsfacts import demo_plan, ec2, inventory, run
 from tests.exporting import planned
+from tests.scale_answers import gwlb_plan, load_balancing
 from tests.test_apply import CREATE_ANSWERS
 
 
-def test_script_passes_shellcheck(sandbox, tmp_path):
-    ctx, actions = planned(sandbox, demo_plan())
+@pytest.mark.parametrize("plan", [demo_plan, gwlb_plan], ids=["demo", "gwlb"])
+def test_script_passes_shellcheck(sandbox, tmp_path, plan):
+    ctx, actions = planned(sandbox, plan())
     script = tmp_path / "setup.sh"
     script.write_text(aws_cli.render(ctx, actions))
     result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
@@ -26,10 +28,16 @@ def test_script_passes_shellcheck(sandbox, tmp_path):
     assert "set -euo pipefail" in script.read_text()
 
 
-@pytest.mark.parametrize("answers", [CREATE_ANSWERS, {}], ids=["created-vpc-dedicated-enis", "demo-mirrored-beacon"])
-def test_script_creates_the_same_resources_as_apply(sandbox, state_dir, tmp_path, answers):
-    """Every derived value is used: IPv6 /64, main route table, addresses, the beacon's primary ENI."""
-    plan = demo_plan(**answers)
+PLANS = {"created-vpc-dedicated-enis": lambda: demo_plan(**CREATE_ANSWERS),
+         "gwlb-mirrored-beacon": lambda: gwlb_plan(cross_zone=True)}
+
+
+@pytest.mark.parametrize("plan", PLANS.values(), ids=PLANS.keys())
+def test_script_creates_the_same_resources_as_apply(sandbox, state_dir, tmp_path, plan):
+    """Every derived value is used: IPv6 /64, main route table, addresses, the beacon's primary ENI, the
+    endpoint service's name; a Gateway Load Balancer (the demo with a load balancer in front of the sensor:
+    target group, listener, endpoint service and endpoint, the group added to the sensor's interface)."""
+    plan = plan()
     ctx, actions = planned(sandbox, plan)
     script = tmp_path / "setup.sh"
     script.write_text(aws_cli.render(ctx, actions))
@@ -37,14 +45,14 @@ def test_script_creates_the_same_resources_as_apply(sandbox, state_dir, tmp_path
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    by_script = comparable(sandbox)
+    by_script = comparable(sandbox), load_balancing(sandbox)
     # The script prints what it made, one created id per line.
     printed = dict(line.split() for line in result.stdout.splitlines())
     assert printed["target"].startswith("tmt-") and printed["filter"].startswith("tmf-")
 
     sandbox.reset("demo")
     run(sandbox, state_dir, plan=plan)
-    assert by_script == comparable(sandbox)
+    assert by_script == (comparable(sandbox), load_balancing(sandbox))
 
 
 def comparable(sandbox) -> Counter:
@@ -69,3 +77,16 @@ def comparable(sandbox) -> Counter:
 
 def _name(tags) -> str:
     return next((t["Value"] for t in tags or () if t["Key"] == "Name"), "-")
+
+
+def test_target_group_stickiness_is_one_modify_call_after_the_group(sandbox, tmp_path):
+    ctx, actions = planned(sandbox, gwlb_plan())
+    script = aws_cli.render(ctx, actions)
+    path = tmp_path / "setup.sh"
+    path.write_text(script)
+    result = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    modify = script.index("elbv2 modify-target-group-attributes")
+    assert script.index("LB_TARGET_GROUP=$(elbv2 create-target-group") < modify
+    assert '"TargetGroupArn":"\'"$LB_TARGET_GROUP"\'"' in script[modify:].split("\n\n")[0]
+    assert '{"Key":"stickiness.type","Value":"source_ip_dest_ip"}' in script[modify:].split("\n\n")[0]

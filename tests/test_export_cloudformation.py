@@ -12,6 +12,7 @@ from vpc_mirror.models.plan import TestBeaconPlan
 from vpc_mirror.steps.exports import cloudformation
 from tests.awsfacts import demo_plan
 from tests.exporting import planned
+from tests.scale_answers import fleet_plan, gwlb_plan, nlb_plan, users_nlb
 from tests.test_apply import CREATE_ANSWERS
 
 UNMIRRORED_BEACON = {"test_beacon": TestBeaconPlan(enabled=True, mirror=False)}
@@ -19,14 +20,85 @@ UNMIRRORED_BEACON = {"test_beacon": TestBeaconPlan(enabled=True, mirror=False)}
 CREATED_VPC_BEACON = {**CREATE_ANSWERS, "test_beacon": TestBeaconPlan(enabled=True)}
 
 
-@pytest.mark.parametrize("answers", [{}, UNMIRRORED_BEACON, CREATE_ANSWERS, CREATED_VPC_BEACON],
-                         ids=["demo", "unmirrored-beacon", "created-vpc-dedicated-enis", "created-vpc-beacon"])
-def test_template_passes_cfn_lint(sandbox, tmp_path, answers):
-    ctx, actions = planned(sandbox, demo_plan(**answers))
+PLANS = {"demo": demo_plan, "unmirrored-beacon": lambda: demo_plan(**UNMIRRORED_BEACON),
+         "created-vpc-dedicated-enis": lambda: demo_plan(**CREATE_ANSWERS),
+         "created-vpc-beacon": lambda: demo_plan(**CREATED_VPC_BEACON), "gwlb": gwlb_plan}
+
+
+def nlb_fleet():
+    """3 sensors behind an NLB, cross-zone (tests/test_export_sync.py lints it, with --with-sync)."""
+    return fleet_plan(3, "nlb").model_copy(update={"target": nlb_plan(cross_zone=True).target})
+
+
+@pytest.mark.parametrize("plan", PLANS.values(), ids=PLANS.keys())
+def test_template_passes_cfn_lint(sandbox, tmp_path, plan):
+    _lint(tmp_path, cloudformation.render(*planned(sandbox, plan())))
+
+
+def _lint(tmp_path, template: str) -> None:
     path = tmp_path / "setup.yaml"
-    path.write_text(cloudformation.render(ctx, actions))
+    path.write_text(template)
     result = subprocess.run(["cfn-lint", "--regions", "us-east-1", "--", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _of_type(resources: dict, rtype: str) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == rtype}
+
+
+def test_nlb_fleet_is_a_load_balancer_listener_and_target_group_of_the_sensors(sandbox):
+    ctx, actions = planned(sandbox, nlb_fleet())
+    resources = yaml.safe_load(cloudformation.render(ctx, actions))["Resources"]
+    (lb,) = _of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+    assert (lb["Type"], lb["Scheme"], lb["Subnets"]) == ("network", "internal", [{"Ref": "Subnet"}])
+    assert lb["LoadBalancerAttributes"] == [{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}]
+    (group,) = _of_type(resources, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert (group["Protocol"], group["Port"], group["HealthCheckProtocol"], group["HealthCheckPort"]) \
+        == ("UDP", 4789, "TCP", "22")
+    assert group["Targets"] == [{"Id": {"Ref": s}} for s in ("Sensor", "Sensor2", "Sensor3")]
+    (listener,) = _of_type(resources, "AWS::ElasticLoadBalancingV2::Listener").values()
+    assert listener == {"LoadBalancerArn": {"Ref": "Lb"}, "Protocol": "UDP", "Port": 4789,
+                        "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "LbTargetGroup"}}]}
+    (target,) = _of_type(resources, "AWS::EC2::TrafficMirrorTarget").values()
+    assert target["NetworkLoadBalancerArn"] == {"Ref": "Lb"} and "NetworkInterfaceId" not in target
+    # the load balancer sends to each sensor's primary interface: it carries the VXLAN group
+    for sensor in ("Sensor", "Sensor2", "Sensor3"):
+        assert {"Fn::GetAtt": ["VxlanSg", "GroupId"]} in resources[sensor]["Properties"]["NetworkInterfaces"][0][
+            "GroupSet"]
+
+
+def test_gwlb_target_is_an_endpoint_of_the_load_balancers_endpoint_service(sandbox):
+    ctx, actions = planned(sandbox, gwlb_plan())
+    resources = yaml.safe_load(cloudformation.render(ctx, actions))["Resources"]
+    (service,) = _of_type(resources, "AWS::EC2::VPCEndpointService").values()
+    assert service["GatewayLoadBalancerArns"] == [{"Ref": "Lb"}] and service["AcceptanceRequired"] is False
+    (endpoint,) = _of_type(resources, "AWS::EC2::VPCEndpoint").values()
+    assert endpoint["VpcEndpointType"] == "GatewayLoadBalancer"
+    assert endpoint["ServiceName"] == {"Fn::Join": ["", ["com.amazonaws.vpce.", {"Ref": "AWS::Region"}, ".",
+                                                         {"Ref": "GwlbService"}]]}
+    (group,) = _of_type(resources, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert (group["Protocol"], group["Port"], group["Targets"]) == ("GENEVE", 6081, [{"Id": {"Ref": "Sensor"}}])
+    (target,) = _of_type(resources, "AWS::EC2::TrafficMirrorTarget").values()
+    assert target["GatewayLoadBalancerEndpointId"] == {"Ref": "GwlbEndpoint"}
+
+
+def test_existing_nlb_is_a_parameter_and_registering_the_sensor_is_left_to_the_user(sandbox, tmp_path):
+    """CloudFormation has no resource that registers a target in an existing target group: an Output says so."""
+    arn = users_nlb(sandbox)
+    ctx, actions = planned(sandbox, nlb_plan(load_balancer_arn=arn))
+    text = cloudformation.render(ctx, actions)
+    _lint(tmp_path, text)
+    template = yaml.safe_load(text)
+    assert template["Parameters"]["Lb"]["Default"] == arn
+    (target,) = _of_type(template["Resources"], "AWS::EC2::TrafficMirrorTarget").values()
+    assert target["NetworkLoadBalancerArn"] == {"Ref": "Lb"}
+    assert _of_type(template["Resources"], "AWS::ElasticLoadBalancingV2::LoadBalancer") == {}
+    assert template["Parameters"]["LbTargetGroup"]["Default"].startswith("arn:aws:elasticloadbalancing:")
+    (by_hand,) = template["Outputs"].values()
+    assert "cannot register targets in an existing target group" in by_hand["Description"]
+    assert by_hand["Value"] == {"Fn::Join": [" ", ["aws elbv2 register-targets --target-group-arn",
+                                                   {"Ref": "LbTargetGroup"}, "--targets",
+                                                   {"Fn::Join": ["", ["Id=", {"Ref": "Sensor"}]]}]]}
 
 
 @pytest.mark.parametrize("answers", [{}, CREATED_VPC_BEACON], ids=["demo", "created-vpc"])
@@ -68,3 +140,14 @@ def test_template_has_the_plans_resources_and_parameters_for_what_exists(sandbox
     filt = next(r for r in template["Resources"].values() if r["Type"] == "AWS::EC2::TrafficMirrorFilter")
     assert filt["Properties"]["NetworkServices"] == ["amazon-dns"]
     assert {"Key": "vpc-mirror:setup", "Value": "demo"} in filt["Properties"]["Tags"]
+
+
+@pytest.mark.parametrize("plan, kind", [(nlb_fleet, "source_ip"), (gwlb_plan, "source_ip_dest_ip")],
+                         ids=["nlb", "gwlb"])
+def test_target_group_keeps_each_flow_on_one_sensor(sandbox, tmp_path, plan, kind):
+    ctx, actions = planned(sandbox, plan())
+    text = cloudformation.render(ctx, actions)
+    _lint(tmp_path, text)
+    (group,) = _of_type(yaml.safe_load(text)["Resources"], "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert group["TargetGroupAttributes"] == [{"Key": "stickiness.enabled", "Value": "true"},
+                                              {"Key": "stickiness.type", "Value": kind}]

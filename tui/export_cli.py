@@ -41,17 +41,24 @@ def _planned(ctx, run):
 
 def export(args) -> int:
     from vpc_mirror.steps.exports import render
+    from vpc_mirror.steps.exports.with_sync import SyncRefused, check
     from vpc_mirror.steps.setup import plan_setup, saved_context
 
     ctx = saved_context(store(args), args.name, **_aws_options(args))
     if ctx is None:
         raise no_setup(args, args.name)
+    if args.with_sync:  # refused before the plan is inspected in AWS
+        try:
+            check(ctx, args.format)
+        except SyncRefused as exc:
+            ctx.close()
+            raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     if args.format == "answers":
         ctx.close()
         actions = []
     else:  # read-only: the plan is inspected in AWS, nothing is changed or saved
         actions = _planned(ctx, plan_setup)
-    text = render(args.format, ctx, actions)
+    text = render(args.format, ctx, actions, with_sync=args.with_sync)
     if args.output:
         from vpc_mirror.steps.state_dir import write_private
 

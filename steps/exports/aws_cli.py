@@ -9,15 +9,13 @@ one ``--cli-input-json`` document, so text the user typed arrives as typed.
 
 from __future__ import annotations
 
-import json
 import shlex
-from typing import Any
 
 from botocore import xform_name
 
-from vpc_mirror.models.actions import Action, Joined, Ref, refs_in
+from vpc_mirror.models.actions import Action, refs_in
 from vpc_mirror.steps.context import Context
-from vpc_mirror.steps.exports.common import Piece, in_apply_order, ident, pieces
+from vpc_mirror.steps.exports.common import Piece, in_apply_order, ident, json_pieces, pieces
 
 #: --query that extracts the created id from each create call's answer.
 ID_QUERY = {
@@ -32,6 +30,11 @@ ID_QUERY = {
     "CreateTrafficMirrorFilter": "TrafficMirrorFilter.TrafficMirrorFilterId",
     "CreateTrafficMirrorFilterRule": "TrafficMirrorFilterRule.TrafficMirrorFilterRuleId",
     "CreateTrafficMirrorSession": "TrafficMirrorSession.TrafficMirrorSessionId",
+    "CreateLoadBalancer": "LoadBalancers[0].LoadBalancerArn",
+    "CreateTargetGroup": "TargetGroups[0].TargetGroupArn",
+    "CreateListener": "Listeners[0].ListenerArn",
+    "CreateVpcEndpointServiceConfiguration": "ServiceConfiguration.ServiceId",
+    "CreateVpcEndpoint": "VpcEndpoint.VpcEndpointId",
 }
 
 #: kind -> (describe call for one id, path to the item, attribute -> field), as steps.resources records them.
@@ -44,6 +47,8 @@ LOOKUPS = {
                   "primary_eni": "NetworkInterfaces | sort_by(@, &Attachment.DeviceIndex)[0].NetworkInterfaceId"}),
     "network-interface": ("describe-network-interfaces --network-interface-ids", "NetworkInterfaces[0]",
                           {"private_ip": "PrivateIpAddress", "subnet_id": "SubnetId", "mac": "MacAddress"}),
+    "endpoint-service": ("describe-vpc-endpoint-service-configurations --service-ids", "ServiceConfigurations[0]",
+                         {"service_name": "ServiceName"}),
 }
 
 _FIRST_IPV6_64 = '''\
@@ -65,6 +70,23 @@ first_ipv6_64() {
 '''
 
 
+_WAIT_ENDPOINT = '''\
+# A Gateway Load Balancer endpoint takes traffic (and can be a mirror target) once it is available.
+wait_endpoint_available() {
+  local state
+  for _ in $(seq 100); do
+    state=$(ec2 describe-vpc-endpoints --vpc-endpoint-ids "$1" --query 'VpcEndpoints[0].State' --output text)
+    if [ "$state" = available ]; then
+      return
+    fi
+    sleep 3
+  done
+  echo "VPC endpoint $1 is still $state after 5 minutes" >&2
+  return 1
+}
+'''
+
+
 def var(key: str, attr: str | None = None) -> str:
     return ident(key if attr is None else f"{key}.{attr}", "upper")
 
@@ -77,39 +99,11 @@ def _word(parts: list[Piece]) -> str:
     return "".join(out) or "''"
 
 
-def _json(value: Any) -> list[Piece]:
-    """``value`` as JSON text in pieces: the literal JSON, and the Refs that go inside its strings."""
-    if isinstance(value, dict):
-        out: list[Piece] = ["{"]
-        for n, (key, item) in enumerate(value.items()):
-            out += [("," if n else "") + json.dumps(key) + ":", *_json(item)]
-        return out + ["}"]
-    if isinstance(value, list):
-        out = ["["]
-        for n, item in enumerate(value):
-            out += [","] * bool(n) + _json(item)
-        return out + ["]"]
-    if isinstance(value, (Ref, Joined)):
-        return ['"', *(json.dumps(p)[1:-1] if isinstance(p, str) else p for p in pieces(value)), '"']
-    return [json.dumps(value)]
-
-
-def _merged(parts: list[Piece]) -> list[Piece]:
-    """Neighbouring literal pieces as one."""
-    out: list[Piece] = []
-    for piece in parts:
-        if out and isinstance(piece, str) and isinstance(out[-1], str):
-            out[-1] += piece
-        else:
-            out.append(piece)
-    return out
-
-
-def _command(api: str, params: dict) -> str:
+def _command(service: str, api: str, params: dict) -> str:
     """The call with all its parameters as ``--cli-input-json``: the AWS CLI reads an option's value that
     starts with ``file://`` or ``http://`` as a file or URL, and one that starts with ``-`` as an option;
     values inside the JSON are taken as they are."""
-    return f"ec2 {xform_name(api, '-')} \\\n    --cli-input-json {_word(_merged(_json(params)))}"
+    return f"{service} {xform_name(api, '-')} \\\n    --cli-input-json {_word(json_pieces(params))}"
 
 
 def _comment(text: str) -> str:
@@ -145,10 +139,13 @@ def render(ctx: Context, actions: list[Action]) -> str:
         "",
         f"REGION={shlex.quote(ctx.aws.region)}",
         'ec2() { aws ec2 --region "$REGION" "$@"; }',
+        *(['elbv2() { aws elbv2 --region "$REGION" "$@"; }'] if any(a.service == "elbv2" for a in ordered) else []),
         "",
     ]
     if any(a.kind == "vpc" and "ipv6_subnet_0" in used.get(a.key, ()) for a in ordered if a.verb == "create"):
         lines += [_FIRST_IPV6_64]
+    if any(a.api == "CreateVpcEndpoint" for a in ordered if a.verb == "create"):
+        lines += [_WAIT_ENDPOINT]
     created: list[Action] = []
     for action in ordered:
         if action.verb == "reuse" and action.key in used:
@@ -156,19 +153,34 @@ def render(ctx: Context, actions: list[Action]) -> str:
         if action.verb != "create":
             continue
         lines.append(_comment(action.summary))
-        command = _command(action.api, action.params)
+        command = _command(action.service, action.api, action.params)
         if action.api in ID_QUERY:
             lines.append(f"{var(action.key)}=$({command} \\\n    --query '{ID_QUERY[action.api]}' --output text)")
             created.append(action)
+        elif action.kind == "interface-groups":
+            lines += _add_groups(action)
         else:
             lines.append(f"{command} >/dev/null")
         if action.api == "RunInstances":
             lines.append(f'ec2 wait instance-running --instance-ids "${var(action.key)}"')
+        if action.api == "CreateLoadBalancer":  # a listener, endpoint service or mirror target needs it active
+            lines.append(f'elbv2 wait load-balancer-available --load-balancer-arns "${var(action.key)}"')
+        if action.api == "CreateVpcEndpoint":
+            lines.append(f'wait_endpoint_available "${var(action.key)}"')
         lines += [_lookup(action, attr) for attr in sorted(a for a in used.get(action.key, ()) if a)]
         lines.append("")
     lines.append("# What was created:")
     lines += [f'printf "%-40s %s\\n" {shlex.quote(a.key)} "${var(a.key)}"' for a in created]
     return "\n".join(lines) + "\n"
+
+
+def _add_groups(action: Action) -> list[str]:
+    """ModifyNetworkInterfaceAttribute replaces an interface's groups: the ones it has are kept, as apply does."""
+    eni = _word(pieces(action.params["NetworkInterfaceId"]))
+    added = " ".join(_word(pieces(g)) for g in action.params["Groups"])
+    return [(f"read -ra groups <<< \"$(ec2 describe-network-interfaces --network-interface-ids {eni} "
+             "--query 'NetworkInterfaces[0].Groups[].GroupId' --output text)\""),
+            f'ec2 modify-network-interface-attribute --network-interface-id {eni} --groups "${{groups[@]}}" {added}']
 
 
 def _reused(action: Action, attrs: set[str | None]) -> list[str]:

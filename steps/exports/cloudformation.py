@@ -9,7 +9,18 @@ attribute for its primary network interface, so when a session mirrors one
 (the test beacon's), that interface is declared as an AWS::EC2::NetworkInterface
 and given to the instance as device 0; AWS gives an existing interface no
 automatic public IPv4 address, so the one apply's launch gets is an Elastic IP
-on it (AWS::EC2::EIP and AWS::EC2::EIPAssociation).
+on it (AWS::EC2::EIP and AWS::EC2::EIPAssociation). A load balancer's
+attributes, the target group's (stickiness), and the sensors registered in
+it are properties of the load balancer and of the target group. A template cannot read a
+Gateway Load Balancer endpoint service's name, so the endpoint's is made of
+the region and the service's id, as AWS names it.
+
+With ``--with-sync`` (steps.exports.with_sync) the template also holds the
+sync Lambda, its code inline (``Code.ZipFile``: "This zip file cannot exceed
+4MB", AWS::Lambda::Function Code,
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html;
+the page said 4096 characters until 2022), its role, log group and
+EventBridge rule.
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ import yaml
 
 from vpc_mirror.models.actions import Action, Joined, Ref, refs_in
 from vpc_mirror.steps.context import Context
-from vpc_mirror.steps.exports.common import in_apply_order, ident, pieces, tags
+from vpc_mirror.steps.exports import with_sync
+from vpc_mirror.steps.exports.common import in_apply_order, ident, json_pieces, pieces, tags
 
 PARAMETER_TYPES = {"vpc": "AWS::EC2::VPC::Id", "subnet": "AWS::EC2::Subnet::Id", "instance": "AWS::EC2::Instance::Id"}
 ATTRIBUTES = {("instance", "private_ip"): "PrivateIp", ("network-interface", "private_ip"): "PrimaryPrivateIpAddress",
@@ -32,10 +44,14 @@ class _Template:
         self.ctx = ctx
         self.actions = in_apply_order(actions)
         self.by_key = {a.key: a for a in self.actions}
-        #: instances whose primary interface an action names (``Ref(key, "primary_eni")``): the template declares it
-        self.named_primary_enis = {r.key for a in self.actions for r in refs_in(a.params) if r.attr == "primary_eni"}
+        #: instances whose primary interface a session names (``Ref(key, "primary_eni")``): the template declares
+        #: it; a security group added to it (interface-groups) goes in the instance's own GroupSet instead
+        self.named_primary_enis = {r.key for a in self.actions if a.kind != "interface-groups"
+                                   for r in refs_in(a.params) if r.attr == "primary_eni"}
         self.parameters: dict[str, dict] = {}
         self.resources: dict[str, dict] = {}
+        #: what the template cannot do to existing resources, for the user to do: shown as Outputs
+        self.by_hand: dict[str, dict] = {}
 
     # -- values -----------------------------------------------------------
     def value(self, value: Any, deps: set[str]) -> Any:
@@ -66,6 +82,8 @@ class _Template:
             return {"Ref": f"{name}RouteTable"}
         if (action.kind, attr) == ("instance", "subnet_id"):
             return self.value(action.params["NetworkInterfaces"][0]["SubnetId"], deps)
+        if (action.kind, attr) == ("endpoint-service", "service_name"):
+            return {"Fn::Join": ["", ["com.amazonaws.vpce.", {"Ref": "AWS::Region"}, ".", {"Ref": name}]]}
         if (action.kind, attr) == ("instance", "primary_eni"):
             deps.add(name)  # mirrored once its instance runs, as apply does (AWS checks the instance's type)
             return {"Ref": f"{name}PrimaryEni"}
@@ -78,7 +96,7 @@ class _Template:
         self.resources[name] = resource
 
     # -- actions ----------------------------------------------------------
-    def build(self) -> dict:
+    def build(self, with_sync: bool = False) -> dict:
         for action in self.actions:
             if action.verb == "reuse":
                 self.parameters[ident(action.key, "camel")] = {
@@ -88,10 +106,13 @@ class _Template:
                 deps: set[str] = set()
                 params = self.value(action.params, deps)
                 getattr(self, f"_{action.api}")(action, ident(action.key, "camel"), params, deps)
+        if with_sync:
+            self._sync()
         return {"AWSTemplateFormatVersion": "2010-09-09",
                 "Description": f"vpc-mirror setup {self.ctx.setup}: VPC Traffic Mirroring into a Zeek sensor",
                 **({"Parameters": self.parameters} if self.parameters else {}),
-                "Resources": self.resources}
+                "Resources": self.resources,
+                **({"Outputs": self.by_hand} if self.by_hand else {})}
 
     def _CreateVpc(self, action, name, p, deps):
         self.add(name, "AWS::EC2::VPC", {"CidrBlock": p["CidrBlock"], "Tags": tags(p)}, deps)
@@ -183,10 +204,76 @@ class _Template:
                  {"NetworkInterfaceId": p["NetworkInterfaceId"], "InstanceId": p["InstanceId"],
                   "DeviceIndex": str(p["DeviceIndex"])}, deps)
 
+    def _ModifyNetworkInterfaceAttribute(self, action, name, p, deps):
+        """A security group added to an instance's primary interface: in the GroupSet the template gives it."""
+        eni = action.params["NetworkInterfaceId"]
+        instance = self.by_key[eni.key]
+        if instance.verb == "create":
+            interface = self.resources[ident(eni.key, "camel")]["Properties"]["NetworkInterfaces"][0]
+            declared = self.resources.get(f"{ident(eni.key, 'camel')}PrimaryEni")
+            groups = declared["Properties"] if declared else interface
+            groups["GroupSet"] = groups.get("GroupSet", []) + p["Groups"]
+            return
+        self.by_hand[f"{name}ByHand"] = {
+            "Description": f"{action.summary}: CloudFormation cannot change the groups of {instance.id}'s existing "
+                           f"interface {p['NetworkInterfaceId']}; add this group to them (EC2 > Network interfaces > "
+                           "Change security groups)",
+            "Value": p["Groups"][0] if len(p["Groups"]) == 1 else {"Fn::Join": [",", p["Groups"]]}}
+
     def _CreateTrafficMirrorTarget(self, action, name, p, deps):
         self.add(name, "AWS::EC2::TrafficMirrorTarget",
-                 {"NetworkInterfaceId": p["NetworkInterfaceId"], "Description": p.get("Description"),
-                  "Tags": tags(p)}, deps)
+                 {"NetworkInterfaceId": p.get("NetworkInterfaceId"),
+                  "NetworkLoadBalancerArn": p.get("NetworkLoadBalancerArn"),
+                  "GatewayLoadBalancerEndpointId": p.get("GatewayLoadBalancerEndpointId"),
+                  "Description": p.get("Description"), "Tags": tags(p)}, deps)
+
+    # -- load balancers (Elastic Load Balancing v2) and the GWLB endpoint ----
+    def _CreateLoadBalancer(self, action, name, p, deps):
+        self.add(name, "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                 {"Name": p["Name"], "Type": p["Type"], "Scheme": p.get("Scheme"), "Subnets": p["Subnets"],
+                  "Tags": p.get("Tags")}, deps)
+
+    def _ModifyLoadBalancerAttributes(self, action, name, p, deps):
+        """A property of the load balancer in CloudFormation."""
+        self.resources[ident(action.params["LoadBalancerArn"].key, "camel")]["Properties"][
+            "LoadBalancerAttributes"] = p["Attributes"]
+
+    def _CreateTargetGroup(self, action, name, p, deps):
+        self.add(name, "AWS::ElasticLoadBalancingV2::TargetGroup",
+                 {k: p.get(k) for k in ("Name", "Protocol", "Port", "VpcId", "TargetType", "HealthCheckProtocol",
+                                        "HealthCheckPort", "Tags")}, deps)
+
+    def _ModifyTargetGroupAttributes(self, action, name, p, deps):
+        """A property of the target group in CloudFormation (the setup changes only a group it creates)."""
+        self.resources[ident(action.params["TargetGroupArn"].key, "camel")]["Properties"][
+            "TargetGroupAttributes"] = p["Attributes"]
+
+    def _RegisterTargets(self, action, name, p, deps):
+        """The target group's Targets property in CloudFormation; none can be added to an existing group."""
+        group = action.params["TargetGroupArn"]
+        if self.by_key[group.key].verb == "create":
+            self.resources[ident(group.key, "camel")]["Properties"].setdefault("Targets", []).extend(p["Targets"])
+            return
+        self.by_hand[f"{name}ByHand"] = {
+            "Description": f"{action.summary}: CloudFormation cannot register targets in an existing target group; "
+                           "run this command once the stack is created",
+            "Value": {"Fn::Join": [" ", ["aws elbv2 register-targets --target-group-arn", p["TargetGroupArn"],
+                                         "--targets", *({"Fn::Join": ["", ["Id=", t["Id"]]]} for t in p["Targets"])]]}}
+
+    def _CreateListener(self, action, name, p, deps):
+        self.add(name, "AWS::ElasticLoadBalancingV2::Listener",
+                 {"LoadBalancerArn": p["LoadBalancerArn"], "DefaultActions": p["DefaultActions"],
+                  "Protocol": p.get("Protocol"), "Port": p.get("Port")}, deps)
+
+    def _CreateVpcEndpointServiceConfiguration(self, action, name, p, deps):
+        self.add(name, "AWS::EC2::VPCEndpointService",
+                 {"GatewayLoadBalancerArns": p["GatewayLoadBalancerArns"],
+                  "AcceptanceRequired": p["AcceptanceRequired"], "Tags": tags(p)}, deps)
+
+    def _CreateVpcEndpoint(self, action, name, p, deps):
+        self.add(name, "AWS::EC2::VPCEndpoint",
+                 {"VpcEndpointType": p["VpcEndpointType"], "VpcId": p["VpcId"], "ServiceName": p["ServiceName"],
+                  "SubnetIds": p["SubnetIds"], "Tags": tags(p)}, deps)
 
     def _CreateTrafficMirrorFilter(self, action, name, p, deps):
         self.add(name, "AWS::EC2::TrafficMirrorFilter",
@@ -208,6 +295,50 @@ class _Template:
         self.add(name, "AWS::EC2::TrafficMirrorSession", {**props, "Tags": tags(p)}, deps)
 
 
+    # -- --with-sync ------------------------------------------------------------
+    def _sync(self) -> None:
+        function = with_sync.function_name(self.ctx)
+        setup_tags = self.ctx.tag_specs(self.ctx.name_tag("sync"), "-")[0]["Tags"]
+        deps: set[str] = set()
+        settings = [p if isinstance(p, str) else self.ref(p.key, p.attr, deps)
+                    for p in json_pieces(with_sync.sync_settings(self.ctx, self.actions))]
+        mirrors = [f"traffic-mirror-target/${{{ident(k, 'camel')}}}" for k in with_sync.target_keys(self.actions)]
+        mirrors.append(f"traffic-mirror-filter/${{{ident('filter', 'camel')}}}")
+        self.add("SyncLogGroup", "AWS::Logs::LogGroup",
+                 {"LogGroupName": f"/aws/lambda/{function}", "RetentionInDays": with_sync.LOG_RETENTION_DAYS,
+                  "Tags": setup_tags}, set())
+        statements = with_sync.role_statements(
+            self.ctx, lambda resource: {"Fn::Sub": f"{_ARN}:{resource}"},
+            [{"Fn::Sub": f"{_ARN}:{m}"} for m in mirrors],
+            {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${SyncLogGroup}:*"})
+        self.add("SyncRole", "AWS::IAM::Role",
+                 {"Description": f"vpc-mirror setup {self.ctx.setup}: the sync Lambda's role",
+                  "AssumeRolePolicyDocument": with_sync.ASSUME_ROLE,
+                  "Policies": [{"PolicyName": "vpc-mirror-sync",
+                                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+                  "Tags": setup_tags}, set())
+        self.add("SyncFunction", "AWS::Lambda::Function", {
+            "FunctionName": function,
+            "Description": f"vpc-mirror setup {self.ctx.setup}: mirror instances as they start and stop",
+            "Runtime": with_sync.RUNTIME, "Handler": with_sync.HANDLER, "Timeout": with_sync.TIMEOUT_SECONDS,
+            "Role": {"Fn::GetAtt": ["SyncRole", "Arn"]},
+            "Code": {"ZipFile": with_sync.SOURCE},
+            "Environment": {"Variables": {with_sync.SETTINGS_VARIABLE: {"Fn::Join": ["", settings]}}},
+            "LoggingConfig": {"LogGroup": {"Ref": "SyncLogGroup"}},
+            "Tags": setup_tags}, deps)
+        self.add("SyncRule", "AWS::Events::Rule", {
+            "Description": f"vpc-mirror setup {self.ctx.setup}: EC2 instance state changes to the sync Lambda",
+            "EventPattern": with_sync.EVENT_PATTERN, "State": "ENABLED",
+            "Targets": [{"Id": "vpc-mirror-sync", "Arn": {"Fn::GetAtt": ["SyncFunction", "Arn"]}}]}, set())
+        self.add("SyncPermission", "AWS::Lambda::Permission", {
+            "Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "SyncFunction"},
+            "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["SyncRule", "Arn"]}}, set())
+
+
+#: An EC2 ARN in the stack's partition, region and account (for Fn::Sub).
+_ARN = "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}"
+
+
 class _Dumper(yaml.SafeDumper):
     """Writes repeated values (the tags) out in full: no YAML anchors in a template people read."""
 
@@ -215,7 +346,15 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-def render(ctx: Context, actions: list[Action]) -> str:
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    """Lines of text (the Lambda's code, user data) as a literal block, readable as they are."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def render(ctx: Context, actions: list[Action], with_sync: bool = False) -> str:
     header = (f"# vpc-mirror setup {ctx.setup!r} as a CloudFormation template "
-              "(`vpc-mirror export --format cloudformation`).\n")
-    return header + yaml.dump(_Template(ctx, actions).build(), Dumper=_Dumper, sort_keys=False, width=120)
+              f"(`vpc-mirror export --format cloudformation{' --with-sync' * with_sync}`).\n")
+    return header + yaml.dump(_Template(ctx, actions).build(with_sync), Dumper=_Dumper, sort_keys=False, width=120)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.engine import waves
@@ -39,3 +41,30 @@ def ident(key: str, style: str) -> str:
     if style == "camel":
         return "".join(w[:1].upper() + w[1:] for w in words)
     return "_".join(w.lower() for w in words)
+
+
+def json_pieces(value: Any) -> list[Piece]:
+    """``value`` as JSON text in pieces: the literal JSON (neighbours merged), and the Refs inside its strings."""
+    out: list[Piece] = []
+    for piece in _json(value):
+        if out and isinstance(piece, str) and isinstance(out[-1], str):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _json(value: Any) -> list[Piece]:
+    if isinstance(value, dict):
+        out: list[Piece] = ["{"]
+        for n, (key, item) in enumerate(value.items()):
+            out += [("," if n else "") + json.dumps(key) + ":", *_json(item)]
+        return out + ["}"]
+    if isinstance(value, list):
+        out = ["["]
+        for n, item in enumerate(value):
+            out += [","] * bool(n) + _json(item)
+        return out + ["]"]
+    if isinstance(value, (Ref, Joined)):
+        return ['"', *(json.dumps(p)[1:-1] if isinstance(p, str) else p for p in pieces(value)), '"']
+    return [json.dumps(value)]

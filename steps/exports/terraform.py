@@ -1,6 +1,14 @@
 """The plan as Terraform (HCL, hashicorp/aws provider): resources for what the setup creates,
 variables for what it reuses, and ``import`` blocks for created resources that already exist,
 so that Terraform adopts a setup the wizard applied instead of making it twice.
+
+A load balancer's cross-zone attribute is an argument of its ``aws_lb``, a
+target group's stickiness a block of its ``aws_lb_target_group``; each
+registered sensor is an ``aws_lb_target_group_attachment``. With
+``--with-sync`` (steps.exports.with_sync) the configuration also holds the
+sync Lambda: its code is inline too, as an ``archive_file``'s
+``source_content`` (so the export stays one file, on standard output as with
+``-o``); Terraform zips it next to the configuration at plan time.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from typing import Any
 
 from vpc_mirror.models.actions import Action, Joined, Ref
 from vpc_mirror.steps.context import Context
+from vpc_mirror.steps.exports import with_sync
 from vpc_mirror.steps.exports.common import in_apply_order, ident, tags
 
 #: api -> Terraform resource type.
@@ -23,12 +32,18 @@ TYPES = {
     "CreateTrafficMirrorFilter": "aws_ec2_traffic_mirror_filter",
     "CreateTrafficMirrorFilterRule": "aws_ec2_traffic_mirror_filter_rule",
     "CreateTrafficMirrorSession": "aws_ec2_traffic_mirror_session",
+    "ModifyNetworkInterfaceAttribute": "aws_network_interface_sg_attachment",
+    "CreateLoadBalancer": "aws_lb", "CreateTargetGroup": "aws_lb_target_group", "CreateListener": "aws_lb_listener",
+    "ModifyTargetGroupAttributes": "aws_lb_target_group",
+    "RegisterTargets": "aws_lb_target_group_attachment",
+    "CreateVpcEndpointServiceConfiguration": "aws_vpc_endpoint_service", "CreateVpcEndpoint": "aws_vpc_endpoint",
 }
 #: (kind, attr) -> the provider's attribute.
 ATTRIBUTES = {("vpc", "main_route_table_id"): "main_route_table_id", ("instance", "subnet_id"): "subnet_id",
               ("instance", "private_ip"): "private_ip", ("instance", "primary_eni"): "primary_network_interface_id",
               ("network-interface", "private_ip"): "private_ip",
-              ("subnet", "az"): "availability_zone", ("vpc", "cidr"): "cidr_block"}
+              ("subnet", "az"): "availability_zone", ("vpc", "cidr"): "cidr_block",
+              ("endpoint-service", "service_name"): "service_name"}
 
 
 class Expr(str):
@@ -37,6 +52,8 @@ class Expr(str):
 
 def _hcl(value: Any, indent: int = 1) -> str:
     pad = "  " * indent
+    if value is None:
+        return "null"
     if isinstance(value, Expr):
         return str(value)
     if isinstance(value, bool):
@@ -112,7 +129,7 @@ class _Config:
             return Expr(f'"{text}"')
         return value
 
-    def build(self) -> str:
+    def build(self, with_sync: bool = False) -> str:
         for action in self.actions:
             if action.verb == "reuse":
                 self.blocks.append(_block(f'variable "{ident(action.key, "snake")}"', {
@@ -120,6 +137,8 @@ class _Config:
             elif action.verb == "create" and action.api in TYPES:
                 p = self.value(action.params)
                 body = getattr(self, f"_{action.api}")(action, p)
+                if body is None:  # an argument of another resource here
+                    continue
                 name = ident(action.key, "snake")
                 if isinstance(body, list):  # one resource per ingress range; for_each cannot take unknown values
                     self.blocks += [_block(f'resource "{TYPES[action.api]}" "{name}_{n}"', b)
@@ -127,6 +146,8 @@ class _Config:
                     continue
                 self.blocks.append(_block(f'resource "{TYPES[action.api]}" "{name}"', body))
                 self._import(action)
+        if with_sync:
+            self._sync()
         return "\n\n".join(self.blocks) + "\n"
 
     def _import(self, action: Action) -> None:
@@ -136,7 +157,8 @@ class _Config:
         ids = {"aws_internet_gateway_attachment": f"{res.id}:{res.attrs.get('vpc_id')}",
                "aws_route": f"{res.id}_{next(iter(res.attrs.values()), '')}",
                "aws_ec2_traffic_mirror_filter_rule": f"{res.attrs.get('filter')}:{res.id}",
-               "aws_network_interface_attachment": None}
+               "aws_network_interface_attachment": None, "aws_lb_target_group_attachment": None,
+               "aws_network_interface_sg_attachment": None}
         import_id = ids.get(TYPES[action.api], res.id)
         if import_id is not None:
             self.blocks.append(_block("import", {"to": Expr(self.address(action)), "id": import_id}))
@@ -180,9 +202,13 @@ class _Config:
 
     def _RunInstances(self, a, p):
         nic, disk = p["NetworkInterfaces"][0], p["BlockDeviceMappings"][0]["Ebs"]
+        added = [g for x in self.actions if x.kind == "interface-groups"
+                 and x.params["NetworkInterfaceId"] == Ref(a.key, "primary_eni")
+                 for g in self.value(x.params["Groups"])]
         return {"ami": p["ImageId"], "instance_type": p["InstanceType"], "key_name": p.get("KeyName"),
                 "subnet_id": nic["SubnetId"], "associate_public_ip_address": nic.get("AssociatePublicIpAddress"),
-                "vpc_security_group_ids": nic.get("Groups"), "ipv6_address_count": nic.get("Ipv6AddressCount"),
+                "vpc_security_group_ids": (nic.get("Groups") or []) + added or None,
+                "ipv6_address_count": nic.get("Ipv6AddressCount"),
                 "user_data": p.get("UserData"),
                 "+root_block_device": {"volume_size": disk["VolumeSize"], "volume_type": disk["VolumeType"],
                                        "delete_on_termination": disk["DeleteOnTermination"],
@@ -190,6 +216,15 @@ class _Config:
                 "+metadata_options": {"http_tokens": p["MetadataOptions"]["HttpTokens"],
                                       "http_endpoint": p["MetadataOptions"]["HttpEndpoint"]},
                 "tags": _tags(p), "volume_tags": _tags(p)}
+
+    def _ModifyNetworkInterfaceAttribute(self, a, p):
+        """A group added to an instance's primary interface: the instance's own argument when it is created
+        here (Terraform would otherwise take the two for a change to undo), else an attachment of each group."""
+        eni = a.params["NetworkInterfaceId"]
+        if self.by_key[eni.key].verb == "create":
+            return None
+        bodies = [{"security_group_id": g, "network_interface_id": p["NetworkInterfaceId"]} for g in p["Groups"]]
+        return bodies[0] if len(bodies) == 1 else bodies
 
     def _CreateNetworkInterface(self, a, p):
         return {"subnet_id": p["SubnetId"], "security_groups": p.get("Groups"), "description": p.get("Description"),
@@ -200,7 +235,49 @@ class _Config:
                 "device_index": p["DeviceIndex"]}
 
     def _CreateTrafficMirrorTarget(self, a, p):
-        return {"network_interface_id": p["NetworkInterfaceId"], "description": p.get("Description"), "tags": _tags(p)}
+        return {"network_interface_id": p.get("NetworkInterfaceId"),
+                "network_load_balancer_arn": p.get("NetworkLoadBalancerArn"),
+                "gateway_load_balancer_endpoint_id": p.get("GatewayLoadBalancerEndpointId"),
+                "description": p.get("Description"), "tags": _tags(p)}
+
+    # -- load balancers (Elastic Load Balancing v2) and the GWLB endpoint ----
+    def _CreateLoadBalancer(self, a, p):
+        attributes = {item["Key"]: item["Value"] for x in self.actions if x.api == "ModifyLoadBalancerAttributes"
+                      and x.params["LoadBalancerArn"] == Ref(a.key) for item in x.params["Attributes"]}
+        cross_zone = attributes.get("load_balancing.cross_zone.enabled")
+        return {"name": p["Name"], "load_balancer_type": p["Type"],
+                "internal": p["Scheme"] == "internal" if "Scheme" in p else None, "subnets": p["Subnets"],
+                "enable_cross_zone_load_balancing": None if cross_zone is None else cross_zone == "true",
+                "tags": _key_values(p.get("Tags", []))}
+
+    def _CreateTargetGroup(self, a, p):
+        attributes = {item["Key"]: item["Value"] for x in self.actions if x.api == "ModifyTargetGroupAttributes"
+                      and x.params["TargetGroupArn"] == Ref(a.key) for item in x.params["Attributes"]}
+        return {"name": p["Name"], "protocol": p["Protocol"], "port": p["Port"], "vpc_id": p["VpcId"],
+                "target_type": p["TargetType"],
+                "+health_check": {"protocol": p["HealthCheckProtocol"], "port": p["HealthCheckPort"]},
+                "+stickiness": _stickiness(attributes), "tags": _key_values(p.get("Tags", []))}
+
+    def _ModifyTargetGroupAttributes(self, a, p):
+        """None: the target group's ``stickiness`` block here (see _CreateTargetGroup)."""
+
+    def _CreateListener(self, a, p):
+        (action,) = p["DefaultActions"]
+        return {"load_balancer_arn": p["LoadBalancerArn"], "protocol": p.get("Protocol"), "port": p.get("Port"),
+                "+default_action": {"type": action["Type"], "target_group_arn": action["TargetGroupArn"]}}
+
+    def _RegisterTargets(self, a, p):
+        bodies = [{"target_group_arn": p["TargetGroupArn"], "target_id": t["Id"]} for t in p["Targets"]]
+        return bodies[0] if len(bodies) == 1 else bodies
+
+    def _CreateVpcEndpointServiceConfiguration(self, a, p):
+        return {"acceptance_required": p["AcceptanceRequired"],
+                "gateway_load_balancer_arns": p["GatewayLoadBalancerArns"],
+                "tags": _tags(p)}
+
+    def _CreateVpcEndpoint(self, a, p):
+        return {"vpc_id": p["VpcId"], "service_name": p["ServiceName"], "vpc_endpoint_type": p["VpcEndpointType"],
+                "subnet_ids": p["SubnetIds"], "tags": _tags(p)}
 
     def _CreateTrafficMirrorFilter(self, a, p):
         services = [x.params["AddNetworkServices"] for x in self.actions
@@ -227,12 +304,89 @@ class _Config:
                 "description": p.get("Description"), "tags": _tags(p)}
 
 
+    # -- --with-sync ------------------------------------------------------------
+    def _sync(self) -> None:
+        ctx = self.ctx
+        function = with_sync.function_name(ctx)
+        setup_tags = _key_values(ctx.tag_specs(ctx.name_tag("sync"), "-")[0]["Tags"])
+        account = "${data.aws_partition.current.partition}:ec2:" + ctx.aws.region \
+            + ":${data.aws_caller_identity.current.account_id}"
+        mirrors = [Expr(f"{self.address(self.by_key[k])}.arn")
+                   for k in (*with_sync.target_keys(self.actions), "filter")]
+        statements = with_sync.role_statements(ctx, lambda resource: Expr(f'"arn:{account}:{resource}"'), mirrors,
+                                               Expr('"${aws_cloudwatch_log_group.sync.arn}:*"'))
+        self.blocks += [
+            _block('data "aws_partition" "current"', {}),
+            _block('data "aws_caller_identity" "current"', {}),
+            _block('data "archive_file" "sync"', {
+                "type": "zip", "source_content": with_sync.SOURCE, "source_content_filename": "index.py",
+                "output_path": Expr(f'"${{path.module}}/{function}.zip"')}),
+            _block('resource "aws_cloudwatch_log_group" "sync"', {
+                "name": f"/aws/lambda/{function}", "retention_in_days": with_sync.LOG_RETENTION_DAYS,
+                "tags": setup_tags}),
+            _block('resource "aws_iam_role" "sync"', {
+                "name": function, "description": f"vpc-mirror setup {ctx.setup}: the sync Lambda's role",
+                "assume_role_policy": _json_encode(with_sync.ASSUME_ROLE), "tags": setup_tags}),
+            _block('resource "aws_iam_role_policy" "sync"', {
+                "name": "vpc-mirror-sync", "role": Expr("aws_iam_role.sync.id"),
+                "policy": _json_encode({"Version": "2012-10-17", "Statement": statements})}),
+            _block('resource "aws_lambda_function" "sync"', {
+                "function_name": function,
+                "description": f"vpc-mirror setup {ctx.setup}: mirror instances as they start and stop",
+                "role": Expr("aws_iam_role.sync.arn"), "runtime": with_sync.RUNTIME, "handler": with_sync.HANDLER,
+                "timeout": with_sync.TIMEOUT_SECONDS, "filename": Expr("data.archive_file.sync.output_path"),
+                "source_code_hash": Expr("data.archive_file.sync.output_base64sha256"),
+                "+environment": {"variables": {with_sync.SETTINGS_VARIABLE: _json_encode(
+                    self.value(with_sync.sync_settings(ctx, self.actions)), indent=3)}},
+                "+logging_config": {"log_format": "Text", "log_group": Expr("aws_cloudwatch_log_group.sync.name")},
+                "tags": setup_tags}),
+            _block('resource "aws_cloudwatch_event_rule" "sync"', {
+                "name": function,
+                "description": f"vpc-mirror setup {ctx.setup}: EC2 instance state changes to the sync Lambda",
+                "event_pattern": _json_encode(with_sync.EVENT_PATTERN), "tags": setup_tags}),
+            _block('resource "aws_cloudwatch_event_target" "sync"', {
+                "rule": Expr("aws_cloudwatch_event_rule.sync.name"), "target_id": "vpc-mirror-sync",
+                "arn": Expr("aws_lambda_function.sync.arn")}),
+            _block('resource "aws_lambda_permission" "sync"', {
+                "statement_id": "vpc-mirror-sync", "action": "lambda:InvokeFunction",
+                "function_name": Expr("aws_lambda_function.sync.function_name"), "principal": "events.amazonaws.com",
+                "source_arn": Expr("aws_cloudwatch_event_rule.sync.arn")}),
+        ]
+
+
+#: Target group attributes -> the argument of aws_lb_target_group's ``stickiness`` block that holds each.
+STICKINESS = {"stickiness.enabled": "enabled", "stickiness.type": "type"}
+
+
+def _stickiness(attributes: dict[str, str]) -> dict | None:
+    """The ``stickiness`` block of a target group's attributes (None without any): "source_ip" for an NLB's,
+    "source_ip_dest_ip" for a GWLB's (hashicorp/aws, aws_lb_target_group, "stickiness")."""
+    unknown = set(attributes) - set(STICKINESS)
+    if unknown:  # never dropped in silence: a new attribute needs its argument here
+        raise ValueError(f"the Terraform export has no argument for target group attributes {sorted(unknown)}")
+    if not attributes:
+        return None
+    block = {STICKINESS[k]: v for k, v in attributes.items()}
+    if "enabled" in block:
+        block["enabled"] = block["enabled"] == "true"
+    return block
+
+
+def _json_encode(value: Any, indent: int = 1) -> Expr:
+    return Expr(f"jsonencode({_hcl(value, indent)})")
+
+
 def _tags(params: dict) -> dict:
-    return {t["Key"]: t["Value"] for t in tags(params)}
+    return _key_values(tags(params))
 
 
-def render(ctx: Context, actions: list[Action]) -> str:
+def _key_values(items: list[dict]) -> dict:
+    """[{"Key": k, "Value": v}, ...] as Terraform's tags map."""
+    return {t["Key"]: t["Value"] for t in items}
+
+
+def render(ctx: Context, actions: list[Action], with_sync: bool = False) -> str:
     header = (f"# vpc-mirror setup {ctx.setup!r} for Terraform's hashicorp/aws provider "
-              f"(`vpc-mirror export --format terraform`); region {ctx.aws.region}.\n\n")
+              f"(`vpc-mirror export --format terraform{' --with-sync' * with_sync}`); region {ctx.aws.region}.\n\n")
     provider = _block('provider "aws"', {"region": ctx.aws.region}) + "\n\n"
-    return header + provider + _Config(ctx, actions).build()
+    return header + provider + _Config(ctx, actions).build(with_sync)
