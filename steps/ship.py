@@ -419,6 +419,12 @@ def sent(result: Result) -> list[str]:
     return [line.strip() for line in result.stdout.splitlines() if line.strip().endswith(".gz")]
 
 
+#: A transport still running (rsync, its ssh) would make userdel refuse: stop the user's processes, and wait up to
+#: 5 s for them to be gone.
+_STOP_USER = ('pkill -KILL -u "$1"; n=0; while pgrep -u "$1" >/dev/null && [ "$n" -lt 20 ]; do sleep 0.25; '
+              'n=$((n + 1)); done; exit 0')
+
+
 async def remove(sensor: Sensor, log: Callable[[str], None] = lambda line: None) -> list[str]:
     """Teardown on the sensor: the cron entry, the transport, and the ship user with its key; what was removed."""
     removed = []
@@ -427,11 +433,39 @@ async def remove(sensor: Sensor, log: Callable[[str], None] = lambda line: None)
             await sensor.run(["rm", "-f", "--", path, path + BACKUP_SUFFIX], root=True)
             removed.append(path)
     if (await sensor.run(["id", "-u", scripts.SENSOR_USER], check=False)).exit_status == 0:
+        await sensor.script(_STOP_USER, scripts.SENSOR_USER, root=True, check=False)
         await sensor.run(["userdel", "--remove", scripts.SENSOR_USER], root=True)
         removed.append(f"user {scripts.SENSOR_USER} with {scripts.SENSOR_HOME} (the shipping key)")
     for line in removed:
         log(f"removed {line}")
     return removed
+
+
+@dataclass
+class SensorShipping:
+    """One fleet sensor's ship step: what was set up, and pending (a dry run, or declined), in-progress (its key
+    awaits the hunter's admin), done or failed (with why)."""
+
+    facts: dict = field(default_factory=dict)
+    status: StepStatus = "pending"
+    error: str | None = None
+
+
+def record_fleet_result(ctx, outcomes: dict[str, SensorShipping]) -> None:
+    """The ship step's result for a fleet: each sensor's under ``sensors``; done only when every sensor ships,
+    failed when one failed (naming it), else in-progress."""
+    def record(saved) -> None:
+        saved.facts("ship")["sensors"] = {key: {**o.facts, "status": o.status} | ({"error": o.error} if o.error else {})
+                                          for key, o in outcomes.items()}
+        statuses = {o.status for o in outcomes.values()}
+        if statuses == {"done"} or "failed" in statuses:
+            status = "done" if statuses == {"done"} else "failed"
+        else:  # some are waiting for the hunter's admin, or were left as they were (declined)
+            status = "in-progress" if statuses & {"done", "in-progress"} else "pending"
+        errors = "; ".join(f"{key}: {o.error}" for key, o in outcomes.items() if o.error)
+        set_status(saved, "ship", status, errors or None)
+
+    change_state(ctx, record)
 
 
 def record_result(ctx, facts: dict, status: StepStatus, error: str | None = None) -> None:

@@ -68,6 +68,8 @@ class Survey:
     interface_fixes: list[str] = field(default_factory=list)
     running: bool = False
     log_dir: str = "/opt/zeek/logs"  # zeekctl's LogDir
+    #: a load balancer's target: the mirrored traffic arrives at the capture interface's own addresses (SSH's too)
+    load_balanced: bool = False
     rotation: int = scripts.HOURLY  # LogRotationInterval once this run's changes are made, in seconds
 
     @property
@@ -172,13 +174,13 @@ def _pick_interface(links: list[Link], answers: ZeekPlan, mac: str | None) -> Li
                       "to this instance, or pass --interface")
 
 
-async def _interface_fixes(sensor: Sensor, link: Link) -> list[str]:
+async def _interface_fixes(sensor: Sensor, link: Link, load_balanced: bool) -> list[str]:
     fixes = []
     if not link.up:
         fixes.append(f"{link.name} is down")
     if link.mtu != scripts.CAPTURE_MTU:
         fixes.append(f"MTU {link.mtu} -> {scripts.CAPTURE_MTU}")
-    if link.addresses:
+    if link.addresses and not load_balanced:
         fixes.append(f"remove addresses {', '.join(link.addresses)}")
     shown = await sensor.run(["ethtool", "-k", link.name], root=True, check=False)
     if shown.exit_status != 0:
@@ -223,8 +225,16 @@ async def capture_link(sensor: Sensor, answers: ZeekPlan, mac: str | None = None
     return _pick_interface(await links(sensor), answers, mac)
 
 
-async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> Survey:
-    """Read the sensor and work out every change; changes nothing. ZeekRefused when it cannot be set up."""
+def behind_load_balancer(plan) -> bool:
+    """Does the setup's traffic reach its sensors through a load balancer (nlb, gwlb), at their own addresses?"""
+    return plan.target.type != "eni"
+
+
+async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None, load_balanced: bool = False) -> Survey:
+    """Read the sensor and work out every change; changes nothing. ZeekRefused when it cannot be set up.
+
+    ``load_balanced``: the sensor is a load balancer's target, so the capture interface is its own (it keeps its
+    addresses, SSH included, and Zeek reads only the mirrored packets there)."""
     os_text = await sensor.read_file("/etc/os-release")
     os = scripts.OsRelease.parse(os_text or "")
     prefix, version = await _find_zeek(sensor, answers)
@@ -237,7 +247,7 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
         prefix = scripts.default_prefix(os)
     link = await capture_link(sensor, answers, mac)
     ssh_server = (await sensor.script('printf %s "${SSH_CONNECTION:-}"', root=False)).stdout.split()
-    if len(ssh_server) >= 3 and ssh_server[2] in link.addresses:
+    if len(ssh_server) >= 3 and ssh_server[2] in link.addresses and not load_balanced:
         raise ZeekRefused(f"{link.name} carries {ssh_server[2]}, the address this SSH session uses; it cannot be "
                           "the capture interface (its address would be removed). Give the capture ENI's MAC")
     systemd = (await sensor.run(["test", "-d", "/run/systemd/system"], check=False)).exit_status == 0
@@ -245,7 +255,7 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
     local_now = await sensor.read_file(config.local_zeek)
     files = []
     for path, text, mode in wanted_files(prefix, link.name, answers.workers, systemd, config.node_cfg,
-                                         config.local_zeek, local_now):
+                                         config.local_zeek, local_now, load_balanced):
         old = local_now if path == config.local_zeek else await sensor.read_file(path)
         if old != text:
             files.append(FileChange(path, old, text, mode))
@@ -254,20 +264,20 @@ async def survey(sensor: Sensor, answers: ZeekPlan, mac: str | None = None) -> S
         files.append(FileChange(config.zeekctl_cfg, old, scripts.rotate_hourly(old or ""), 0o644))
     result = Survey(os=os, systemd=systemd, interface=link.name, zeek_version=version, prefix=prefix,
                     install=install, files=files, log_dir=config.log_dir,
-                    rotation=config.rotation or scripts.HOURLY)
-    result.interface_fixes = await _interface_fixes(sensor, link)
+                    rotation=config.rotation or scripts.HOURLY, load_balanced=load_balanced)
+    result.interface_fixes = await _interface_fixes(sensor, link, load_balanced)
     if install is None:
         result.running = (await zeekctl_status(sensor, prefix)).running
     return result
 
 
 def wanted_files(prefix: str, interface: str, workers: int, systemd: bool, node_path: str, local_path: str,
-                 local_now: str | None) -> list[tuple[str, str, int]]:
+                 local_now: str | None, load_balanced: bool = False) -> list[tuple[str, str, int]]:
     """(path, content, mode) of every file the sensor should have; `local_now` is local.zeek as it is."""
     wanted = [
         (node_path, scripts.node_cfg(interface, workers), 0o644),
-        (local_path, scripts.local_zeek(local_now or ""), 0o644),
-        (scripts.CAPTURE_SCRIPT, scripts.capture_script(interface), 0o755),
+        (local_path, scripts.local_zeek(local_now or "", mirrored_only=load_balanced), 0o644),
+        (scripts.CAPTURE_SCRIPT, scripts.capture_script(interface, keep_addresses=load_balanced), 0o755),
         (scripts.CRON_FILE, scripts.cron_file(prefix, systemd), 0o644),
     ]
     if prefix != "/usr":
@@ -313,6 +323,40 @@ def record_result(ctx, facts: dict, status: ZeekStatus | None, error: str | None
     change_state(ctx, record)
 
 
+@dataclass
+class SensorOutcome:
+    """One fleet sensor's zeek step: what was found, ``zeekctl status`` when it got that far, else why not."""
+
+    facts: dict = field(default_factory=dict)
+    status: ZeekStatus | None = None
+    error: str | None = None
+    refused: bool = False  # ZeekRefused: the answers cannot work on this sensor (bad input, nothing changed)
+
+    @property
+    def running(self) -> bool:
+        return self.error is None and self.status is not None and self.status.running
+
+    def why(self) -> str:
+        return self.error or f"Zeek is not running: {self.status.summary()}"
+
+
+def record_fleet_result(ctx, outcomes: dict[str, SensorOutcome]) -> None:
+    """The zeek step's result for a fleet: each sensor's facts and status under ``sensors``; done only when Zeek
+    runs on every sensor, else failed naming the sensors it does not run on."""
+    from vpc_mirror.steps.engine import set_status
+    from vpc_mirror.steps.setup import change_state
+
+    def record(saved) -> None:
+        saved.facts("zeek")["sensors"] = {
+            key: {**o.facts, "status": o.status.summary() if o.status else "failed"}
+            | ({} if o.running else {"error": o.why()}) for key, o in outcomes.items()}
+        failed = {key: o.why() for key, o in outcomes.items() if not o.running}
+        set_status(saved, "zeek", "failed" if failed else "done",
+                   "; ".join(f"{key}: {why}" for key, why in failed.items()) or None)
+
+    change_state(ctx, record)
+
+
 def record_demo_preview(ctx) -> None:
     """The demo's Zeek preview was read: the step is skipped (nothing is applied), as `status` shows it."""
     from vpc_mirror.steps.engine import set_status
@@ -338,7 +382,7 @@ async def carry_out(sensor: Sensor, work: Survey, answers: ZeekPlan, mac: str | 
             raise SshError(f"installing Zeek failed; the package repository may be unreachable from the sensor "
                            f"or the package {answers.package!r} may not exist for {work.os.key}.\n{exc}") from None
         # paths depend on where the package put Zeek: survey again, now with Zeek present
-        work = await survey(sensor, answers, mac)
+        work = await survey(sensor, answers, mac, work.load_balanced)
         if work.install:
             raise SshError("the install script finished but no zeekctl was found; see its output above")
     for change in work.files:

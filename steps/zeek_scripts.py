@@ -124,18 +124,21 @@ fi
 """
 
 
-def capture_script(interface: str) -> str:
-    """Bring the capture interface up with no address, MTU 9001 and offloads off (runbook 5e-g)."""
+def capture_script(interface: str, keep_addresses: bool = False) -> str:
+    """Bring the capture interface up with no address, MTU 9001 and offloads off (runbook 5e-g). With
+    ``keep_addresses`` (a load balancer's target: the mirrored traffic arrives at the interface's own address, as
+    SSH does) its addresses stay."""
     features = " ".join(OFFLOADS)
+    addresses = ("# keeps its addresses: a load balancer sends the mirrored traffic to them\n" if keep_addresses else
+                 'ip -4 addr flush dev "$interface"\nip -6 addr flush dev "$interface" scope global\n')
+    what = "keeps its addresses" if keep_addresses else "no IP address"
     return f"""#!/bin/sh
-# vpc-mirror: the Zeek capture interface: up, no IP address, MTU {CAPTURE_MTU}, offloads off.
+# vpc-mirror: the Zeek capture interface: up, {what}, MTU {CAPTURE_MTU}, offloads off.
 # Run at boot (vpc-mirror-capture.service, or cron @reboot where systemd does not run).
 set -u
 interface={shlex.quote(interface)}
 ip link set dev "$interface" up mtu {CAPTURE_MTU}
-ip -4 addr flush dev "$interface"
-ip -6 addr flush dev "$interface" scope global
-for feature in {features}; do
+{addresses}for feature in {features}; do
   # a feature the driver fixes cannot change; the others must
   ethtool -K "$interface" "$feature" off 2>/dev/null || true
 done
@@ -175,8 +178,57 @@ _MAC_LOAD = re.compile(r"^[ \t]*@load[ \t]+(?:policy/)?protocols/conn/mac-loggin
 _MAC_COMMENTED = re.compile(r"^#[ \t]*(@load[ \t]+(?:policy/)?protocols/conn/mac-logging)[ \t]*$", re.M)
 
 
-def local_zeek(current: str) -> str:
-    """``current`` with MAC logging loaded: uncommented if it is there commented out, else appended."""
+#: Decapsulation of what reaches the sensor: traffic mirroring's VXLAN (UDP 4789) and, behind a Gateway Load
+#: Balancer, that VXLAN inside GENEVE (UDP 6081) -- two tunnels deep. Zeek whose VXLAN and GENEVE are packet
+#: analyzers names the ports PacketAnalyzer::VXLAN::vxlan_ports and PacketAnalyzer::Geneve::geneve_ports, older
+#: Zeek Tunnel::vxlan_ports (and Tunnel::geneve_ports once it had GENEVE). Tunnel::max_depth was 2 before Zeek
+#: raised it to 4 (zeek/zeek#3439: AWS's load-balanced mirroring needed 3). Zeek's GENEVE packet analyzer passes
+#: the IPv4 packet a Gateway Load Balancer puts in GENEVE (protocol type 0x0800) on to IP, and so to VXLAN on
+#: 4789; the older GENEVE analyzer took every payload for Ethernet and could not (zeek/zeek#1764).
+DECAPSULATION = """\
+# Added by vpc-mirror: decapsulate mirrored traffic: VXLAN (UDP 4789) from traffic mirroring and, behind a
+# Gateway Load Balancer, the same VXLAN inside GENEVE (UDP 6081).
+@ifdef ( PacketAnalyzer::Geneve::geneve_ports )
+redef PacketAnalyzer::VXLAN::vxlan_ports += { 4789/udp };
+redef PacketAnalyzer::Geneve::geneve_ports += { 6081/udp };
+@else
+redef Tunnel::vxlan_ports += { 4789/udp };
+@ifdef ( Tunnel::geneve_ports )
+redef Tunnel::geneve_ports += { 6081/udp };
+@endif
+@endif
+@if ( Tunnel::max_depth < 4 )
+redef Tunnel::max_depth = 4;
+@endif
+# End of vpc-mirror's decapsulation.
+"""
+_DECAPSULATION = re.compile(r"^# Added by vpc-mirror: decapsulate mirrored traffic.*?^# End of vpc-mirror's "
+                            r"decapsulation\.\n", re.M | re.S)
+
+
+#: Behind a load balancer the capture interface is the sensor's own, carrying its SSH, health checks and updates
+#: too: Zeek reads only the mirrored packets there (the outer packets; what they carry is all analysed).
+MIRRORED_ONLY = """\
+# Added by vpc-mirror: the capture interface also carries this sensor's own traffic (it is a load balancer's
+# target); Zeek reads only the mirrored packets there.
+redef restrict_filters += { ["vpc-mirror: mirrored traffic only"] = "udp dst port 4789 or udp dst port 6081" };
+# End of vpc-mirror's capture filter.
+"""
+_MIRRORED_ONLY = re.compile(r"^# Added by vpc-mirror: the capture interface also carries.*?^# End of vpc-mirror's "
+                            r"capture filter\.\n\n?", re.M | re.S)
+
+
+def local_zeek(current: str, mirrored_only: bool = False) -> str:
+    """``current`` decapsulating mirrored traffic (DECAPSULATION first, or brought up to date where it is), reading
+    only the mirrored packets when ``mirrored_only`` (MIRRORED_ONLY after it; removed otherwise), and with MAC
+    logging loaded (uncommented if it is there commented out, else appended)."""
+    current = _MIRRORED_ONLY.sub("", current)
+    if _DECAPSULATION.search(current):
+        current = _DECAPSULATION.sub(lambda _: DECAPSULATION, current, count=1)
+    else:
+        current = f"{DECAPSULATION}\n{current}"
+    if mirrored_only:
+        current = current.replace(DECAPSULATION, f"{DECAPSULATION}\n{MIRRORED_ONLY}", 1)
     if _MAC_LOAD.search(current):
         return current
     if _MAC_COMMENTED.search(current):

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from vpc_mirror import __version__
-from vpc_mirror.tui import export_cli, hunt_cli, ship_cli, watch_cli, zeek_cli
+from vpc_mirror.tui import export_cli, hunt_cli, ship_cli, sync_cli, watch_cli, zeek_cli
 from vpc_mirror.tui.cli_common import (
     CommandError,
     ExitCode,
@@ -27,7 +27,7 @@ from vpc_mirror.tui.cli_common import (
     say,
     store,
 )
-from vpc_mirror.tui.cli_sensor import open_sensor
+from vpc_mirror.tui.cli_sensor import fleet_keys, open_sensor, open_sensors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--format", required=True, choices=export_cli.FORMATS, help="what to export")
     p.add_argument("-o", "--output", type=Path, help="write here (mode 0600) instead of standard output")
+    p.add_argument("--with-sync", action="store_true",
+                   help="cloudformation, terraform: add an EventBridge rule and a Lambda that mirror the instances "
+                        "sources.select picks as they start, and drop their sessions as they terminate")
 
     p = command("preflight", "try every change a setup needs with DryRun: which IAM actions are allowed or denied")
     p.add_argument("target", metavar="NAME|ANSWERS", help="a saved setup's name, or an answers file")
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cli.add_parser(sub)
     hunt_cli.add_parser(sub)
     ship_cli.add_parser(sub)
+    sync_cli.add_parser(sub)
     return parser
 
 
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             "watch": watch_cli.run,
             "hunt": hunt_cli.run,
             "ship": ship_cli.run,
+            "sync": sync_cli.run,
         }[args.command]
         return handler(args)
     except CommandError as exc:
@@ -302,12 +307,33 @@ def _remove_shipping(args) -> bool:
         set_status(saved, "ship", "pending")
 
     async def remove() -> None:
-        conn = await open_sensor(argparse.Namespace(**{**vars(args), **_NO_SSH_OPTIONS}))
+        options = argparse.Namespace(**{**vars(args), **_NO_SSH_OPTIONS})
+        if len(fleet_keys(options)) > 1:
+            await remove_from_fleet(options)
+            return
+        conn = await open_sensor(options)
         try:
             await ship.remove(conn.sensor, log=say)
             await asyncio.to_thread(change_state, conn.ctx, pending)
         finally:
             conn.close()
+
+    async def remove_from_fleet(options) -> None:
+        """From every sensor; the step stays as it was unless every one is clean (a second teardown retries)."""
+        fleet = await open_sensors(options)
+        failed = [f"{key}: {why}" for key, why in fleet.missing.items()]
+        try:
+            for s in fleet.reached:
+                try:
+                    await ship.remove(s.conn.sensor, log=lambda line, key=s.key: say(f"{key}: {line}"))
+                except SshError as exc:
+                    failed.append(f"{s.key}: {exc}")
+            if not failed:
+                await asyncio.to_thread(change_state, fleet.ctx, pending)
+        finally:
+            fleet.close()
+        if failed:
+            raise CommandError("; ".join(failed))
 
     try:
         asyncio.run(remove())

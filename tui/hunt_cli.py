@@ -1,11 +1,12 @@
 """``vpc-mirror hunt``: which pairs in Zeek's logs beacon, scored as RITA v5 will score them.
 
-The logs come from a setup's sensor (NAME), any sensor (--host and the SSH
-options `zeek` takes) or local files and folders (--logs). Internal networks
+The logs come from a setup's sensor (NAME; every sensor of a fleet, scored
+together), any sensor (--host and the SSH options `zeek` takes) or local files
+and folders (--logs). Internal networks
 are RITA's defaults, the setup's VPC ranges (with NAME) and --internal.
 Prints the pairs at or above --min-score, best first, and what could not be
 read. Exit 0 when the logs were read and scored, 1 when no conn.log row could
-be read, 2 on bad input. steps/ is imported inside the functions (start-up time:
+be read or a fleet's sensor could not be, 2 on bad input. steps/ is imported inside the functions (start-up time:
 the wizard imports the command line before its first screen).
 """
 
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command
-from vpc_mirror.tui.cli_sensor import open_sensor
+from vpc_mirror.tui.cli_sensor import fleet_keys, open_sensor, open_sensors
 
 DEFAULT_WINDOW = "24h"
 DEFAULT_MIN_SCORE = 0.5
@@ -86,6 +87,7 @@ async def _run(args) -> int:
     from vpc_mirror.steps.hunt.zeeklogs import LogReader, local_files, read_local
 
     extra = list(args.internal)
+    unread: list[str] = []
     if args.logs:
         files, problems = local_files(args.logs)
         if problems:
@@ -93,6 +95,8 @@ async def _run(args) -> int:
         networks = Networks.with_defaults(extra)
         logs = read_local(files, LogReader(networks, args.window_seconds))
         result = find_beacons(logs.conns, logs.names, networks, args.window_seconds)
+    elif len(fleet_keys(args)) > 1:
+        logs, networks, result, unread = await _hunt_fleet(args, extra)
     else:
         conn = await open_sensor(args)
         try:
@@ -119,7 +123,60 @@ async def _run(args) -> int:
               "file(s) could not be read; the scores leave them out", file=sys.stderr)
     if not logs.conns:
         raise CommandError("no conn.log row could be read, so there is nothing to score")
+    if unread:
+        raise CommandError(f"the logs of {', '.join(unread)} could not be read (see above): the scores leave out "
+                           "every connection those sensors logged")
     return ExitCode.OK
+
+
+async def _hunt_fleet(args, extra: list[str]):
+    """(logs, networks, result, sensors not read) from every sensor of a fleet, scored together: behind a load balancer each
+    sensor logs only the flows hashed to it, so a beacon's connections are spread over the sensors. A sensor
+    that cannot be reached or read is an unreadable file of the report (the scores may be short), never
+    dropped silently."""
+    from vpc_mirror.steps.ec2_describe import VpcUnreadable, vpc_blocks
+    from vpc_mirror.steps.hunt.pairs import Networks, find_beacons
+    from vpc_mirror.steps.hunt.remote import log_dir, read_remote, remote_files
+    from vpc_mirror.steps.hunt.zeeklogs import LogReader
+    from vpc_mirror.steps.ssh import SshError
+
+    fleet = await open_sensors(args)
+    try:
+        try:
+            extra += await asyncio.to_thread(vpc_blocks, fleet.ctx)
+        except VpcUnreadable as exc:
+            raise CommandError(str(exc)) from None
+        networks = Networks.with_defaults(extra)
+        reader = LogReader(networks, args.window_seconds)
+        unread = list(fleet.missing)
+        for key, why in fleet.missing.items():
+            reader.bad_file(key, None, f"sensor not reached, its logs are not scored: {why}")
+        prefixes = fleet.ctx.facts("zeek").get("sensors", {})
+        read = []
+        for s in fleet.reached:
+            prefix = args.zeek_prefix or prefixes.get(s.key, {}).get("prefix") or s.conn.answers.zeek_prefix
+            try:
+                folder = await log_dir(s.conn.sensor, prefix)
+                files, problems = await remote_files(s.conn.sensor, folder, where=s.key)
+                for problem in problems:
+                    reader.bad_file(problem.file, problem.line, problem.message)
+                if not files and not problems:
+                    reader.bad_file(f"{s.key}:{folder}", None, "no conn, ssl or http log there")
+                print(f"hunt: reading Zeek's logs in {folder} on {s.key} ({s.conn.sensor.target.label})",
+                      file=sys.stderr)
+                await read_remote(s.conn.sensor, files, reader)
+                read.append(s.key)
+            except SshError as exc:
+                unread.append(s.key)
+                reader.bad_file(s.key, None, f"its logs could not be read: {exc}")
+        logs = reader.result()
+        result = find_beacons(logs.conns, logs.names, networks, args.window_seconds)
+        await asyncio.to_thread(_record, fleet.ctx, result, logs.report,
+                                f"the logs of {', '.join(read) or 'no sensor'} ({len(read)} of "
+                                f"{len(fleet.sensors)} sensors)")
+    finally:
+        fleet.close()
+    return logs, networks, result, unread
 
 
 def _record(ctx, result, report, logs: str, error: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """``vpc-mirror ship``: carry Zeek's logs to AI-Hunter / RITA, as activecm's zeek_log_transport does.
 
-The sensor (a setup NAME, or --host and the SSH options `zeek` takes) gets a
-non-root user with its own ed25519 key, the hunter's verified host key, a
+The sensor (a setup NAME, each sensor of a fleet in turn, or --host and the
+SSH options `zeek` takes) gets a non-root user with its own ed25519 key, the hunter's verified host key, a
 transport script and an hourly cron.d entry. With --hunter-user vpc-mirror
 also prepares the hunter (the receiving user, DEST, a restricted
 authorized_keys line); without it, it prints what the hunter's admin runs.
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command, say
-from vpc_mirror.tui.cli_sensor import ask_password, ask_yes, open_sensor
+from vpc_mirror.tui.cli_sensor import ask_password, ask_yes, fleet_keys, open_sensor, open_sensors
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -106,17 +106,76 @@ async def _open_hunter(args, plan, keys: list[str]):
 
 
 async def _run(args) -> int:
+    _check_hunter_user(args)
+    plan = _plan(args)
+    policy = _hunter_policy(args)
+    known_hosts = args.known_hosts or args.state_dir / "known_hosts"
+    if len(fleet_keys(args)) > 1:
+        return await _run_fleet(args, plan, policy, known_hosts)
+    from vpc_mirror.steps import ship
+
+    conn = await open_sensor(args)
+    ctx = conn.ctx
+    try:
+        error = await _ship_one(args, plan, policy, known_hosts, conn.sensor, ctx,
+                                (lambda facts, status, why: ship.record_result(ctx, facts, status, why)) if ctx else None)
+    finally:
+        conn.close()
+    if error:
+        raise CommandError(error)
+    return ExitCode.OK
+
+
+async def _run_fleet(args, plan, policy, known_hosts) -> int:
+    """Every sensor of the setup in turn, each with its own key and folder on the hunter; one failing stops no
+    other. Exit 0 when every sensor ships, 2 when every failure was bad input, else 1."""
+    from vpc_mirror.steps import ship
+
+    fleet = await open_sensors(args)
+    outcomes = {key: ship.SensorShipping(status="failed", error=f"not reached: {why}")
+                for key, why in fleet.missing.items()}
+    bad_input: set[str] = set()
+    try:
+        for s in fleet.reached:
+            say(f"== {s.key} ==")
+            outcome = ship.SensorShipping()
+
+            def record(facts, status, why, outcome=outcome) -> None:
+                outcome.facts, outcome.status, outcome.error = facts, status, why
+
+            try:
+                outcome.error = await _ship_one(args, plan, policy, known_hosts, s.conn.sensor, fleet.ctx, record)
+            except CommandError as exc:
+                outcome.status, outcome.error = "failed", str(exc)
+                if exc.code == ExitCode.BAD_INPUT:
+                    bad_input.add(s.key)
+            if outcome.error and outcome.status != "in-progress":
+                outcome.status = "failed"
+            outcomes[s.key] = outcome
+        outcomes = {s.key: outcomes[s.key] for s in fleet.sensors}
+        if not args.dry_run:
+            ship.record_fleet_result(fleet.ctx, outcomes)
+    finally:
+        fleet.close()
+    for key, outcome in outcomes.items():
+        say(f"{key}: " + ("dry run" if args.dry_run and outcome.status == "pending" else outcome.status)
+            + (f": {outcome.error}" if outcome.error else ""))
+    failed = [key for key, outcome in outcomes.items() if outcome.status == "failed"]
+    if not failed:
+        return ExitCode.OK
+    raise CommandError(f"log shipping is not set up on {', '.join(failed)} (see above)",
+                       ExitCode.BAD_INPUT if set(failed) <= bad_input else ExitCode.FAILED)
+
+
+async def _ship_one(args, plan, policy, known_hosts, sensor, ctx, record) -> str | None:
+    """Set shipping up from one sensor (``ctx``: the setup's, for its VPC blocks and Zeek prefix; ``record``:
+    how the step's result is saved, None without a setup). The error that left it unfinished, or None;
+    CommandError for bad input or an untrusted host key (nothing changed)."""
     from vpc_mirror.steps import ship
     from vpc_mirror.steps import ship_scripts as scripts
     from vpc_mirror.steps.ec2_describe import VpcUnreadable, vpc_blocks
     from vpc_mirror.steps.ssh import HostKeyRefused, SshError
 
-    _check_hunter_user(args)
-    plan = _plan(args)
-    policy = _hunter_policy(args)
-    known_hosts = args.known_hosts or args.state_dir / "known_hosts"
-    conn = await open_sensor(args)
-    sensor, ctx = conn.sensor, conn.ctx
     hunter = None
     try:
         keys = await ship.verify_hunter_keys(await ship.scan_hunter_keys(sensor, plan), plan, known_hosts, policy,
@@ -137,12 +196,12 @@ async def _run(args) -> int:
             if hunter is None:
                 say(ship.admin_instructions(plan, work.public_key, sid, source=work.address).rstrip())
             say("Dry run: nothing was changed.")
-            return ExitCode.OK
+            return None
         if not changes:
             say("Nothing to change: shipping is already set up.")
         elif sys.stdin.isatty() and not args.yes and not await ask_yes("Apply these changes?"):
             say("Nothing changed.")
-            return ExitCode.OK
+            return None
         ship.record_hunter_key(known_hosts, plan, keys, log=say)
         public_key = await ship.prepare_sensor(sensor, work, log=say)
         facts = {**work.facts(), "ship_user": plan.ship_user, "dest_dir": plan.dest_dir, "rita": plan.rita}
@@ -152,9 +211,9 @@ async def _run(args) -> int:
             say(f"The hunter's admin must now run, as root on {plan.hunter}:")
             say(ship.admin_instructions(plan, public_key, sid, source=work.address).rstrip())
             say("Then run this command again: it runs the transport once and shows what was sent.")
-            if ctx is not None:
-                ship.record_result(ctx, facts, "in-progress", "waiting for the hunter's admin to authorize the key")
-            return ExitCode.OK
+            if record is not None:
+                record(facts, "in-progress", "waiting for the hunter's admin to authorize the key")
+            return None
         say(f"… running the transport once: runuser -u {scripts.SENSOR_USER} -- {scripts.TRANSPORT}")
         result = await ship.run_transport(sensor)
         say(result.output)
@@ -169,8 +228,9 @@ async def _run(args) -> int:
             say(f"  {name}")
         say(f"Hourly at 5 past, {scripts.CRON_FILE} runs {scripts.TRANSPORT} as {scripts.SENSOR_USER} "
             "(output in syslog, tag vpc-mirror-ship).")
-        if ctx is not None:
-            ship.record_result(ctx, facts, "failed" if error else "done", error)
+        if record is not None:
+            record(facts, "failed" if error else "done", error)
+        return error
     except HostKeyRefused as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     except ship.ShipRefused as exc:
@@ -182,10 +242,6 @@ async def _run(args) -> int:
     finally:
         if hunter is not None:
             hunter.close()
-        conn.close()
-    if error:
-        raise CommandError(error)
-    return ExitCode.OK
 
 
 def _show(plan, work, hunter_work) -> None:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from vpc_mirror.tui.cli_common import CommandError, ExitCode, add_sensor_command
-from vpc_mirror.tui.cli_sensor import open_sensor
+from vpc_mirror.tui.cli_sensor import capture_options, fleet_keys, open_sensor, open_sensors
 
 DEFAULT_SECONDS = 10.0
 SHOWN_FLOWS = 10  # busiest first; the rest are counted, never dropped silently
@@ -47,6 +47,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     _check(args)
     if not args.headless:
+        keys = fleet_keys(args) if args.pcap is None else []
+        if len(keys) > 1:
+            from vpc_mirror.tui.screens.fleet_watch import FleetWatchApp  # start-up time: Textual only here
+
+            FleetWatchApp(args, keys).run()
+            return ExitCode.OK
         from vpc_mirror.tui.screens.troubleshoot import run_troubleshoot  # start-up time: Textual only here
 
         return run_troubleshoot(args)
@@ -64,10 +70,10 @@ def _check(args) -> None:
         raise CommandError(f"--seconds {args.seconds:g} is outside 0-86400; use e.g. 10", ExitCode.BAD_INPUT)
     if not 1 <= args.vxlan_port <= 65535:
         raise CommandError(f"--vxlan-port {args.vxlan_port} is outside 1-65535; AWS mirrors to 4789", ExitCode.BAD_INPUT)
-    _check_capture_options(args)
+    _checkcapture_options(args)
 
 
-def _check_capture_options(args) -> None:
+def _checkcapture_options(args) -> None:
     """--snaplen, --vni and --source shape the capture on the sensor, so they need one (headless, for now)."""
     from vpc_mirror.steps.capture.remote import BadCaptureInput, tcpdump_command
 
@@ -78,15 +84,9 @@ def _check_capture_options(args) -> None:
         raise CommandError(f"{', '.join(given)}: for a capture on the sensor; add --headless and give a setup NAME "
                            "or --host", ExitCode.BAD_INPUT)
     try:
-        tcpdump_command("eth1", args.vxlan_port, **_capture_options(args))
+        tcpdump_command("eth1", args.vxlan_port, **capture_options(args))
     except BadCaptureInput as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
-
-
-def _capture_options(args) -> dict:
-    """RemoteSource's (and tcpdump_command's) keywords for the capture options given."""
-    options = {"vni": args.vni, "source": args.source}
-    return options if args.snaplen is None else options | {"snaplen": args.snaplen}
 
 
 async def _headless(args) -> int:
@@ -104,6 +104,8 @@ async def _headless(args) -> int:
         doc = summary(live.snapshot())
         _report(args, doc, [])
         return ExitCode.OK if doc["vxlan_packets"] else ExitCode.FAILED
+    if len(fleet_keys(args)) > 1:
+        return await _headless_fleet(args)
     conn = await open_sensor(args)
     try:
         status, why, checks, link_name = await _remote(args, conn, live)
@@ -117,6 +119,61 @@ async def _headless(args) -> int:
     if status.state not in ("stopped", "listening"):
         raise CommandError(f"the capture failed: {status.message}")
     return ExitCode.FAILED if why else ExitCode.OK
+
+
+async def _headless_fleet(args) -> int:
+    """Capture on every sensor of the setup at once; one summary with a column per sensor (exit 1 when a sensor
+    could not be read, as the totals are then short, or when the setup's mirroring is not seen working)."""
+    from vpc_mirror.steps.capture.fleet_summary import fleet_summary
+    from vpc_mirror.steps.capture.live import LiveCapture
+    from vpc_mirror.steps.capture.merge import merge_snapshots
+    from vpc_mirror.steps.watch import explain_silence, record_verdict
+
+    fleet = await open_sensors(args)
+    try:
+        lives = {s.key: LiveCapture(port=args.vxlan_port, raw_capacity=0,
+                                    on_status=lambda status, key=s.key: print(f"{key}: capture: {status.message}",
+                                                                              file=sys.stderr))
+                 for s in fleet.reached}
+        outcomes = await asyncio.gather(*(_capture_one(args, s.conn, lives[s.key]) for s in fleet.reached))
+        missing = dict(fleet.missing)
+        links = {}
+        for s, (link_name, problem) in zip(fleet.reached, outcomes):
+            if problem:
+                missing[s.key] = problem
+            if link_name:
+                links[s.key] = link_name
+        per_sensor = {key: live.snapshot() for key, live in lives.items() if key in links}
+        losses = {key: lives[key].loss(snap) for key, snap in per_sensor.items()}
+        doc = fleet_summary(per_sensor, {key: missing[key] for key in sorted(missing)}, losses)
+        _, why = record_verdict(fleet.ctx, merge_snapshots(per_sensor.values()))
+        checks = []
+        if why:  # the checklist, with the first sensor read as its sensor-side view
+            first = next((s for s in fleet.reached if s.key in links), None)
+            checks = await (explain_silence(fleet.ctx, first.conn.sensor, links[first.key], lives[first.key])
+                            if first else explain_silence(fleet.ctx))
+    finally:
+        fleet.close()
+    _report_fleet(args, doc, checks, why)
+    for key, loss in losses.items():
+        _report_loss(args, loss, f"{links[key]} ({key})")
+    return ExitCode.FAILED if why or missing else ExitCode.OK
+
+
+async def _capture_one(args, conn, live) -> tuple[str | None, str | None]:
+    """One sensor's part of a fleet capture: (its capture interface or None, what went wrong or None)."""
+    from vpc_mirror.steps.capture.live import RemoteSource
+    from vpc_mirror.steps.capture.remote import BadCaptureInput
+    from vpc_mirror.steps.ssh import SshError
+    from vpc_mirror.steps.zeek import ZeekRefused, capture_link
+
+    try:
+        link = await capture_link(conn.sensor, conn.answers, conn.mac)
+        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port, **capture_options(args))
+        status = await _capture(live, source, args.seconds or DEFAULT_SECONDS)
+    except (ZeekRefused, SshError, BadCaptureInput) as exc:
+        return None, str(exc)
+    return link.name, None if status.state in ("stopped", "listening") else f"the capture failed: {status.message}"
 
 
 async def _remote(args, conn, live):
@@ -135,7 +192,7 @@ async def _remote(args, conn, live):
     except (ZeekRefused, SshError) as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
     try:
-        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port, **_capture_options(args))
+        source = RemoteSource(conn.sensor, link.name, port=args.vxlan_port, **capture_options(args))
         status = await _capture(live, source, args.seconds or DEFAULT_SECONDS)
     except BadCaptureInput as exc:
         raise CommandError(str(exc), ExitCode.BAD_INPUT) from None
@@ -175,9 +232,7 @@ def _report_loss(args, loss, interface: str) -> None:
 def _report(args, doc: dict, checks, why: str | None = None) -> None:
     if args.json:
         print(json.dumps(doc, indent=2))
-        out = sys.stderr
     else:
-        out = sys.stdout
         geneve = f" ({doc['geneve_packets']} inside GENEVE)" if doc["geneve_packets"] else ""
         print(f"{doc['packets']} packets: {doc['vxlan_packets']} VXLAN{geneve}, {doc['non_vxlan']} other, "
               f"{doc['malformed']} malformed, {doc['truncated']} truncated by the snap length")
@@ -195,9 +250,37 @@ def _report(args, doc: dict, checks, why: str | None = None) -> None:
             print(f"  … {max(more, 0)} more flows (--json lists them)"
                   + (f"; {doc['evicted_flows']} evicted from the flow table, counted in the totals above only"
                      if doc["evicted_flows"] else ""))
+    _print_checks(args, checks, why)
+
+
+def _print_checks(args, checks, why: str | None) -> None:
+    """The diagnostics checklist, after why it ran (standard error under --json)."""
+    out = sys.stderr if args.json else sys.stdout
     if checks:
         print(f"{why[:1].upper()}{why[1:]}. Checklist:", file=out)
         for check in checks:
             print(f"  {_MARK[check.status]} {check.name}: {check.detail}", file=out)
             if check.fix and check.status != "ok":
                 print(f"      fix: {check.fix}", file=out)
+
+
+def _report_fleet(args, doc: dict, checks, why: str | None) -> None:
+    """The fleet summary: JSON, or a table with a column per sensor and the total; then its warnings."""
+    from vpc_mirror.steps.capture.fleet_summary import fleet_rows
+
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        head, rows = fleet_rows(doc, SHOWN_FLOWS)
+        first = max(len(r[0]) for r in [head, *rows])
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(1, len(head))]
+        for row in [head, *rows]:
+            print(f"{row[0]:<{first}}  " + "  ".join(f"{v:>{w}}" for v, w in zip(row[1:], widths)))
+        more = len(doc["flows"]) - SHOWN_FLOWS
+        if more > 0:
+            print(f"… {more} more flows (--json lists them)")
+        for key in doc["missing_sensors"]:
+            print(f"{key}: not read")
+    for warning in doc["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr if args.json else sys.stdout)
+    _print_checks(args, checks, why)

@@ -42,17 +42,19 @@ async def log_dir(sensor: Sensor, prefix: str | None) -> str:
     return (await zeekctl_config(sensor, found)).log_dir
 
 
-async def remote_files(sensor: Sensor, folder: str) -> tuple[list[LogFile], list[Problem]]:
-    """The conn/ssl/http logs under ``folder`` (current/ and the dated archives), newest first."""
+async def remote_files(sensor: Sensor, folder: str, where: str = "") -> tuple[list[LogFile], list[Problem]]:
+    """The conn/ssl/http logs under ``folder`` (current/ and the dated archives), newest first; ``where``: the
+    sensor's name in a fleet (``LogFile.where``)."""
     listed = await sensor.script(_LIST, folder, root=False, check=False)
     files = []
     for line in listed.stdout.splitlines():
         mtime, _, path = line.partition("\t")
         if LOG_NAME.match(path.rsplit("/", 1)[-1]):
-            files.append(LogFile(path, float(mtime)))
-    problems = [Problem(folder, None, line.strip()) for line in listed.stderr.splitlines() if line.strip()]
+            files.append(LogFile(path, float(mtime), where))
+    shown = f"{where}:{folder}" if where else folder
+    problems = [Problem(shown, None, line.strip()) for line in listed.stderr.splitlines() if line.strip()]
     if listed.exit_status != 0 and not files and not problems:
-        problems.append(Problem(folder, None, f"cannot be listed (find exited {listed.exit_status})"))
+        problems.append(Problem(shown, None, f"cannot be listed (find exited {listed.exit_status})"))
     return newest_first(files), problems
 
 

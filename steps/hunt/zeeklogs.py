@@ -54,10 +54,17 @@ class Problem:
 
 @dataclass(frozen=True)
 class LogFile:
-    """A log to read: ``mtime`` (its last write) bounds the timestamps in it from above."""
+    """A log to read: ``mtime`` (its last write) bounds the timestamps in it from above; ``where`` names the
+    sensor it is on when a fleet's logs are read together, so that a report says whose file it was."""
 
     path: str
     mtime: float
+    where: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The file as reports name it: ``sensor-2:/opt/zeek/logs/current/conn.log`` in a fleet, else its path."""
+        return f"{self.where}:{self.path}" if self.where else self.path
 
     @property
     def kind(self) -> str | None:
@@ -296,7 +303,7 @@ class _Feed:
 
     def fail(self, message: str, line: int | None = None) -> None:
         self.failed = True
-        self.reader.bad_file(self.file.path, line, message)
+        self.reader.bad_file(self.file.shown, line, message)
 
 
 class LogReader:
@@ -331,15 +338,15 @@ class LogReader:
         return file.mtime >= start - start % HOUR
 
     def open(self, file: LogFile) -> _Feed:
-        self.report.files_read.append(file.path)
+        self.report.files_read.append(file.shown)
         return _Feed(self, file)
 
     def skip(self, file: LogFile) -> None:
-        self.report.files_skipped.append(file.path)
+        self.report.files_skipped.append(file.shown)
 
     def bad_line(self, file: LogFile, line: int, message: str) -> None:
         self.report.bad_lines += 1
-        self._list(Problem(file.path, line, message))
+        self._list(Problem(file.shown, line, message))
 
     def bad_file(self, path: str, line: int | None, message: str) -> None:
         """A file (or a folder that could not be listed) read in part or not at all."""

@@ -329,7 +329,10 @@ class ZeekPane(PhaseAndLog):
             self.query_one(f"#zeek-{field}", Input).value = "" if value is None else str(value)
         self.query_one("#zeek-connect", Button).disabled = False
         known = "its console shows host key fingerprints" if fingerprints else "its console shows no host key yet"
-        self._phase(f"Sensor from the setup's state ({known}). Connect when ready.")
+        sensors = self.ctx.plan.sensor.count if self.ctx is not None and self.ctx.plan.sensor.mode == "launch" else 1
+        fleet = (f" This page sets up the first of the {sensors} sensors; `vpc-mirror zeek {self.ctx.setup}` sets "
+                 "up all of them at once." if sensors > 1 else "")
+        self._phase(f"Sensor from the setup's state ({known}). Connect when ready.{fleet}")
 
     # -- connect and survey --------------------------------------------------------------------------------------
 
@@ -355,7 +358,7 @@ class ZeekPane(PhaseAndLog):
     async def _connect_and_survey(self) -> None:
         # asyncssh and boto3: only when connecting (start-up time)
         from vpc_mirror.steps.ssh import HostKeyRefused, SshError, SshTarget
-        from vpc_mirror.steps.zeek import ZeekRefused, survey, zeekctl_status
+        from vpc_mirror.steps.zeek import ZeekRefused, behind_load_balancer, survey, zeekctl_status
         from vpc_mirror.steps.zeek_target import sensor_login
 
         self._close_sensor()
@@ -370,7 +373,8 @@ class ZeekPane(PhaseAndLog):
             fingerprints = (await asyncio.to_thread(sensor_login, self.ctx))[3] if self.ctx is not None else None
             self.sensor = await connect_sensor(self.app, target, fingerprints, self._log)
             self._phase(f"Connected to {target.label}; reading what it has (OS, Zeek, interfaces, files)…")
-            work = await survey(self.sensor, answers, mac)
+            work = await survey(self.sensor, answers, mac,
+                                self.ctx is not None and behind_load_balancer(self.ctx.plan))
         except HostKeyRefused as exc:
             self._fail(exc, "Host key refused", dialog=False)
             return
