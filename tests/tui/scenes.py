@@ -134,9 +134,14 @@ def _focus_rules(app) -> None:
     app.screen.query_one("RuleTable").focus()
 
 
+def _choose_nlb(app) -> None:
+    app.screen.query_one("#target-type").value = "nlb"
+
+
 SCENES = [
     Scene("start", True, start),
     *[Scene(f"page-{p.name}", False, at_page(p.name)) for p in FORM_PAGES],
+    Scene("page-target-nlb", False, then(at_page("target"), before_keys=_choose_nlb)),
     Scene("review", False, at_page("review")),
     Scene("confirm-apply", False, then(at_page("review"), "ctrl+n")),
     Scene("apply", False, then(at_page("review"), "ctrl+n", "enter")),

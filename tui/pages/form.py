@@ -78,10 +78,17 @@ class StepForm(WizardPage, VerticalScroll):
         problems = self.problems()
         for field in self.query(Field):
             name = (field.id or "").removeprefix(f"field-{self.section}-")
-            field.set_error(problems.pop(name, None))
+            message = problems.pop(name, None)
+            field.set_error(message)
+            if message and field.has_focus_within:  # the message of the field being typed in stays on screen
+                self.call_after_refresh(self._bring_into_view, field)
         rest = "\n".join(f"{k}: {v}" if k else v for k, v in problems.items())
         for box in self.query(".section-error"):
             box.update(rest)
+
+    def _bring_into_view(self, field: Field) -> None:
+        """After the refresh that lays the new message out: before it, the field's height is the old one."""
+        self.call_after_refresh(field.scroll_visible, animate=False)
 
     def field(self, name: str, label: str, control, help: str = "") -> Field:
         if control.id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalGroup
 from textual.widgets import Checkbox, Input, Select, Static
 
 from vpc_mirror.models.plan import KNOWN_IMAGES
@@ -29,13 +29,17 @@ class SensorForm(StepForm):
                      "Use one you have, or launch one.", classes="intro")
         yield self.field("instance_id", "Sensor", Picker(["name", "id", "type", "state", "private IP"],
                                                          id="sensor-instances"))
-        with Vertical(id="sensor-launch"):
+        with VerticalGroup(id="sensor-launch"):  # its own height: the page scrolls to what follows it
             yield self.field("image", "Image", Select([(i, i) for i in KNOWN_IMAGES], allow_blank=False,
                                                       compact=True))
             yield self.field("instance_type", "Instance type", Input(compact=True),
                              help="Zeek wants 4 vCPUs and 16 GiB for a start: t3a.xlarge")
             yield self.field("root_volume_gib", "Root volume GiB", Input(compact=True, type="integer"))
             yield self.field("key_name", "Key pair", Select([], prompt="choose a key pair", compact=True))
+        yield self.field("count", "Sensors", Input(compact=True, type="integer"),
+                         help="1-20, launched alike. eni target: each gets its own capture ENI and target and "
+                              "takes a share of the sources; nlb or gwlb: the load balancer spreads the traffic "
+                              "over them")
         yield self.section_error()
 
     def activate(self) -> None:
@@ -49,8 +53,15 @@ class SensorForm(StepForm):
         self.query_one("#sensor-image", Select).value = self.value("image")
         self.query_one("#sensor-instance_type", Input).value = self.value("instance_type")
         self.query_one("#sensor-root_volume_gib", Input).value = str(self.value("root_volume_gib"))
-        self.query_one("#sensor-launch").display = launching
+        self.query_one("#sensor-count", Input).value = str(self.value("count"))
+        self._show_launch()
         super().activate()
+
+    def _show_launch(self) -> None:
+        """Launch options for a launched sensor; the count also while it is wrong for an existing one."""
+        launching = self.value("mode") == "launch"
+        self.query_one("#sensor-launch").display = launching
+        self.query_one("#field-sensor-count").display = launching or self.value("count") != 1
 
     def on_loaded(self, event: Loaded) -> None:
         event.stop()
@@ -81,7 +92,7 @@ class SensorForm(StepForm):
             self.answers.pop("instance_id", None)
         else:
             self.answers.update(mode="existing", instance_id=choice)
-        self.query_one("#sensor-launch").display = choice == LAUNCH
+        self._show_launch()
         self.changed()
 
 

@@ -1,10 +1,11 @@
-"""Page 5 — sources: the instances to monitor, each with AWS's verdict on whether it can be mirrored."""
+"""Page 5 — sources: the instances to monitor, each with AWS's verdict on whether it can be mirrored, and
+selectors (tag, subnet, VPC) for the instances that come and go."""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from vpc_mirror.steps import inventory
 from vpc_mirror.tui.model import WizardModel
@@ -15,22 +16,29 @@ from vpc_mirror.tui.widgets.picker import Picker, Row
 
 class SourcesForm(StepForm):
     PAGE = "sources"
+    DEFAULT_CSS = "SourcesForm #sources-selectors { height: auto; max-height: 6; padding: 0; }"
 
     def __init__(self, model: WizardModel) -> None:
         super().__init__(model)
         self.instances: list[dict] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("Choose the instances whose traffic Zeek should see (Enter or Space toggles). "
-                     "AWS mirrors Nitro types and a few Xen families, never bare metal.", classes="intro")
+        yield Static("Choose the instances whose traffic Zeek should see (Enter or Space toggles), or select "
+                     "them below, or both. AWS mirrors Nitro types and a few Xen families, never bare metal.",
+                     classes="intro")
         yield self.field("instances", "Sources", Picker(["name", "mirror", "type", "id", "state", "private IP"],
                                                         multi=True, id="sources-picker"))
+        yield self.field("select", "Also select", TextArea(placeholder="e.g. tag:env=prod", compact=True,
+                                                           id="sources-selectors"),
+                         help="one a line: tag:KEY=VALUE, subnet:subnet-… or vpc:vpc-…; `vpc-mirror sync` "
+                              "follows the instances as they come and go")
         yield self.section_error()
 
     def activate(self) -> None:
         picker = self.query_one("#sources-picker", Picker)
         picker.choose(self.value("instances"))
         picker.start_loading()
+        self.query_one("#sources-selectors", TextArea).text = "\n".join(self.value("select"))
         vpc = vpc_of(self.model.draft.answers)
         self.load("instances", lambda aws: inventory.instances(aws, vpc))
         super().activate()
@@ -64,8 +72,15 @@ class SourcesForm(StepForm):
         self.answers["instances"] = list(event.picker.chosen)
         self.changed()
 
+    @on(TextArea.Changed, "#sources-selectors")
+    def _selectors(self, event: TextArea.Changed) -> None:
+        """One selector a line: EC2 tag values may hold commas and spaces, never a line break."""
+        event.stop()
+        self.set_answer("select", [line.strip() for line in event.text_area.text.splitlines() if line.strip()]
+                        or None)
+
     def problems(self) -> dict[str, str]:
         problems = super().problems()
-        if not self.value("instances"):
-            problems["instances"] = "choose at least one instance to monitor"
+        if not self.value("instances") and not self.value("select"):
+            problems["instances"] = "choose at least one instance to monitor, or select them below"
         return problems
