@@ -50,4 +50,17 @@ def pytest_runtest_setup(item):
             pytest.fail(f"{reason} — VPC_MIRROR_REQUIRE_ROOT_TESTS=1 forbids skipping it")
         pytest.skip(reason)
 
+#: Fixtures that make network namespaces, veths, sshd and tcpdumps. Their tests share the machine's process table
+#: (a test looks for its tcpdump by name), so under pytest-xdist they all run on one worker, one at a time
+#: (tests/run.sh: -n 2 --dist loadgroup), while the other worker takes the rest.
+NAMESPACE_FIXTURES = frozenset({"sensor_host", "two_sensor_hosts", "ship_hosts", "fleet_and_hunter"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("root") or NAMESPACE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("namespaces"))
+
+
 pytest_plugins = ["conftest_sensor"]  # the sensor_host fixture: a real sshd in a network namespace
+pytest_plugins += ["conftest_fleet"]  # two_sensor_hosts: two such sensors one login reaches, as a fleet's

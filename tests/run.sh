@@ -21,4 +21,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH"
-exec .venv/bin/python -m pytest "$@"
+# Two workers: many tests wait on sshd, captures and the sandbox. The namespace tests stay on one worker, one at a
+# time (tests/conftest.py); VPC_MIRROR_TEST_WORKERS=0 runs everything in this process.
+exec .venv/bin/python -m pytest -n "${VPC_MIRROR_TEST_WORKERS:-2}" --dist loadgroup "$@"
