@@ -66,15 +66,36 @@ class Kind:
     def delete(self, ctx: Context, res: Resource) -> None:
         raise NotImplementedError
 
+    #: For the kinds whose create waits until the resource can be used (load balancer, endpoint): the
+    #: ``attrs["state"]`` it is usable in, and what it is called in messages. None: usable once made.
+    ready_state: str | None = None
+    what = ""
+
     def usable(self, attrs: dict[str, Any]) -> bool:
         """Whether a resource recorded with these attrs can be used now. The kinds whose create waits until it
-        can (load balancer, endpoint) say no while it is still being made: one adopted so, because the apply
-        that created it stopped while waiting, is waited for (``wait_usable``) before anything uses it."""
-        return True
+        can say no while it is still being made: one adopted so, because the apply that created it stopped
+        while waiting, is waited for (``wait_usable``) before anything uses it."""
+        return self.ready_state is None or attrs.get("state") == self.ready_state
 
     def wait_usable(self, ctx: Context, action: Action, resource_id: str) -> Found:
-        """Wait until the resource can be used, as its create does; the kinds whose ``usable`` can say no."""
+        """Wait until the resource can be used, as its create does; StepFailed when it never will."""
+        def ready() -> Found | None:
+            item = self.current_item(ctx, resource_id)
+            problem = self.never_ready(item)
+            if problem is not None:
+                raise StepFailed(action.step, f"{self.what} {resource_id} {problem}")
+            found = self.found(ctx, item)
+            return found if self.usable(found.attrs) else None
+
+        return _wait(ready, f"{self.what} {resource_id} to become {self.ready_state}")
+
+    def current_item(self, ctx: Context, resource_id: str) -> dict:
+        """The resource as its describe call answers now (the kinds with a ``ready_state``)."""
         raise NotImplementedError
+
+    def never_ready(self, item: dict) -> str | None:
+        """Why the resource will never become usable (it failed, it is being deleted), or None."""
+        return None
 
 
 def _unless_gone(call) -> None:
@@ -595,23 +616,19 @@ class LoadBalancerKind(ElbTaggedKind):
     def found(self, ctx, item):
         return Found(item["LoadBalancerArn"], load_balancer_attrs(item))
 
+    ready_state, what = "active", "load balancer"
+
     def create(self, ctx, action, params):
         """Waits until it is active: an endpoint service or mirror target needs a provisioned load balancer."""
         return self.wait_usable(ctx, action, super().create(ctx, action, params).id)
 
-    def usable(self, attrs):
-        return attrs.get("state") == "active"
+    def current_item(self, ctx, arn):
+        return self.listed(ctx, LoadBalancerArns=[arn])[0]
 
-    def wait_usable(self, ctx, action, arn):
-        def active():
-            item = self.listed(ctx, LoadBalancerArns=[arn])[0]
-            state = item["State"]["Code"]
-            if state == "failed":
-                raise StepFailed(action.step, f"load balancer {arn} failed to provision "
-                                              f"({item['State'].get('Reason', 'no reason given')}); resume to retry")
-            return item if state == "active" else None
-
-        return self.found(ctx, _wait(active, f"load balancer {arn} to become active"))
+    def never_ready(self, item):
+        if item["State"]["Code"] == "failed":
+            return f"failed to provision ({item['State'].get('Reason', 'no reason given')}); resume to retry"
+        return None
 
 
 class TargetGroupKind(ElbTaggedKind):
@@ -767,22 +784,19 @@ class VpcEndpointKind(TaggedKind):
         return Found(item["VpcEndpointId"], {"vpc_id": item.get("VpcId"), "state": (item.get("State") or "").lower(),
                                              "subnets": item.get("SubnetIds", [])})
 
+    ready_state, what = "available", "endpoint"
+
     def create(self, ctx, action, params):
         """Waits until it is available: a mirror target needs a usable endpoint."""
         return self.wait_usable(ctx, action, super().create(ctx, action, params).id)
 
-    def usable(self, attrs):
-        return attrs.get("state") == "available"
+    def current_item(self, ctx, endpoint_id):
+        return self.listed(ctx, VpcEndpointIds=[endpoint_id])[0]
 
-    def wait_usable(self, ctx, action, endpoint_id):
-        def available():
-            item = self.listed(ctx, VpcEndpointIds=[endpoint_id])[0]
-            if item["State"].lower() in self.GONE_STATES:
-                raise StepFailed(action.step, f"endpoint {endpoint_id} is {item['State']} instead of available; "
-                                              "check the endpoint service, then resume")
-            return item if item["State"].lower() == "available" else None
-
-        return self.found(ctx, _wait(available, f"endpoint {endpoint_id} to become available"))
+    def never_ready(self, item):
+        if item["State"].lower() in self.GONE_STATES:
+            return f"is {item['State']} instead of available; check the endpoint service, then resume"
+        return None
 
     def remove(self, ctx, resource_id):
         _unsuccessful(ctx.aws.ec2.delete_vpc_endpoints(VpcEndpointIds=[resource_id]), "endpoint")

@@ -87,12 +87,7 @@ class ShipPane(PhaseAndLog):
 
     def __init__(self, *, context: Callable, known_hosts: Path, demo: bool = False,
                  ssh_config: Sequence[str] | None = None, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._context_factory = context
-        self.known_hosts = known_hosts
-        self.demo = demo
-        self.ssh_config = ssh_config
-        self.ctx = None
+        super().__init__(context=context, known_hosts=known_hosts, demo=demo, ssh_config=ssh_config, id=id)
         self.sensor = None
         self.hunter = None
         self.plan = None  # the ShipPlan the changes shown were worked out for

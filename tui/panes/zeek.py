@@ -218,13 +218,9 @@ class ZeekPane(PhaseAndLog):
     def __init__(self, answers: ZeekPlan | None = None, *, context: Callable | None = None, known_hosts: Path,
                  demo: bool = False, ssh_config: Sequence[str] | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+        super().__init__(context=context, known_hosts=known_hosts, demo=demo, ssh_config=ssh_config, id=id,
+                         classes=classes)
         self.answers = answers or ZeekPlan()
-        self._context_factory = context
-        self.known_hosts = known_hosts
-        self.demo = demo
-        self.ssh_config = ssh_config
-        self.ctx = None
         self.sensor = None
         self.work = None  # the last Survey
         self.status: ZeekStatus | None = None
