@@ -88,7 +88,7 @@ def test_demo_in_a_real_terminal(tmp_path):
             (["Down", "Space", "Down", "Space", "Down", "Down", "Down", "Space"], "5/16 Sources"),
             (["C-n"], "6/16"), (["C-n"], "7/16"), (["C-n"], "8/16"), (["C-n"], "9/16"), (["C-n"], "10/16"),
             (["C-n"], "/month (730 h)"), (["C-n"], "Apply now?"), (["Enter"], "Applied"),
-            (["C-n"], "13/16 Zeek"), (["a"], "Acknowledged"),
+            (["C-n"], "Runs, in order"), (["a"], "Acknowledged"),
         ]:
             for key in pressed[1] if pressed[0] == "-l" else pressed:  # one at a time, as typed
                 if key == "C-n":

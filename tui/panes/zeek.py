@@ -301,7 +301,12 @@ class ZeekPane(PhaseAndLog):
         from vpc_mirror.steps.zeek import demo_survey  # asyncssh: only in a worker (start-up time)
 
         work = demo_survey(self.answers)
-        self.app.call_from_thread(self._show_survey, work)
+        self.app.call_from_thread(self._show_demo_survey, work)
+
+    def _show_demo_survey(self, work) -> None:
+        """The preview, with focus on what the user does next: acknowledge it (``a`` works from there too)."""
+        self._show_survey(work)
+        self.query_one("#zeek-acknowledge", Button).focus()
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_setup(self) -> None:
