@@ -56,6 +56,7 @@ def pytest_runtest_setup(item):
 NAMESPACE_FIXTURES = frozenset({"sensor_host", "two_sensor_hosts", "ship_hosts", "fleet_and_hunter"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the group into the test's id
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("root") or NAMESPACE_FIXTURES & set(getattr(item, "fixturenames", ())):
