@@ -6,6 +6,10 @@ The headless `vpc-mirror watch` and the TUI's Verify pane both hold a
 traffic (`SyntheticSource`). Feeding and snapshots are guarded by a lock, so a
 source may feed from a worker thread while the UI takes snapshots.
 
+The sensor's capture is decoded in a process of its own (``decoding``), so
+that line rate never starves the UI's thread; a file and the demo are decoded
+here.
+
 A capture on the sensor also accounts for loss (``loss()``: what reached the
 interface, what the filter, the kernel and the interface dropped, what went
 missing on the way here); files and the demo lose nothing and have none.
@@ -15,17 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
-from .pcap import Unfinished
 from .decode import VXLAN_PORT
+from .decoding import Decoding, SessionProcess, SharedSession
 from .loss import Loss, Readings, account
-from .pcap import global_header
+from .pcap import Unfinished, global_header
 from .rawview import DEFAULT_CAPACITY
 from .remote import DEFAULT_SNAPLEN, CaptureStatus, RemoteCapture
 from .session import CaptureSession
@@ -41,8 +44,8 @@ class LiveCapture:
                  raw_capacity: int = DEFAULT_CAPACITY,
                  on_status: Callable[[CaptureStatus], None] = lambda status: None) -> None:
         self.port = port
-        self._session = CaptureSession(port, flow_capacity, raw_capacity=raw_capacity)
-        self._lock = threading.Lock()
+        self._capacities = flow_capacity, raw_capacity
+        self._session: Decoding = SharedSession(CaptureSession(port, flow_capacity, raw_capacity=raw_capacity))
         self._on_status = on_status
         self.status = CaptureStatus("starting", "starting the capture")
         self.started = time.monotonic()
@@ -51,9 +54,8 @@ class LiveCapture:
         self.readings: Readings | None = None
 
     def feed(self, data: bytes) -> None:
-        with self._lock:
-            self._session.feed(data)
-            self.fed_bytes += len(data)
+        self._session.feed(data)
+        self.fed_bytes += len(data)
 
     def elapsed(self) -> float:
         """Seconds since the capture was set up."""
@@ -77,21 +79,22 @@ class LiveCapture:
 
     def unfinished(self) -> Unfinished | None:
         """Once the input has ended: what it left incomplete (no pcap header, a record cut short), or None."""
-        with self._lock:
-            return self._session.unfinished()
+        return self._session.unfinished()
 
     def snapshot(self, now: float | None = None) -> Snapshot:
-        with self._lock:
-            return self._session.snapshot(now)
+        return self._session.snapshot(now)
 
     def raw_lines(self, n: int | None = None) -> list[str]:
-        with self._lock:
-            return self._session.raw_lines(n)
+        return self._session.raw_lines(n)
 
     async def run(self, source, stop: asyncio.Event) -> CaptureStatus:
-        """Run ``source`` until it ends or ``stop`` is set; returns the last status."""
+        """Run ``source`` until it ends or ``stop`` is set, then wait until all it fed is counted; returns the
+        last status."""
         try:
+            if source.decode_apart:
+                self._session = SessionProcess(self.port, *self._capacities)
             await source.run(self, stop)
+            await asyncio.to_thread(self._session.finish)
         except Exception as exc:  # a source's failure is a status to show, never a crash of the view
             self.set_status(CaptureStatus("failed", str(exc) or type(exc).__name__))
         if self.status.state in ("starting", "listening"):
@@ -101,6 +104,8 @@ class LiveCapture:
 
 class PcapFileSource:
     """A pcap file read once from start to end (``--pcap FILE``)."""
+
+    decode_apart = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -129,6 +134,8 @@ class PcapFileSource:
 
 class RemoteSource:
     """tcpdump on the sensor over an already verified SSH connection (``steps.ssh.Sensor``)."""
+
+    decode_apart = True  # line rate: see ``decoding``
 
     def __init__(self, sensor, interface: str, *, port: int = VXLAN_PORT, snaplen: int = DEFAULT_SNAPLEN,
                  vni: int | None = None, source: str | None = None) -> None:
@@ -162,6 +169,8 @@ class SyntheticSource:
     restarts each window) and fed in slices of `tick` seconds as real time
     passes, so the view sees a steady stream rather than bursts.
     """
+
+    decode_apart = False
 
     def __init__(self, make_window: Callable[[float], SyntheticTraffic], *, window: float,
                  tick: float = 0.05, clock: Callable[[], float] = time.time) -> None:

@@ -47,7 +47,10 @@ _RECORD = struct.Struct("<IIII")
 
 
 class PacedFeeder:
-    """A LiveCapture source: the same synthetic frames, re-stamped with the wall clock, at `pps`."""
+    """A LiveCapture source: the same synthetic frames, re-stamped with the wall clock, at `pps`; decoded apart,
+    as the sensor's capture is."""
+
+    decode_apart = True
 
     def __init__(self, pps: float) -> None:
         traffic = SyntheticTraffic(random_flows(SOURCES, VNIS, flows=200, packets=50_000, seed=1), target=TARGET)
@@ -82,6 +85,8 @@ class PacedFeeder:
 
 class Idle:
     """A source that never feeds: the reference run."""
+
+    decode_apart = True
 
     generated = 0
     seconds = 0.0

@@ -85,6 +85,8 @@ class OneWindow:
     this one ends once fed (the status says so), so the scene can settle.
     """
 
+    decode_apart = False
+
     def __init__(self, demo_source) -> None:
         self.make_window = demo_source.make_window  # the paced SyntheticSource the demo would run
 

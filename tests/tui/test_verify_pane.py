@@ -175,6 +175,8 @@ class SensorPath:
 
 
 class _Connection:
+    decode_apart = True  # stands for the sensor
+
     def __init__(self, drops: bool) -> None:
         self.drops = drops
 
