@@ -36,6 +36,10 @@ import asyncssh
 from vpc_mirror.steps.heartbeat import Heartbeat
 
 CONNECT_TIMEOUT = 20
+#: AES-GCM before asyncssh's first choice, ChaCha20-Poly1305: with AES in hardware it decrypts a line-rate capture's
+#: stream in well under half the time (measured: 0.54 s against 1.39 s of CPU for 400,000 packets), and both are
+#: among OpenSSH's defaults. A Ciphers line in the ssh config for the host is honoured instead.
+PREFERRED_CIPHERS = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 COMMAND_TIMEOUT = 120
 BACKUP_SUFFIX = ".vpc-mirror.bak"
 
@@ -242,6 +246,8 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
         opts["client_keys"] = [str(target.identity)]
     if target.agent_path is not None:
         opts["agent_path"] = target.agent_path
+    if not _ciphers_configured(target.host, opts):
+        opts["encryption_algs"] = PREFERRED_CIPHERS
     try:
         conn = await asyncssh.connect(target.host, known_hosts=str(target.known_hosts), client_factory=_Watcher,
                                       **opts)
@@ -262,6 +268,13 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
         sensor.close()
         raise
     return sensor
+
+
+def _ciphers_configured(host: str, opts: dict) -> bool:
+    """Whether the ssh config in use names the ciphers for ``host`` (then those are used as they are)."""
+    configured = asyncssh.SSHClientConnectionOptions(host=host, config=opts.get("config", ()), known_hosts=None,
+                                                     port=opts.get("port", ()))
+    return list(configured.encryption_algs) != list(asyncssh.encryption.get_default_encryption_algs())
 
 
 class _Watcher(asyncssh.SSHClient):
