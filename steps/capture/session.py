@@ -1,11 +1,12 @@
 """A capture session: pcap bytes in, snapshots and raw lines out.
 
-This is the only per-packet loop. The common AWS shape (also inside a
-Gateway Load Balancer's GENEVE, and also when the snap length cut the payload
-off) is decoded with one `unpack_from` and, when the flow already exists in
-the current rate bucket, counted inline; everything else goes through the
-general decoder and `Aggregator.add`. Whoever produces the bytes (the sensor over SSH, a pcap
-file, the sandbox's synthetic source) just calls `feed`.
+This is the only per-packet loop. The common AWS shape, inner TCP, UDP or
+ICMP (also inside a Gateway Load Balancer's GENEVE, and also when the snap
+length cut the payload off), is decoded with one `unpack_from` and, when the
+flow already exists in the current rate bucket, counted inline; everything
+else goes through the general decoder and `Aggregator.add`. Whoever produces
+the bytes (the sensor over SSH, a pcap file, the sandbox's synthetic source)
+just calls `feed`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ from .decode import (
 from .pcap import LINKTYPE_ETHERNET, RECORD_HEADER_LEN, PcapStream, Unfinished
 from .rawview import DEFAULT_CAPACITY, RawView
 
-# The fast path also needs the whole UDP header, or the TCP header up to the
-# flags, to be captured, as the general decoder does: both paths must agree
-# on what a whole inner header is.
+# The fast path also needs the whole UDP or ICMP header (8 bytes), or the TCP
+# header up to the flags, to be captured, as the general decoder does: both
+# paths must agree on what a whole inner header is.
 _FAST_MIN_CAPLEN = 88 + 4
 _TCP_MIN_CAPLEN = 88 + 10
 # A second's tallies are counted when the next second starts, or a snapshot
@@ -144,7 +145,8 @@ class CaptureSession:
             if not (
                 caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
                 and dport == port and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN
-                and not ifrag & frag_mask and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
+                and not ifrag & frag_mask
+                and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
             ):  # fmt: skip
                 if not (caplen >= gwlb_min_caplen and dport == GWLB_PORT):  # that long, the fast fields were read
                     slow(buf, off, caplen, wire, sec, sec + frac * scale)
@@ -155,7 +157,7 @@ class CaptureSession:
                     eth == FAST_IPV4 and not frag & frag_mask and proto == 17 and head == GWLB_GENEVE
                     and mirrored == b"\x45" and not mfrag & frag_mask and mproto == 17 and dport == port
                     and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN and not ifrag & frag_mask
-                    and (iproto == 17 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN + GWLB_SHIFT)
+                    and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN + GWLB_SHIFT)
                 ):  # fmt: skip
                     slow(buf, off, caplen, wire, sec, sec + frac * scale)
                     continue
@@ -164,7 +166,7 @@ class CaptureSession:
                 if pending:
                     flush()
                 second = self._second = sec
-            tally((osrc, vni, iproto, inner, ilen))
+            tally((osrc, vni, iproto, inner if iproto != 1 else inner[:8], ilen))  # ICMP: no ports
         self._agg.geneve += geneve
         whole = self._records + len(pending) - counted
         if len(pending) > _MAX_PENDING:
