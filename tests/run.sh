@@ -10,7 +10,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     python3-venv openssh-server openssh-client iputils-ping tcpdump tshark shellcheck iproute2 ethtool \
-    sudo tmux rsync cron tcpreplay >/dev/null
+    sudo tmux rsync cron tcpreplay qemu-system-x86 >/dev/null
 fi
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -1,178 +1,171 @@
 """GENEVE (a Gateway Load Balancer target) decodes as tshark decodes it, on captures of real Linux tunnels.
 
-A namespace of our own sends through Linux `vxlan` devices, straight on the
-wire and riding on GENEVE tunnels, to a second namespace where tcpdump
-captures. The kernel these tests run on has no `geneve` device type (`ip link
-add ... type geneve`: "Unknown device type"), so each GENEVE tunnel is a Linux
-`tap` device whose frames a small relay wraps in a GENEVE header and sends
-from a UDP socket, as the geneve driver would: one the way Linux does it (an
-Ethernet frame inside, no options), one the way a Gateway Load Balancer
-delivers a mirror session (the IP packet inside, AWS's three options). The
-kernel builds every other header. Plain GENEVE is a ping through the first tap.
+The captures in tests/data/geneve/ were made by tests/geneve_vm.py: Debian's
+kernel booted in qemu, two namespaces in the VM pinging each other through
+real Linux `geneve` devices (and `vxlan` devices riding on them), the host's
+tcpdump on a tap that shares the VM's wire. They cover both shapes GENEVE
+reaches a sensor in: the way Linux sends it (an Ethernet frame inside, no
+options; over IPv4 and IPv6) and the way a Gateway Load Balancer does (the IP
+packet inside, behind AWS's 32 bytes of class-0x0108 options), plain and
+carrying VXLAN as a mirror session behind a load balancer delivers it.
+
+As root the module boots that VM once more and checks its fresh captures the
+same way: the committed files are what a real Linux device sends today.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
-import shutil
-import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from vpc_mirror.steps.capture import (
-    CaptureSession,
-    FlowSpec,
-    SyntheticTraffic,
-    random_flows,
-    summarize_pcap,
-)
+from vpc_mirror.steps.capture import CaptureSession, FlowSpec, SyntheticTraffic, random_flows, summarize_pcap, summary
+from vpc_mirror.steps.capture import session as session_module
+from vpc_mirror.steps.capture.decode import Decoder
+from vpc_mirror.tui.cli import main
 
 from tests.capture.test_against_tshark import flows_of
+from tests.geneve_vm import CAPTURES, GeneveVmError, make_captures
+from tests.testdata import DATA
 
-INNER_VNI, GENEVE_VNI, LB_INNER_VNI, VXLAN_VNI, OTHER_VNI = 4242, 77, 4343, 100, 101
-SENSOR = "198.18.0.2"
-SEND = """
-import socket, sys
-for host in sys.argv[1:]:
-    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"Infected", (host, 999))
-    s = socket.socket()
-    s.settimeout(0.2)
+GENEVE = DATA / "geneve"
+GENEVE_CAPTURES = [GENEVE / f"{name}.pcap" for name in CAPTURES]
+GWLB_VXLAN = GENEVE / "vxlan-in-gwlb-geneve.pcap"
+VM_A, VM_B = "192.168.77.2", "192.168.77.3"  # the VM's two NICs: GENEVE's own outer addresses
+
+#: Per capture: its VNI, its outer sources, and a raw line that names the tunnel.
+SHAPES = {
+    "geneve-plain": (5001, {VM_A, VM_B}, f"{VM_A} > {VM_B}: GENEVE vni 5001, 10.51.0.1 > 10.51.0.2: ICMP echo request"),
+    # VXLAN inside GENEVE is the mirrored ENI's (the vxlan device's address), not the GENEVE sender's.
+    "vxlan-in-geneve": (4242, {"10.51.0.1", "10.51.0.2"},
+                        "10.51.0.1 > 10.51.0.2: VXLAN over GENEVE vni 4242, 10.42.0.1 > 10.42.0.2: ICMP echo request"),
+    "geneve-ipv6-outer": (5006, {"fd00:77::2", "fd00:77::3"},
+                          "fd00:77::2 > fd00:77::3: GENEVE vni 5006, 10.56.0.1 > 10.56.0.2: ICMP echo request"),
+    "geneve-l3-ipv4": (5002, {VM_A, VM_B}, f"{VM_A} > {VM_B}: GENEVE vni 5002, 10.52.0.1 > 10.52.0.2: ICMP echo request"),
+    "geneve-l3-options": (5003, {VM_A, VM_B},
+                          f"{VM_A} > {VM_B}: GENEVE vni 5003, 10.53.0.1 > 10.53.0.2: ICMP echo request"),
+    "vxlan-in-gwlb-geneve": (4343, {"10.54.0.1", "10.54.0.2"},
+                             "10.54.0.1 > 10.54.0.2: VXLAN over GENEVE vni 4343, 10.43.0.1 > 10.43.0.2: ICMP echo"),
+}  # fmt: skip
+
+#: What the VM sent through VXLAN behind the load balancer-shaped GENEVE, by (VNI, source, destination, protocol,
+#: the server's port): 3 pings of 1028 bytes, a DNS query refused with an ICMP port unreachable of 88 bytes, and a
+#: TCP SYN answered by RST. The client's ports are the kernel's pick.
+GWLB_CONVERSATION = {
+    (4343, "10.43.0.1", "10.43.0.2", 1, None): (3, 3 * 1028),
+    (4343, "10.43.0.2", "10.43.0.1", 1, None): (4, 3 * 1028 + 88),
+    (4343, "10.43.0.1", "10.43.0.2", 17, 53): (1, 60),
+    (4343, "10.43.0.1", "10.43.0.2", 6, 443): (1, 60),
+    (4343, "10.43.0.2", "10.43.0.1", 6, 443): (1, 40),
+}
+
+
+def check_decodes_as_tshark(path: Path, name: str, tshark) -> None:
+    """Counts, VNIs, outer sources, flows and the GENEVE tally as tshark has them; raw lines name the tunnel."""
+    vni, sources, line = SHAPES[name]
+    expected = tshark(path)
+    ours = summarize_pcap(path)
+    assert ours["packets"] == ours["vxlan_packets"] == expected["vxlan_packets"] == expected["packets"] >= 6
+    assert ours["geneve_packets"] == expected["geneve_packets"] == ours["packets"]
+    assert ours["vnis"] == expected["vnis"] and set(ours["vnis"]) == {vni}
+    assert ours["sources"] == expected["sources"] and set(ours["sources"]) == sources
+    assert flows_of(ours) == expected["flows"]
+    assert (ours["malformed"], ours["truncated"], ours["non_vxlan"]) == (0, 0, 0)
+    session = CaptureSession(raw_capacity=1000)
+    session.feed(path.read_bytes())
+    assert any(line in raw for raw in session.raw_lines()), session.raw_lines()
+
+
+def conversation(summary: dict) -> dict[tuple, tuple[int, int]]:
+    """The flows keyed as GWLB_CONVERSATION: by the server's port (the destination's from A, the source's from B)."""
+    return {(f["vni"], f["src"], f["dst"], f["proto"], f["dport"] if f["src"] == "10.43.0.1" else f["sport"]):
+            (f["packets"], f["bytes"]) for f in summary["flows"]}  # fmt: skip
+
+
+# -- the committed captures --------------------------------------------------------------------------------------
+
+
+def test_every_shape_has_its_capture() -> None:
+    assert sorted(GENEVE.glob("*.pcap")) == sorted(GENEVE_CAPTURES) and set(SHAPES) == set(CAPTURES)
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_real_linux_geneve_decodes_as_tshark_decodes_it(name: str, tshark) -> None:
+    check_decodes_as_tshark(GENEVE / f"{name}.pcap", name, tshark)
+
+
+def test_vxlan_behind_a_load_balancer_gives_exactly_the_mirrored_flows() -> None:
+    ours = summarize_pcap(GWLB_VXLAN)
+    assert conversation(ours) == GWLB_CONVERSATION
+    assert ours["sources"] == {"10.54.0.1": 5, "10.54.0.2": 5}  # the vxlan devices, not the GENEVE senders
+
+
+def test_vxlan_behind_a_load_balancer_takes_the_fast_path_and_counts_as_the_general_decoder_does(monkeypatch) -> None:
+    data = GWLB_VXLAN.read_bytes()
+    session = CaptureSession()
+    general, slow = session._slow, []
+
+    def counting(buf: bytes, off: int, caplen: int, wire: int, sec: int, ts: float) -> None:
+        slow.append(Decoder().decode(buf, off, caplen, wire, ts))
+        general(buf, off, caplen, wire, sec, ts)
+
+    session._slow = counting
+    session.feed(data)
+    fast = summary(session.snapshot())
+    assert fast["geneve_packets"] == fast["vxlan_packets"] == fast["packets"] == 10
+    assert len(slow) < 10 and not [p for p in slow if p.proto in (6, 17)]  # UDP and TCP never left the fast path
+    monkeypatch.setattr(session_module, "_FAST_MIN_CAPLEN", 1 << 62)  # every packet through Decoder
+    reference = CaptureSession()
+    reference.feed(data)
+    assert fast == summary(reference.snapshot())
+
+
+def test_watch_summarizes_vxlan_behind_a_load_balancer(capsys, state_dir: Path) -> None:
+    code = main(["watch", "--pcap", str(GWLB_VXLAN), "--headless", "--json", "--state-dir", str(state_dir)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    doc = json.loads(out.out)
+    assert doc == json.loads(json.dumps(summarize_pcap(GWLB_VXLAN))) and doc["geneve_packets"] == 10
+    assert doc["vnis"] == {"4343": 10} and set(doc["sources"]) == {"10.54.0.1", "10.54.0.2"}
+
+
+# -- the same, on captures made now from a real Linux geneve device (root: qemu, a namespace, tcpdump) ------------
+
+
+@pytest.fixture(scope="module")
+def fresh_captures(tmp_path_factory) -> dict[str, Path]:
+    """One boot of tests/geneve_vm.py's VM for the module; a missing qemu fails, it does not skip."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to boot the GENEVE VM (a network namespace, a tap device, tcpdump)")
     try:
-        s.connect((host, 443))
-    except OSError:
-        pass
-"""
-# argv: TAP VNI MODE SENSOR. MODE linux: GENEVE around the Ethernet frame; gwlb: around the IPv4 packet, with the
-# options a Gateway Load Balancer adds (class 0x0108: endpoint id, attachment id, flow cookie).
-RELAY = r"""
-import fcntl, os, socket, struct, sys
-tap, vni, mode, sensor = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", tap.encode(), 0x0002 | 0x1000))  # TUNSETIFF: IFF_TAP | IFF_NO_PI
-out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-out.connect((sensor, 6081))
-options = (struct.pack("!HBB", 0x0108, 1, 2) + bytes(range(8)) + struct.pack("!HBB", 0x0108, 2, 2) + bytes(8)
-           + struct.pack("!HBB", 0x0108, 3, 1) + b"\xc0\xff\xee\x01")
-print("ready", flush=True)
-while True:
-    frame = os.read(fd, 65536)
-    if mode == "linux":
-        out.send(struct.pack("!BBHI", 0, 0, 0x6558, vni << 8) + frame)
-    elif frame[12:14] == b"\x08\x00":
-        out.send(struct.pack("!BBHI", len(options) // 4, 0, 0x0800, vni << 8) + options + frame[14:])
-"""
+        return make_captures(tmp_path_factory.mktemp("geneve-vm"))
+    except GeneveVmError as e:
+        pytest.fail(f"could not make fresh GENEVE captures: {e}")
 
 
-def _sh(*argv: str) -> str:
-    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=20).stdout
+@pytest.mark.root
+@pytest.mark.parametrize("name", CAPTURES)
+def test_fresh_linux_geneve_decodes_as_tshark_decodes_it(name: str, fresh_captures: dict[str, Path], tshark) -> None:
+    check_decodes_as_tshark(fresh_captures[name], name, tshark)
 
 
-@contextlib.contextmanager
-def _namespaces():
-    """A sender and a sensor namespace joined by a veth pair, with IPv6 off (no neighbour discovery noise)."""
-    token = f"{os.getpid() % 100000}"
-    send, sense = f"vpcm-gs-{token}", f"vpcm-gr-{token}"
-    try:
-        for ns in (send, sense):
-            _sh("ip", "netns", "add", ns)
-            for key in ("all", "default"):
-                _sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.ipv6.conf.{key}.disable_ipv6=1")
-        _sh("ip", "link", "add", "gs0", "netns", send, "type", "veth", "peer", "name", "gr0", "netns", sense)
-        yield ["ip", "netns", "exec", send], ["ip", "netns", "exec", sense]
-    finally:
-        for ns in (send, sense):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=15, check=False)
+@pytest.mark.root
+def test_fresh_vxlan_behind_a_load_balancer_gives_exactly_the_mirrored_flows(fresh_captures: dict[str, Path]) -> None:
+    assert conversation(summarize_pcap(fresh_captures["vxlan-in-gwlb-geneve"])) == GWLB_CONVERSATION
 
 
-@contextlib.contextmanager
-def _tunnels(inside: list[str]):
-    """Plain VXLAN from two sources; two GENEVE relays, each carrying a vxlan device; static neighbours."""
-    def ip(*argv: str) -> None:
-        _sh(*inside, "ip", *argv)
-
-    ip("link", "set", "lo", "up")
-    ip("addr", "add", "198.18.0.1/24", "dev", "gs0")
-    ip("addr", "add", "198.18.0.3/24", "dev", "gs0")
-    ip("link", "set", "gs0", "up")
-    ip("neigh", "add", SENSOR, "lladdr", "02:00:00:00:00:02", "dev", "gs0")
-    relays = []
-    try:
-        for tap, vni, mode in (("gnv0", GENEVE_VNI, "linux"), ("gnv1", 0, "gwlb")):
-            relay = subprocess.Popen([*inside, "python3", "-c", RELAY, tap, str(vni), mode, SENSOR],
-                                     stdout=subprocess.PIPE, text=True)
-            relays.append(relay)
-            assert relay.stdout.readline().strip() == "ready"
-        links = [
-            ("gnv0", [], "172.16.0.1/24", [("172.16.0.2", "02:00:00:00:16:02"), ("172.16.0.9", "02:00:00:00:16:09")]),
-            ("gnv1", [], "172.17.0.1/24", [("172.17.0.2", "02:00:00:00:17:02")]),
-            ("vx0", ["type", "vxlan", "id", str(INNER_VNI), "local", "172.16.0.1", "remote", "172.16.0.2",
-                     "dstport", "4789", "dev", "gnv0"], "192.168.77.1/24", [("192.168.77.2", "02:00:00:00:77:02")]),
-            ("vx1", ["type", "vxlan", "id", str(VXLAN_VNI), "local", "198.18.0.1", "remote", SENSOR,
-                     "dstport", "4789", "dev", "gs0"], "192.168.78.1/24", [("192.168.78.2", "02:00:00:00:78:02")]),
-            ("vx2", ["type", "vxlan", "id", str(OTHER_VNI), "local", "198.18.0.3", "remote", SENSOR,
-                     "dstport", "4789", "dev", "gs0"], "192.168.79.1/24", [("192.168.79.2", "02:00:00:00:79:02")]),
-            ("vx3", ["type", "vxlan", "id", str(LB_INNER_VNI), "local", "172.17.0.1", "remote", "172.17.0.2",
-                     "dstport", "4789", "dev", "gnv1"], "192.168.80.1/24", [("192.168.80.2", "02:00:00:00:80:02")]),
-        ]
-        for name, kind, address, neighbours in links:
-            if kind:
-                ip("link", "add", name, *kind)
-            ip("addr", "add", address, "dev", name)
-            ip("link", "set", name, "up")
-            for peer, mac in neighbours:
-                ip("neigh", "add", peer, "lladdr", mac, "dev", name)
-        yield
-    finally:
-        for relay in relays:
-            relay.kill()
-            relay.wait(10)
-
-
-def _capture_linux_tunnels(path: Path) -> None:
-    """tcpdump in the sensor namespace, full length, while the sender pings and connects through every tunnel."""
-    with _namespaces() as (send, sense), _tunnels(send):
-        _sh(*sense, "ip", "link", "set", "gr0", "up")
-        tcpdump = subprocess.Popen([*sense, "tcpdump", "-i", "gr0", "-Q", "in", "-U", "-s", "0", "-w", str(path)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            listening = threading.Event()
-            threading.Thread(target=lambda: tcpdump.stderr.readline() and listening.set(), daemon=True).start()
-            assert listening.wait(15), "tcpdump did not start listening"
-            peers = ["192.168.77.2", "172.16.0.9", "192.168.78.2", "192.168.79.2", "192.168.80.2"]
-            for peer in peers:
-                subprocess.run([*send, "ping", "-c", "2", "-i", "0.2", "-W", "0.2", peer], capture_output=True,
-                               timeout=10, check=False)  # nobody answers: ping exits 1
-            _sh(*send, "python3", "-c", SEND, *peers)
-            _settled(path)  # the relays' last packets may still be on their way
-        finally:
-            tcpdump.terminate()
-            tcpdump.wait(15)
-
-
-def _settled(path: Path, quiet: float = 1.5, limit: float = 20.0) -> None:
-    """Wait until the capture file has stopped growing for `quiet` seconds (the machine may be busy)."""
-    deadline = time.monotonic() + limit
-    size, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = path.stat().st_size
-        if now != size:
-            size, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return
-        time.sleep(0.1)
+# -- fixtures other modules share ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def linux_capture(tmp_path_factory) -> Path:
-    """A capture of real Linux tunnels (root: namespaces, tap devices and tcpdump)."""
-    if os.geteuid() != 0 or shutil.which("tcpdump") is None:
-        pytest.skip("needs root and tcpdump to capture Linux tunnels in namespaces")
+    """Every committed capture of real Linux GENEVE, in one file."""
     path = tmp_path_factory.mktemp("geneve") / "linux-tunnels.pcap"
-    _capture_linux_tunnels(path)
+    headers = {p.read_bytes()[:24] for p in GENEVE_CAPTURES}
+    assert len(headers) == 1, "the captures differ in link type or snap length"
+    path.write_bytes(headers.pop() + b"".join(p.read_bytes()[24:] for p in GENEVE_CAPTURES))
     return path
 
 
@@ -188,38 +181,6 @@ def gwlb_capture(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("gwlb") / "gwlb.pcap"
     gwlb_traffic().write(path)
     return path
-
-
-@pytest.mark.root
-def test_linux_geneve_and_vxlan_over_geneve_decode_as_tshark_decodes_them(linux_capture: Path, tshark) -> None:
-    expected = tshark(linux_capture)
-    ours = summarize_pcap(linux_capture)
-    assert ours["packets"] == expected["packets"] == ours["vxlan_packets"]
-    assert ours["geneve_packets"] == expected["geneve_packets"] > 0
-    assert ours["vnis"] == expected["vnis"]
-    assert set(ours["vnis"]) == {INNER_VNI, GENEVE_VNI, LB_INNER_VNI, VXLAN_VNI, OTHER_VNI}
-    # VXLAN inside GENEVE is the mirrored ENI's (the vxlan device's address), not the GENEVE sender's.
-    assert ours["sources"] == expected["sources"]
-    assert set(ours["sources"]) == {"172.16.0.1", "172.17.0.1", "198.18.0.1", "198.18.0.3"}
-    assert flows_of(ours) == expected["flows"]
-    assert (ours["malformed"], ours["truncated"], ours["non_vxlan"]) == (0, 0, 0)
-    for vni in (INNER_VNI, LB_INNER_VNI):
-        inner = [f for f in ours["flows"] if f["vni"] == vni]
-        assert {(f["proto"], f["dport"]) for f in inner} >= {(1, None), (17, 999), (6, 443)}
-
-
-@pytest.mark.root
-def test_raw_lines_name_the_tunnel(linux_capture: Path) -> None:
-    session = CaptureSession(raw_capacity=1000)
-    session.feed(linux_capture.read_bytes())
-    lines = session.raw_lines()
-    assert any(f"172.16.0.1 > 172.16.0.2: VXLAN over GENEVE vni {INNER_VNI}, 192.168.77.1 > 192.168.77.2: ICMP echo "
-               "request" in line for line in lines)
-    assert any(f"198.18.0.1 > 198.18.0.2: GENEVE vni {GENEVE_VNI}, 172.16.0.1 > 172.16.0.9: ICMP echo request"
-               in line for line in lines)
-    assert any(f"172.17.0.1 > 172.17.0.2: VXLAN over GENEVE vni {LB_INNER_VNI}, 192.168.80.1 > 192.168.80.2: "
-               "ICMP echo request" in line for line in lines)
-    assert any(f"198.18.0.3 > 198.18.0.2: VXLAN vni {OTHER_VNI}, " in line for line in lines)
 
 
 def test_gateway_load_balancer_geneve_decodes_as_tshark_decodes_it(gwlb_capture: Path, tshark) -> None:
