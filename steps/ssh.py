@@ -246,9 +246,9 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
         opts["client_keys"] = [str(target.identity)]
     if target.agent_path is not None:
         opts["agent_path"] = target.agent_path
-    if not _ciphers_configured(target.host, opts):
-        opts["encryption_algs"] = PREFERRED_CIPHERS
     try:
+        if not _ciphers_configured(target.host, opts):
+            opts["encryption_algs"] = PREFERRED_CIPHERS
         conn = await asyncssh.connect(target.host, known_hosts=str(target.known_hosts), client_factory=_Watcher,
                                       **opts)
     except asyncssh.HostKeyNotVerifiable:
@@ -271,9 +271,11 @@ async def connect(target: SshTarget, policy: HostKeyPolicy, *, ask_password: Ask
 
 
 def _ciphers_configured(host: str, opts: dict) -> bool:
-    """Whether the ssh config in use names the ciphers for ``host`` (then those are used as they are)."""
-    configured = asyncssh.SSHClientConnectionOptions(host=host, config=opts.get("config", ()), known_hosts=None,
-                                                     port=opts.get("port", ()))
+    """Whether the ssh config in use names the ciphers for ``host`` and the user (``Match user`` too); those are
+    then used as they are. A config that cannot be read raises here, as asyncssh's own connect would."""
+    configured = asyncssh.SSHClientConnectionOptions(
+        host=host, config=opts.get("config", ()), known_hosts=None, port=opts.get("port", ()),
+        username=opts.get("username", ()), client_keys=None, agent_path=None)
     return list(configured.encryption_algs) != list(asyncssh.encryption.get_default_encryption_algs())
 
 

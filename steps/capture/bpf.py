@@ -76,17 +76,16 @@ def capture_filter(port: int, vni: int | None = None, source: str | None = None)
 
 
 def _vxlan(port: int, vni: int | None, address: Address | None) -> str:
-    """VXLAN straight on the wire: over IPv4 `udp[]` finds the header past IP options; over IPv6, fixed offsets."""
-    v4 = [f"udp dst port {port}"]
-    v6 = [f"ip6[6] = 17 and ip6[42:2] = {port}"]
-    if vni is not None:
-        v4.append(f"udp[12:4] & 0xffffff00 = {vni << 8}")
-        v6.append(f"ip6[52:4] & 0xffffff00 = {vni << 8}")
-    if address is None:
-        return f"(ip and {' and '.join(v4)}) or (ip6 and {' and '.join(v6)})"
-    if address.version == 4:
-        return f"ip src {address} and {' and '.join(v4)}"
-    return f"ip6 src {address} and {' and '.join(v6)}"
+    """VXLAN straight on the wire, over IPv4 and IPv6 (or the source's version)."""
+    versions = [_Udp(4), _Udp(6)] if address is None else [_Udp(address.version)]
+    clauses = []
+    for udp in versions:
+        tests = [udp.source(address)] if address is not None else [udp.proto]
+        tests.append(udp.to_port(port))
+        if vni is not None:
+            tests.append(f"{udp(12, 4)} & 0xffffff00 = {vni << 8}")
+        clauses.append(" and ".join(tests))
+    return " or ".join(f"({c})" for c in clauses) if len(clauses) > 1 else clauses[0]
 
 
 def _geneve(udp: _Udp, port: int, vni: int | None, address: Address | None) -> str | None:

@@ -22,7 +22,7 @@ Addresses stay the packed bytes they are on the wire (4 for IPv4, 16 for
 IPv6): cheap to hash, and turned into text only for display (`addr_text`).
 
 Two paths: `fast_record` unpacks the common AWS shape (Ethernet/IPv4/UDP/
-VXLAN/Ethernet/IPv4/TCP|UDP, no options, no VLAN tags) with one `unpack_from`,
+VXLAN/Ethernet/IPv4/TCP|UDP|ICMP, no options, no VLAN tags) with one `unpack_from`,
 and `gwlb_record` the same packet inside a Gateway Load Balancer's GENEVE; the
 session uses them for the bulk of the traffic and falls back to `Decoder` for
 anything else.
@@ -109,7 +109,7 @@ class Packet(NamedTuple):
 
 # Fast path: one Struct reads a pcap record header and, from the frame after
 # it, the fields of the common AWS shape (Ethernet/IPv4/UDP/VXLAN/Ethernet/
-# IPv4/TCP|UDP, no options, no VLAN tags). Frame fields are bytes or single
+# IPv4/TCP|UDP|ICMP, no options, no VLAN tags). Frame fields are bytes or single
 # bytes where possible, so the record header's byte order does not matter;
 # the two 16-bit fragment fields are masked per byte order (`fast_record`).
 _FAST_RECORD = "IIII"  # record: seconds, fraction, caplen, origlen

@@ -6,13 +6,14 @@ starves the UI: each time the event loop waits for input it gives the GIL up
 and then waits up to the switch interval (5 ms) to get it back, so a key
 press that takes twenty turns of the loop takes 100 ms. ``SessionProcess``
 sends the bytes down a pipe to a child process that owns the session; a
-snapshot, the raw lines and the stream's state come back over a second pipe,
-answered between slices of decoding, so a question never waits behind the
-backlog. A full pipe blocks ``feed``: the SSH channel then stops reading and
-tcpdump's kernel buffer takes the overflow, where its drops are counted.
+snapshot, the raw lines and the stream's state come back over a socket pair,
+answered between slices of decoding, so a question waits for one slice at
+most, never for the backlog. A full pipe blocks ``feed``: the SSH channel
+then stops reading and tcpdump's kernel buffer takes the overflow, where its
+drops are counted.
 
-The child ends when either pipe closes: when the capture is closed or
-collected, and also when this process dies however it dies. It runs in a
+The child ends when the question socket closes: when the capture is closed
+or collected, and also when this process dies however it dies. It runs in a
 session of its own, so a Ctrl-C at the terminal reaches only us, and we end it.
 """
 
@@ -22,19 +23,29 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import weakref
 from multiprocessing.connection import Connection, wait
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .aggregate import Snapshot
 from .pcap import Unfinished
 from .session import CaptureSession
 
-#: bytes decoded between two looks at the question pipe: about 500 packets, a millisecond
+#: bytes decoded between two looks at the question socket: about 500 packets, a millisecond
 SLICE = 1 << 16
-#: seconds ``close`` waits for the child to end before it is killed
+#: seconds ``close`` waits for the child to end before it is killed, and a dead child is waited for
 CLOSE_TIMEOUT = 5.0
+#: what the parent asks the child; "drain" is answered once the data pipe has ended and all of it is counted
+SNAPSHOT, RAW, STATE, DRAIN = "snapshot", "raw", "state", "drain"
+
+
+class StreamState(NamedTuple):
+    """Why the stream could not be read, and what it left incomplete (``CaptureSession.error``, ``unfinished``)."""
+
+    error: str | None = None
+    unfinished: Unfinished | None = None
 
 
 class Decoding(Protocol):
@@ -42,6 +53,8 @@ class Decoding(Protocol):
 
     @property
     def error(self) -> str | None: ...
+    @property
+    def gone(self) -> str | None: ...
     def feed(self, data: bytes) -> None: ...
     def finish(self) -> None: ...
     def snapshot(self, now: float | None = None) -> Snapshot: ...
@@ -59,6 +72,10 @@ class SharedSession:
     @property
     def error(self) -> str | None:
         return self._session.error
+
+    @property
+    def gone(self) -> None:
+        """Decoding here cannot end before the capture."""
 
     def feed(self, data: bytes) -> None:
         with self._lock:
@@ -87,33 +104,49 @@ class DecoderGone(RuntimeError):
 class SessionProcess:
     """A CaptureSession in a child process: ``feed`` writes to it, the rest asks it.
 
-    The child is ``python -m`` this module with the two pipes passed by number: not multiprocessing, which would
-    hand its resource tracker the UI's stderr (Textual's stands in with fileno -1) and re-import our ``__main__``.
-    Its stderr is kept to say why, should it die.
+    The child is ``python -P -m`` this module (-P: the working directory is not put on its import path) with the
+    pipe and socket passed by number: not multiprocessing, which would hand its resource tracker the UI's stderr
+    (Textual's stands in with fileno -1) and re-import our ``__main__``. Its stderr goes to a file, read to say
+    why, should it die.
     """
 
     def __init__(self, port: int, flow_capacity: int, raw_capacity: int) -> None:
         data_in, data_out = os.pipe()
         questions, answers = socket.socketpair()
-        with answers, os.fdopen(data_in, "rb", buffering=0) as child_data:
+        self._stderr = tempfile.TemporaryFile()
+        try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(child_data.fileno()), str(answers.fileno()), str(int(port)),
+                [sys.executable, "-P", "-m", __name__, str(data_in), str(answers.fileno()), str(int(port)),
                  str(int(flow_capacity)), str(int(raw_capacity))],
-                pass_fds=(child_data.fileno(), answers.fileno()), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                pass_fds=(data_in, answers.fileno()), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=self._stderr, start_new_session=True)
+        except BaseException:
+            for fd in (data_out, questions.detach()):
+                os.close(fd)
+            self._stderr.close()
+            raise
+        finally:
+            os.close(data_in)
+            answers.close()
         self._data = Connection(data_out, readable=False)
         self._questions = Connection(questions.detach())
         self._feeding = threading.Lock()
         self._asking = threading.Lock()
-        self._closer = weakref.finalize(self, _close, self._data, self._questions, self._process)
+        self._ending = threading.Lock()
+        self._closer = weakref.finalize(self, _close, self._data, self._questions, self._process, self._stderr)
         self._last = CaptureSession(port, flow_capacity, raw_capacity=0).snapshot()
-        #: why the child ended before the capture did, or None
-        self.gone: str | None = None
+        self._gone: str | None = None
+
+    @property
+    def gone(self) -> str | None:
+        """Why the child ended before the capture did, or None."""
+        return self._gone
 
     @property
     def error(self) -> str | None:
         """Why the stream could not be read, or why the child is gone; None if neither."""
-        return self.gone or self._ask("state", default=(None, None))[0]
+        state = self._ask(STATE, default=StreamState())
+        return self._gone or state.error
 
     def feed(self, data: bytes) -> None:
         """Raises DecoderGone if the child has ended: the source stops, and the view says why."""
@@ -128,49 +161,56 @@ class SessionProcess:
         with self._feeding:
             if not self._data.closed:
                 self._data.close()
-        self._ask("drain", default=None)
+        self._ask(DRAIN, default=None)
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         """The child's counts; once it is gone, the last it gave (``error`` says so)."""
-        self._last = self._ask("snapshot", now, default=self._last)
-        return self._last
+        with self._asking:  # so that ``_last`` is the newest answer
+            self._last = self._answer(SNAPSHOT, now, default=self._last)
+            return self._last
 
     def raw_lines(self, n: int | None = None) -> list[str]:
-        return self._ask("raw", n, default=[])
+        return self._ask(RAW, n, default=[])
 
     def unfinished(self) -> Unfinished | None:
-        return self._ask("state", default=(None, None))[1]
+        return self._ask(STATE, default=StreamState()).unfinished
 
     def close(self) -> None:
         """End the child (also done when this object is collected)."""
-        self._closer()
+        with self._feeding, self._asking:
+            self._closer()
 
     def _ask(self, *question, default):
-        """The child's answer, or ``default`` once it has ended."""
         with self._asking:
-            if self.gone is None:
-                try:
-                    self._questions.send(question)
-                    return self._questions.recv()
-                except (OSError, EOFError):
-                    self._ended()
-            return default
+            return self._answer(*question, default=default)
+
+    def _answer(self, *question, default):
+        """The child's answer, or ``default`` once it has ended. The caller holds ``_asking``."""
+        if self._gone is None:
+            try:
+                self._questions.send(question)
+                return self._questions.recv()
+            except (OSError, EOFError):
+                self._ended()
+        return default
 
     def _ended(self) -> str:
         """Why the child is gone, from its exit code and the last line it wrote; kept in ``gone``."""
-        if self.gone is None:
-            try:
-                self._process.wait(CLOSE_TIMEOUT)
-                said = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            except subprocess.TimeoutExpired:
-                said = []
-            why = f": {said[-1]}" if said else ""
-            self.gone = (f"the decoding process ended (exit code {self._process.returncode}){why}; "
-                         "the counts stopped there")
-        return self.gone
+        with self._ending:
+            if self._gone is None:
+                try:
+                    self._process.wait(CLOSE_TIMEOUT)
+                    self._stderr.seek(0)
+                    said = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+                except (subprocess.TimeoutExpired, ValueError, OSError):  # still running, or already closed
+                    said = []
+                why = f": {said[-1]}" if said else ""
+                self._gone = (f"the decoding process ended (exit code {self._process.returncode}){why}; "
+                              "the counts stopped there")
+            return self._gone
 
 
-def _close(data: Connection, questions: Connection, process: subprocess.Popen) -> None:
+def _close(data: Connection, questions: Connection, process: subprocess.Popen, stderr) -> None:
     for conn in (data, questions):
         conn.close()
     try:
@@ -178,7 +218,7 @@ def _close(data: Connection, questions: Connection, process: subprocess.Popen) -
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    process.stderr.close()
+    stderr.close()
 
 
 def serve(argv: list[str]) -> None:
@@ -190,6 +230,8 @@ def serve(argv: list[str]) -> None:
 
 
 class _Server:
+    """The child's loop: bytes first (a question waits one slice at most), then questions."""
+
     def __init__(self, data: Connection, questions: Connection, session: CaptureSession) -> None:
         self.data = data
         self.questions = questions
@@ -203,7 +245,7 @@ class _Server:
                 self.draining = False
                 self.questions.send(self._state())
             listen = [self.data] if self.draining else [self.questions, self.data] if self.open else [self.questions]
-            if self.data in wait(listen):  # bytes before questions: an answer includes what was fed before it
+            if self.data in wait(listen):
                 self._decode()
             elif not self._answer():
                 return
@@ -227,21 +269,23 @@ class _Server:
             kind, *args = self.questions.recv()
         except (EOFError, OSError):
             return False
-        if kind == "drain":
+        if kind == DRAIN:
             self.draining = True
             return True
-        if kind == "snapshot":
+        if kind == SNAPSHOT:
             answer = self.session.snapshot(*args)
-        elif kind == "raw":
+        elif kind == RAW:
             answer = self.session.raw_lines(*args)
         else:
             answer = self._state()
         self.questions.send(answer)
         return True
 
-    def _state(self) -> tuple[str | None, Unfinished | None]:
-        return self.session.error, self.session.unfinished()
+    def _state(self) -> StreamState:
+        return StreamState(self.session.error, self.session.unfinished())
 
 
-if __name__ == "__main__":
-    serve(sys.argv[1:])
+if __name__ == "__main__":  # the child: run from the module's own name, so what it pickles is importable here
+    from vpc_mirror.steps.capture.decoding import serve as serve_child
+
+    serve_child(sys.argv[1:])

@@ -3,8 +3,9 @@
 The headless `vpc-mirror watch` and the TUI's Verify pane both hold a
 `LiveCapture` and run one source against it: the sensor over SSH
 (`RemoteSource`), a pcap file (`PcapFileSource`), or the demo's synthetic
-traffic (`SyntheticSource`). Feeding and snapshots are guarded by a lock, so a
-source may feed from a worker thread while the UI takes snapshots.
+traffic (`SyntheticSource`). Feeding and snapshots are safe from any thread
+(``decoding``), so a source may feed from a worker thread while the UI takes
+snapshots.
 
 The sensor's capture is decoded in a process of its own (``decoding``), so
 that line rate never starves the UI's thread; a file and the demo are decoded
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .aggregate import DEFAULT_FLOW_CAPACITY, Snapshot
 from .decode import VXLAN_PORT
@@ -35,6 +37,15 @@ from .session import CaptureSession
 from .synthetic import Beacon, FlowSpec, SyntheticTraffic
 
 READ_CHUNK = 1 << 20
+
+
+class CaptureSource(Protocol):
+    """What feeds a LiveCapture: ``run`` feeds it until the input ends or ``stop`` is set."""
+
+    #: decode in a process of its own (``decoding``): a source that can arrive at line rate
+    decode_apart: bool
+
+    async def run(self, live: LiveCapture, stop: asyncio.Event) -> None: ...
 
 
 class LiveCapture:
@@ -52,6 +63,7 @@ class LiveCapture:
         self.fed_bytes = 0
         #: what the sensor reported about loss; None for a source that cannot lose packets (a file, the demo)
         self.readings: Readings | None = None
+        self._over = False  # the source has ended and everything it fed is counted
 
     def feed(self, data: bytes) -> None:
         self._session.feed(data)
@@ -66,11 +78,12 @@ class LiveCapture:
         self._on_status(status)
 
     def loss(self, snap: Snapshot | None = None) -> Loss | None:
-        """The loss account as of ``snap`` (default: now), final once the capture has ended; None without one."""
+        """The loss account as of ``snap`` (default: now), final once the capture has ended and all it fed is
+        counted; None without one."""
         if self.readings is None:
             return None
         captured = (snap or self.snapshot()).packets
-        return account(self.readings, captured, self.status.state not in ("starting", "listening"))
+        return account(self.readings, captured, self._over)
 
     @property
     def error(self) -> str | None:
@@ -87,17 +100,20 @@ class LiveCapture:
     def raw_lines(self, n: int | None = None) -> list[str]:
         return self._session.raw_lines(n)
 
-    async def run(self, source, stop: asyncio.Event) -> CaptureStatus:
+    async def run(self, source: CaptureSource, stop: asyncio.Event) -> CaptureStatus:
         """Run ``source`` until it ends or ``stop`` is set, then wait until all it fed is counted; returns the
-        last status."""
+        last status ("failed" if the decoding process died: the counts are short)."""
         try:
             if source.decode_apart:
-                self._session = SessionProcess(self.port, *self._capacities)
+                self._session = await asyncio.to_thread(SessionProcess, self.port, *self._capacities)
             await source.run(self, stop)
-            await asyncio.to_thread(self._session.finish)
         except Exception as exc:  # a source's failure is a status to show, never a crash of the view
             self.set_status(CaptureStatus("failed", str(exc) or type(exc).__name__))
-        if self.status.state in ("starting", "listening"):
+        await asyncio.to_thread(self._session.finish)
+        self._over = True
+        if self._session.gone:
+            self.set_status(CaptureStatus("failed", self._session.gone))
+        elif self.status.state in ("starting", "listening"):
             self.set_status(CaptureStatus("stopped", "capture stopped"))
         return self.status
 
@@ -147,19 +163,11 @@ class RemoteSource:
         self.source = source
 
     async def run(self, live: LiveCapture, stop: asyncio.Event) -> None:
-        session = _LockedFeed(live)
-        capture = RemoteCapture(self.sensor, session, self.interface, port=self.port, snaplen=self.snaplen,
+        capture = RemoteCapture(self.sensor, live.feed, self.interface, port=self.port, snaplen=self.snaplen,
                                 vni=self.vni, source=self.source, on_status=live.set_status)
         live.readings = capture.readings
         live.set_status(capture.status)
         await capture.run(stop)
-
-
-class _LockedFeed:
-    """What RemoteCapture feeds: the live capture's locked `feed`."""
-
-    def __init__(self, live: LiveCapture) -> None:
-        self.feed = live.feed
 
 
 class SyntheticSource:

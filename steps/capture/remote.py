@@ -29,8 +29,8 @@ from vpc_mirror.steps.heartbeat import Heartbeat
 
 from .bpf import capture_filter
 from .decode import HEADERS_LEN
+from .decoding import DecoderGone
 from .loss import COUNTERS, COUNTERS_TAG, Readings
-from .session import CaptureSession
 
 #: every header the view decodes, and no payload: at line rate the payload is what would not keep up
 DEFAULT_SNAPLEN = HEADERS_LEN
@@ -159,14 +159,14 @@ def status_of(line: str) -> CaptureStatus | None:
 
 
 class RemoteCapture:
-    """Runs the capture over a sensor connection (``steps.ssh.Sensor``) and feeds a CaptureSession until stopped;
-    ``readings`` collects, as they arrive, what the capture reports about loss."""
+    """Runs the capture over a sensor connection (``steps.ssh.Sensor``) and hands the pcap stream to ``feed`` until
+    stopped; ``readings`` collects, as they arrive, what the capture reports about loss."""
 
-    def __init__(self, sensor, session: CaptureSession, interface: str, *, port: int = 4789,
+    def __init__(self, sensor, feed: Callable[[bytes], None], interface: str, *, port: int = 4789,
                  snaplen: int = DEFAULT_SNAPLEN, vni: int | None = None, source: str | None = None,
                  on_status: Callable[[CaptureStatus], None] = lambda status: None):
         self.sensor = sensor
-        self.session = session
+        self.feed = feed
         self.interface = interface
         self.heartbeat = sensor.target.liveness.heartbeat
         self.command = tcpdump_command(interface, port, snaplen, not sensor.is_root,
@@ -222,13 +222,18 @@ class RemoteCapture:
             pass  # what did not arrive is reported unknown
 
     async def _read_stdout(self) -> None:
-        """Read the pcap stream and count it in a worker thread: the event loop (in the TUI, the one answering keys)
-        only moves bytes."""
+        """Read the pcap stream and hand it on from a worker thread: the event loop (in the TUI, the one answering
+        keys) only moves bytes. If nothing can count it any more, the capture on the sensor ends at once."""
         while True:
             chunk = await self._process.stdout.read(READ_CHUNK)
             if not chunk:
                 return
-            await asyncio.to_thread(self.session.feed, chunk)
+            try:
+                await asyncio.to_thread(self.feed, chunk)
+            except DecoderGone as exc:
+                self._set(CaptureStatus("failed", str(exc)))
+                self._process.close()
+                return
 
     async def _read_stderr(self) -> None:
         """Each line of stderr: loss readings, or a status. (asyncssh's readline returns a partial line, even an

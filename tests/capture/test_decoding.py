@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from vpc_mirror.steps.capture import CaptureSession, summary
 from vpc_mirror.steps.capture.decoding import SLICE, DecoderGone, SessionProcess
 from vpc_mirror.steps.capture.live import LiveCapture, RemoteSource
+from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect
 
 from tests.testdata import VXLAN as DATA
 
@@ -84,6 +86,40 @@ def test_closing_ends_the_child():
     assert not alive(pid)
 
 
+def test_a_child_that_dies_of_an_error_says_which(tmp_path):
+    """Its last line of stderr is in the reason, however many threads notice the death at once."""
+    apart = SessionProcess(4789, 4096, 0)
+    try:
+        apart.snapshot()
+        os.kill(apart._process.pid, signal.SIGINT)  # dies with a traceback ending in KeyboardInterrupt
+        apart._process.wait(5)
+        seen = []
+        readers = [threading.Thread(target=lambda: seen.append(apart.snapshot())) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        with pytest.raises(DecoderGone):
+            apart.feed(b"\0" * 100_000)
+        for reader in readers:
+            reader.join()
+        assert apart.gone.endswith("KeyboardInterrupt; the counts stopped there"), apart.gone
+    finally:
+        apart.close()
+
+
+def test_the_working_directory_is_not_on_the_childs_import_path(tmp_path, monkeypatch):
+    """A folder named like our package where vpc-mirror is started is never what the child imports."""
+    (tmp_path / "vpc_mirror").mkdir()
+    (tmp_path / "vpc_mirror" / "__init__.py").write_text("raise SystemExit('imported the wrong vpc_mirror')\n")
+    monkeypatch.chdir(tmp_path)
+    apart = SessionProcess(4789, 4096, 0)
+    try:
+        apart.feed((DATA / "zeek" / "vxlan.pcap").read_bytes())
+        apart.finish()
+        assert apart.gone is None and apart.snapshot().packets > 0
+    finally:
+        apart.close()
+
+
 def test_a_dead_child_is_a_clear_error_not_a_hang():
     data = (DATA / "zeek" / "vxlan.pcap").read_bytes()
     apart = SessionProcess(4789, 4096, 0)
@@ -93,8 +129,8 @@ def test_a_dead_child_is_a_clear_error_not_a_hang():
         assert counted
         os.kill(apart._process.pid, signal.SIGKILL)
         apart._process.wait(5)
+        assert apart.error.startswith("the decoding process ended (exit code -9)"), "said at the first look"
         assert apart.snapshot().packets == counted, "the last counts stay on screen"
-        assert apart.error.startswith("the decoding process ended (exit code -9)")
         with pytest.raises(DecoderGone, match=r"decoding process ended \(exit code -9\)"):
             apart.feed(data)
         apart.finish()  # nothing to wait for
@@ -149,3 +185,30 @@ async def test_a_live_capture_whose_decoder_dies_says_so():
 
 def test_remote_source_is_decoded_apart():
     assert RemoteSource.decode_apart
+
+
+async def test_a_sensor_capture_whose_decoder_dies_fails_at_once_saying_why(sensor_host):
+    """The capture on the sensor ends as soon as nothing can count what it sends; the status says why."""
+    host = sensor_host
+    host.exec("ip", "link", "set", host.capture_if, "up")
+    target = SshTarget(host=host.address, user=host.sudo_user, identity=host.client_key,
+                       known_hosts=host.dir / "known_hosts", ssh_config=[])
+    sensor = await asyncio.wait_for(connect(target, HostKeyPolicy(accept=host.host_key_fingerprints[0])), 30)
+    try:
+        live = LiveCapture(raw_capacity=0)
+        task = asyncio.create_task(live.run(RemoteSource(sensor, host.capture_if), asyncio.Event()))
+        while not (live.readings and live.readings.start):
+            assert live.status.state in ("starting", "listening"), live.status
+            await asyncio.sleep(0.05)
+        os.kill(live._session._process.pid, signal.SIGKILL)
+        await asyncio.to_thread(subprocess.run, ["tcpreplay", "--topspeed", "-i", host.capture_peer, "--loop", "50",
+                                                 str(DATA / "zeek" / "vxlan.pcap")], check=True, capture_output=True)
+        status = await asyncio.wait_for(task, 10)  # not stopped by us: ended by the failure
+        assert status.state == "failed"
+        assert status.message.startswith("the decoding process ended (exit code -9)")
+        deadline = time.monotonic() + 10
+        while any("tcpdump" in command for command in host.processes().values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not any("tcpdump" in command for command in host.processes().values())
+    finally:
+        sensor.close()
