@@ -130,7 +130,8 @@ _GWLB_FIELDS = (
     _FAST_RECORD
     + "12x3s"  # GENEVE's outer ethertype + version/IHL
     + "5xHxB"  # its fragment field, protocol
-    + "18x4s"  # GENEVE version/option length, flags, protocol type
+    + "12x2s"  # its UDP destination port (GENEVE's)
+    + "4x4s"  # GENEVE version/option length, flags, protocol type
     + "36x1s"  # (VNI, options) the VXLAN packet's version/IHL
     + _FAST_VXLAN
 )  # fmt: skip

@@ -78,6 +78,7 @@ class CaptureSession:
         self._pending: list[tuple[bytes, bytes, int, bytes, bytes]] = []
         self._second = -1
         self._routes: dict[tuple[bytes, bytes, int, bytes, bytes], tuple[list[int], int]] = {}
+        self._lb = False  # the last fast-path packet came inside a Gateway Load Balancer's GENEVE
 
     @property
     def error(self) -> str | None:
@@ -128,45 +129,62 @@ class CaptureSession:
         counted = self._records + len(pending)
         pos = last = 0
         end = len(buf)
+        lb = self._lb  # the last fast-path packet came inside a Gateway Load Balancer's GENEVE: read that layout first
+        tried = -1  # the record that layout was last tried on, and did not fit
         while True:
-            try:
-                (sec, frac, caplen, wire, eth, frag, proto, osrc, dport, flags, vni,
-                 ieth, ilen, ifrag, iproto, inner) = unpack(buf, pos)  # fmt: skip
-            except struct.error:  # too few bytes for the fast fields: the general path reads it
+            if lb:
                 try:
-                    sec, frac, caplen, wire = record(buf, pos)
-                except struct.error:  # not even a record header
+                    (sec, frac, caplen, wire, eth, frag, proto, gport, head, mirrored, mfrag, mproto, osrc, dport,
+                     flags, vni, ieth, ilen, ifrag, iproto, inner) = gwlb(buf, pos)  # fmt: skip
+                    fits = (
+                        caplen >= gwlb_min_caplen and gport == GWLB_PORT and eth == FAST_IPV4
+                        and not frag & frag_mask and proto == 17 and head == GWLB_GENEVE and mirrored == b"\x45"
+                        and not mfrag & frag_mask and mproto == 17 and dport == port and flags & 0x08
+                        and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN and not ifrag & frag_mask
+                        and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN + GWLB_SHIFT)
+                    )  # fmt: skip
+                except struct.error:  # too few bytes for that layout
+                    fits = False
+                if not fits:  # some other shape: read it again as plain VXLAN, or by the general path
+                    lb, tried = False, pos
+                    continue
+                off = pos + RECORD_HEADER_LEN
+                if off + caplen > end:
                     break
-            off = pos + RECORD_HEADER_LEN
-            if off + caplen > end:
-                break
-            last = pos
-            pos = off + caplen
-            if not (
-                caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
-                and dport == port and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN
-                and not ifrag & frag_mask
-                and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
-            ):  # fmt: skip
-                if not (caplen >= gwlb_min_caplen and dport == GWLB_PORT):  # that long, the fast fields were read
-                    slow(buf, off, caplen, wire, sec, sec + frac * scale)
-                    continue
-                (_sec, _frac, _caplen, _wire, eth, frag, proto, head, mirrored, mfrag, mproto, osrc, dport, flags,
-                 vni, ieth, ilen, ifrag, iproto, inner) = gwlb(buf, last)  # fmt: skip
-                if not (
-                    eth == FAST_IPV4 and not frag & frag_mask and proto == 17 and head == GWLB_GENEVE
-                    and mirrored == b"\x45" and not mfrag & frag_mask and mproto == 17 and dport == port
-                    and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN and not ifrag & frag_mask
-                    and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN + GWLB_SHIFT)
-                ):  # fmt: skip
-                    slow(buf, off, caplen, wire, sec, sec + frac * scale)
-                    continue
+                last = pos
+                pos = off + caplen
                 geneve += 1
+            else:
+                try:
+                    (sec, frac, caplen, wire, eth, frag, proto, osrc, dport, flags, vni,
+                     ieth, ilen, ifrag, iproto, inner) = unpack(buf, pos)  # fmt: skip
+                except struct.error:  # too few bytes for the fast fields: the general path reads it
+                    try:
+                        sec, frac, caplen, wire = record(buf, pos)
+                    except struct.error:  # not even a record header
+                        break
+                off = pos + RECORD_HEADER_LEN
+                if off + caplen > end:
+                    break
+                last = pos
+                pos = off + caplen
+                if not (
+                    caplen >= min_caplen and eth == FAST_IPV4 and not frag & frag_mask and proto == 17
+                    and dport == port and flags & 0x08 and ieth == FAST_IPV4 and ilen >= FAST_MIN_IP_LEN
+                    and not ifrag & frag_mask
+                    and (iproto == 17 or iproto == 1 or iproto == 6 and caplen >= _TCP_MIN_CAPLEN)
+                ):  # fmt: skip
+                    if caplen >= gwlb_min_caplen and dport == GWLB_PORT and last != tried:
+                        lb, pos = True, last  # that long, the fast fields were read: GENEVE, read it in its layout
+                        continue
+                    slow(buf, off, caplen, wire, sec, sec + frac * scale)
+                    continue
             if sec != second:
                 if pending:
                     flush()
                 second = self._second = sec
             tally((osrc, vni, iproto, inner if iproto != 1 else inner[:8], ilen))  # ICMP: no ports
+        self._lb = lb
         self._agg.geneve += geneve
         whole = self._records + len(pending) - counted
         if len(pending) > _MAX_PENDING:
