@@ -23,6 +23,14 @@ from tests.testdata import VXLAN as DATA
 REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 
+@pytest.fixture
+def apart():
+    """A decoding process, ended after the test."""
+    process = SessionProcess(4789, 4096, 0)
+    yield process
+    process.close()
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -48,34 +56,26 @@ def test_the_child_counts_what_this_process_would(path):
         apart.close()
 
 
-def test_a_truncated_stream_is_reported_by_the_child():
+def test_a_truncated_stream_is_reported_by_the_child(apart):
     data = (DATA / "zeek" / "vxlan.pcap").read_bytes()
-    apart = SessionProcess(4789, 4096, 0)
-    try:
-        apart.feed(data[:-5])
-        apart.finish()
-        cut = apart.unfinished()
-        assert cut is not None and not cut.fatal and "truncated" in cut.message
-    finally:
-        apart.close()
+    apart.feed(data[:-5])
+    apart.finish()
+    cut = apart.unfinished()
+    assert cut is not None and not cut.fatal and "truncated" in cut.message
 
 
-def test_finish_waits_for_the_whole_backlog():
+def test_finish_waits_for_the_whole_backlog(apart):
     """Megabytes queued for the child: finish returns only once every packet is counted."""
     data = (DATA / "zeek" / "vxlan.pcap").read_bytes()
     header, body = data[:24], data[24:]
     big = body * max(1, (16 * SLICE) // len(body))
     here = CaptureSession()
     here.feed(header + big * 3)
-    apart = SessionProcess(4789, 4096, 0)
-    try:
-        apart.feed(header)
-        for _ in range(3):
-            apart.feed(big)
-        apart.finish()
-        assert apart.snapshot().packets == here.snapshot().packets > 3 * 16 * SLICE // 2000
-    finally:
-        apart.close()
+    apart.feed(header)
+    for _ in range(3):
+        apart.feed(big)
+    apart.finish()
+    assert apart.snapshot().packets == here.snapshot().packets > 3 * 16 * SLICE // 2000
 
 
 def test_closing_ends_the_child():
@@ -86,24 +86,20 @@ def test_closing_ends_the_child():
     assert not alive(pid)
 
 
-def test_a_child_that_dies_of_an_error_says_which(tmp_path):
+def test_a_child_that_dies_of_an_error_says_which(tmp_path, apart):
     """Its last line of stderr is in the reason, however many threads notice the death at once."""
-    apart = SessionProcess(4789, 4096, 0)
-    try:
-        apart.snapshot()
-        os.kill(apart._process.pid, signal.SIGINT)  # dies with a traceback ending in KeyboardInterrupt
-        apart._process.wait(5)
-        seen = []
-        readers = [threading.Thread(target=lambda: seen.append(apart.snapshot())) for _ in range(4)]
-        for reader in readers:
-            reader.start()
-        with pytest.raises(DecoderGone):
-            apart.feed(b"\0" * 100_000)
-        for reader in readers:
-            reader.join()
-        assert apart.gone.endswith("KeyboardInterrupt; the counts stopped there"), apart.gone
-    finally:
-        apart.close()
+    apart.snapshot()
+    os.kill(apart._process.pid, signal.SIGINT)  # dies with a traceback ending in KeyboardInterrupt
+    apart._process.wait(5)
+    seen = []
+    readers = [threading.Thread(target=lambda: seen.append(apart.snapshot())) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    with pytest.raises(DecoderGone):
+        apart.feed(b"\0" * 100_000)
+    for reader in readers:
+        reader.join()
+    assert apart.gone.endswith("KeyboardInterrupt; the counts stopped there"), apart.gone
 
 
 def test_the_working_directory_is_not_on_the_childs_import_path(tmp_path, monkeypatch):
@@ -111,31 +107,27 @@ def test_the_working_directory_is_not_on_the_childs_import_path(tmp_path, monkey
     (tmp_path / "vpc_mirror").mkdir()
     (tmp_path / "vpc_mirror" / "__init__.py").write_text("raise SystemExit('imported the wrong vpc_mirror')\n")
     monkeypatch.chdir(tmp_path)
-    apart = SessionProcess(4789, 4096, 0)
+    started_here = SessionProcess(4789, 4096, 0)
     try:
-        apart.feed((DATA / "zeek" / "vxlan.pcap").read_bytes())
-        apart.finish()
-        assert apart.gone is None and apart.snapshot().packets > 0
+        started_here.feed((DATA / "zeek" / "vxlan.pcap").read_bytes())
+        started_here.finish()
+        assert started_here.gone is None and started_here.snapshot().packets > 0
     finally:
-        apart.close()
+        started_here.close()
 
 
-def test_a_dead_child_is_a_clear_error_not_a_hang():
+def test_a_dead_child_is_a_clear_error_not_a_hang(apart):
     data = (DATA / "zeek" / "vxlan.pcap").read_bytes()
-    apart = SessionProcess(4789, 4096, 0)
-    try:
+    apart.feed(data)
+    counted = apart.snapshot().packets
+    assert counted
+    os.kill(apart._process.pid, signal.SIGKILL)
+    apart._process.wait(5)
+    assert apart.error.startswith("the decoding process ended (exit code -9)"), "said at the first look"
+    assert apart.snapshot().packets == counted, "the last counts stay on screen"
+    with pytest.raises(DecoderGone, match=r"decoding process ended \(exit code -9\)"):
         apart.feed(data)
-        counted = apart.snapshot().packets
-        assert counted
-        os.kill(apart._process.pid, signal.SIGKILL)
-        apart._process.wait(5)
-        assert apart.error.startswith("the decoding process ended (exit code -9)"), "said at the first look"
-        assert apart.snapshot().packets == counted, "the last counts stay on screen"
-        with pytest.raises(DecoderGone, match=r"decoding process ended \(exit code -9\)"):
-            apart.feed(data)
-        apart.finish()  # nothing to wait for
-    finally:
-        apart.close()
+    apart.finish()  # nothing to wait for
 
 
 def test_the_child_ends_when_we_are_killed(tmp_path):
