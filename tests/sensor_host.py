@@ -220,6 +220,27 @@ class SensorHost:
                 found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         return found
 
+    @contextlib.contextmanager
+    def vxlan_sender(self, vni: int, local: str, remote: str, name: str):
+        """A namespace of the test's own (``vpcm-NAME-TOKEN``) holding ``capture_peer`` at ``local`` and a Linux
+        vxlan device ``vx0`` (VNI ``vni``) that sends to ``remote`` on the capture interface, whose MAC it knows
+        (the interface has no address, as Zeek wants it). Yields the ``ip netns exec`` prefix, with ``vx0`` still
+        down, so the test configures it before anything is sent; the namespace is deleted after."""
+        ns = f"vpcm-{name}-{self.token}"
+        inside = ["ip", "netns", "exec", ns]
+        _run("ip", "netns", "add", ns)
+        try:
+            _run("ip", "link", "set", self.capture_peer, "netns", ns)
+            _run(*inside, "ip", "addr", "add", f"{local}/30", "dev", self.capture_peer)
+            _run(*inside, "ip", "link", "set", self.capture_peer, "up")
+            _run(*inside, "ip", "neigh", "add", remote, "lladdr", self.capture_mac, "dev", self.capture_peer)
+            _run(*inside, "ip", "link", "add", "vx0", "type", "vxlan", "id", str(vni), "local", local,
+                 "remote", remote, "dstport", "4789", "dev", self.capture_peer)
+            self.exec("ip", "link", "set", self.capture_if, "up")
+            yield inside
+        finally:
+            _run("ip", "netns", "del", ns, check=False)
+
     def drop_path(self) -> None:
         """Lose every packet between this machine and the sensor without a word to either end (no FIN, no RST):
         the host side of the veth goes down, as when a laptop sleeps or its Wi-Fi drops."""

@@ -51,27 +51,11 @@ for src, sport, dst, dport, flags in json.loads(sys.argv[1]):
 
 @contextlib.contextmanager
 def vxlan_sender(host):
-    """A namespace holding the sensor's capture peer and a vxlan device sending from OUTER_SRC to the sensor."""
-    ns = f"vpcm-fsrc-{host.token}"
-    inside = ["ip", "netns", "exec", ns]
-
-    def sh(*argv: str) -> None:
-        subprocess.run(argv, check=True, capture_output=True, timeout=15)
-
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "link", "set", host.capture_peer, "netns", ns)
-        sh(*inside, "ip", "addr", "add", f"{OUTER_SRC}/30", "dev", host.capture_peer)
-        sh(*inside, "ip", "link", "set", host.capture_peer, "up")
-        sh(*inside, "ip", "neigh", "add", OUTER_DST, "lladdr", host.capture_mac, "dev", host.capture_peer)
-        sh(*inside, "ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", OUTER_SRC,
-           "remote", OUTER_DST, "dstport", "4789", "dev", host.capture_peer)
-        sh(*inside, "sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1")  # only the segments we send
-        sh(*inside, "ip", "link", "set", "vx0", "up")
-        host.exec("ip", "link", "set", host.capture_if, "up")
+    """A vxlan device sending from OUTER_SRC to the sensor, IPv6 off: only the segments we send."""
+    with host.vxlan_sender(VNI, OUTER_SRC, OUTER_DST, "fsrc") as inside:
+        subprocess.run([*inside, "sysctl", "-qw", "net.ipv6.conf.vx0.disable_ipv6=1"], check=True, timeout=15)
+        subprocess.run([*inside, "ip", "link", "set", "vx0", "up"], check=True, timeout=15)
         yield inside
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=15)
 
 
 @contextlib.contextmanager

@@ -236,31 +236,15 @@ INNER_SRC, INNER_DST = "192.168.77.1", "192.168.77.2"
 
 @contextlib.contextmanager
 def vxlan_source(host):
-    """A namespace of our own holding the sensor's capture peer and a Linux vxlan device sending to the sensor."""
-    ns = f"vpcm-src-{host.token}"
+    """A vxlan device sending to the sensor from a namespace of our own, with the inner addresses the beacon uses."""
     block = _free_block()
     local, remote = str(block[1]), str(block[2])
-    inside = ["ip", "netns", "exec", ns]
-
-    def sh(*argv: str) -> None:
-        subprocess.run(argv, check=True, capture_output=True, timeout=15)
-
-    sh("ip", "netns", "add", ns)
-    try:
-        sh("ip", "link", "set", host.capture_peer, "netns", ns)
-        sh(*inside, "ip", "addr", "add", f"{local}/30", "dev", host.capture_peer)
-        sh(*inside, "ip", "link", "set", host.capture_peer, "up")
-        # The capture interface has no address (as Zeek wants it); the sender knows its MAC.
-        sh(*inside, "ip", "neigh", "add", remote, "lladdr", host.capture_mac, "dev", host.capture_peer)
-        sh(*inside, "ip", "link", "add", "vx0", "type", "vxlan", "id", str(VNI), "local", local, "remote", remote,
-           "dstport", "4789", "dev", host.capture_peer)
-        sh(*inside, "ip", "addr", "add", f"{INNER_SRC}/24", "dev", "vx0")
-        sh(*inside, "ip", "link", "set", "vx0", "up")
-        sh(*inside, "ip", "neigh", "add", INNER_DST, "lladdr", "02:00:00:00:77:02", "dev", "vx0")
-        host.exec("ip", "link", "set", host.capture_if, "up")
+    with host.vxlan_sender(VNI, local, remote, "src") as inside:
+        subprocess.run([*inside, "ip", "addr", "add", f"{INNER_SRC}/24", "dev", "vx0"], check=True, timeout=15)
+        subprocess.run([*inside, "ip", "link", "set", "vx0", "up"], check=True, timeout=15)
+        subprocess.run([*inside, "ip", "neigh", "add", INNER_DST, "lladdr", "02:00:00:00:77:02", "dev", "vx0"],
+                       check=True, timeout=15)
         yield inside, local
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=15)
 
 
 SEND = f"""

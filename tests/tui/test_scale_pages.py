@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from textual.widgets import Button, Checkbox, Input, Select, TextArea
 
 from tests.tui.wizard_pilot import Keys, demo_draft
@@ -18,10 +20,16 @@ def shown(screen, selector: str) -> bool:
     return all(w.display for w in inside_page) and page.region.contains_region(widget.region)
 
 
-async def open_page(app, keys: Keys, name: str, change=None) -> None:
-    app.model.draft = demo_draft(answered=False, change=change)
-    await app.screen.go(name)
-    await keys.settle()
+@contextlib.asynccontextmanager
+async def on_page(app, name: str, change=None):
+    """The wizard at 80x24 on page ``name`` of an unanswered demo draft: (its screen, the keys to drive it)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = Keys(pilot)
+        await keys.settle()
+        app.model.draft = demo_draft(answered=False, change=change)
+        await app.screen.go(name)
+        await keys.settle()
+        yield app.screen, keys
 
 
 async def type_into(keys: Keys, control: Input, text: str) -> None:
@@ -32,11 +40,7 @@ async def type_into(keys: Keys, control: Input, text: str) -> None:
 
 
 async def test_an_nlb_target_asks_for_its_arn_and_keeps_each_types_answers_apart(wizard, state_dir):
-    async with wizard.run_test(size=(80, 24)) as pilot:
-        keys = Keys(pilot)
-        await keys.settle()
-        await open_page(wizard, keys, "target")
-        screen = wizard.screen
+    async with on_page(wizard, "target") as (screen, keys):
         assert shown(screen, "#target-eni-note") and "on t3a.xlarge take up to 10 sources" in str(
             screen.query_one("#target-eni-note").content)
         assert not screen.query_one("#field-target-load_balancer_arn").display
@@ -73,11 +77,7 @@ async def test_an_nlb_target_asks_for_its_arn_and_keeps_each_types_answers_apart
 
 
 async def test_a_gwlb_target_refuses_a_bad_endpoint_id(wizard, state_dir):
-    async with wizard.run_test(size=(80, 24)) as pilot:
-        keys = Keys(pilot)
-        await keys.settle()
-        await open_page(wizard, keys, "target")
-        screen = wizard.screen
+    async with on_page(wizard, "target") as (screen, keys):
         screen.query_one("#target-type", Select).value = "gwlb"
         await keys.settle()
         assert not screen.query_one("#target-eni-note").display
@@ -96,11 +96,7 @@ async def test_a_gwlb_target_refuses_a_bad_endpoint_id(wizard, state_dir):
 
 
 async def test_the_sensor_count_is_checked_beside_its_field(wizard, state_dir):
-    async with wizard.run_test(size=(80, 24)) as pilot:
-        keys = Keys(pilot)
-        await keys.settle()
-        await open_page(wizard, keys, "sensor")
-        screen = wizard.screen
+    async with on_page(wizard, "sensor") as (screen, keys):
         count = screen.query_one("#sensor-count", Input)
         for bad, message in (("0", "0 is outside 1-20; use e.g. 1"), ("21", "21 is outside 1-20; use e.g. 1")):
             await type_into(keys, count, bad)
@@ -131,11 +127,7 @@ async def test_the_sensor_count_is_checked_beside_its_field(wizard, state_dir):
 
 
 async def test_sources_selected_by_tag_alone_are_enough(wizard, state_dir):
-    async with wizard.run_test(size=(80, 24)) as pilot:
-        keys = Keys(pilot)
-        await keys.settle()
-        await open_page(wizard, keys, "sources", change=lambda answers: answers.update(sources={}))
-        screen = wizard.screen
+    async with on_page(wizard, "sources", change=lambda answers: answers.update(sources={})) as (screen, keys):
         assert "choose at least one instance" in screen.query_one("#field-sources-instances").error
         assert screen.query_one("#next", Button).disabled
         selectors = screen.query_one("#sources-selectors", TextArea)
