@@ -213,11 +213,14 @@ class SensorHost:
         return (self.dir / "sshd.log").read_text(errors="replace")
 
     def processes(self) -> dict[int, str]:
-        """Every process in the sensor's network namespace (sshd, its sessions, what they run): pid -> command line."""
+        """Every process in the sensor's network namespace (sshd, its sessions, what they run): pid -> command line,
+        or, for a process that has exited but is not yet reaped (no command line left), ``[name] <defunct>`` as ps
+        shows it."""
         found = {}
         for pid in _run("ip", "netns", "pids", self.netns, check=False).stdout.split():
             with contextlib.suppress(OSError):
-                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                found[int(pid)] = cmd or f"[{Path(f'/proc/{pid}/comm').read_text().strip()}] <defunct>"
         return found
 
     @contextlib.contextmanager
