@@ -52,6 +52,7 @@ async def test_full_demo_setup_with_the_keyboard_only(wizard, sandbox):
         assert page(wizard) == "apply" and wizard.screen.pane("apply").done
         await keys("ctrl+n")                                   # the Zeek step: the demo's preview
         assert page(wizard) == "zeek"
+        assert wizard.focused.id == "zeek-acknowledge", "what the user does next has the focus"
         await keys("a")                                        # "Understood: not applied in the demo"
         await pilot.press("ctrl+n")                            # Verify: its capture runs until the app ends
         keys.count += 1

@@ -107,6 +107,10 @@ class ZeekPage(SensorPage):
     def can_advance(self) -> bool:
         return self.confirmed
 
+    def focus_first(self) -> None:
+        if not any(pane.focus_acknowledge() for pane in self.query(ZeekPane)):
+            super().focus_first()
+
     def hint(self, can_advance: bool) -> str:
         return HINT if can_advance else "confirm the Zeek step first"
 

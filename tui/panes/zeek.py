@@ -304,9 +304,17 @@ class ZeekPane(PhaseAndLog):
         self.app.call_from_thread(self._show_demo_survey, work)
 
     def _show_demo_survey(self, work) -> None:
-        """The preview, with focus on what the user does next: acknowledge it (``a`` works from there too)."""
         self._show_survey(work)
+        self.focus_acknowledge()
+
+    def focus_acknowledge(self) -> bool:
+        """In the demo, once its preview is shown, focus what the user does next: acknowledge it (``a`` works from
+        there too). False while there is no preview to acknowledge. The page asks too when it focuses its first
+        control, which may come before or after the preview: either way the button ends up focused."""
+        if not (self.demo and self.work is not None):
+            return False
         self.query_one("#zeek-acknowledge", Button).focus()
+        return True
 
     @work(thread=True, group="zeek-load", exit_on_error=False)
     def _load_setup(self) -> None:
