@@ -11,7 +11,8 @@ What a test gets (:class:`SensorHost`):
 * ``capture_if`` with ``capture_mac``: a veth inside the namespace, like a capture ENI;
   its peer ``capture_peer`` stays in the root namespace, so a later test can move it
   into a namespace of its own and send VXLAN through it;
-* ``upper(path)``: where a file the sensor wrote under /etc, /usr/local or /opt really is.
+* ``upper(path)``: where a file the sensor wrote under /etc, /usr/local or /opt really is;
+* ``ssh_target()``/``trusted()``: how our side reaches it, and a connection that trusts its own host key.
 
 /etc, /usr/local and /opt are overlays inside the namespace, so the test users,
 sudo rules and everything the code under test writes there stay in a temp dir;
@@ -22,6 +23,7 @@ process in the namespace and deletes it, the veths and the temp dir.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import os
@@ -34,10 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from vpc_mirror.steps.ssh import HostKeyPolicy, Sensor, SshTarget, connect
+
 OVERLAID = ("/etc", "/usr/local", "/opt")
 SUDO_PASSWORD = "vpc-mirror test sudo pw"
 CAPTURE_IF = "ens6"
 READY_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 30.0
 
 
 def _run(*argv: str, timeout: float = 15, check: bool = True) -> subprocess.CompletedProcess:
@@ -222,6 +227,18 @@ class SensorHost:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
                 found[int(pid)] = cmd or f"[{Path(f'/proc/{pid}/comm').read_text().strip()}] <defunct>"
         return found
+
+    def ssh_target(self, user: str | None = None, **fields) -> SshTarget:
+        """How our side reaches the sensor: as ``user`` (default the sudo user) with the client key, known_hosts in
+        the sensor's folder and no ssh config; ``fields`` replace any of these."""
+        return SshTarget(**{"host": self.address, "user": user or self.sudo_user, "identity": self.client_key,
+                            "known_hosts": self.dir / "known_hosts", "ssh_config": [], **fields})
+
+    async def trusted(self, user: str | None = None, *, ask_password=None, **fields) -> Sensor:
+        """A connection over ``ssh_target(user, **fields)`` that trusts the sensor's own host key."""
+        policy = HostKeyPolicy(accept=self.host_key_fingerprints[0])
+        return await asyncio.wait_for(connect(self.ssh_target(user, **fields), policy, ask_password=ask_password),
+                                      CONNECT_TIMEOUT)
 
     @contextlib.contextmanager
     def vxlan_sender(self, vni: int, local: str, remote: str, name: str):

@@ -24,7 +24,7 @@ import pytest
 
 from vpc_mirror.models.zeek import ZeekPlan
 from vpc_mirror.steps.heartbeat import GUARD, Heartbeat
-from vpc_mirror.steps.ssh import ConnectionDropped, HostKeyPolicy, Liveness, SshTarget, connect
+from vpc_mirror.steps.ssh import ConnectionDropped, Liveness
 from vpc_mirror.steps.zeek import carry_out, survey
 
 from tests.test_zeek_sensor import install_standin
@@ -225,9 +225,7 @@ async def test_a_zeekctl_deploy_on_a_silent_path_ends_on_both_sides(sensor_host)
                                  'exec "$0.standin" "$@"\n')
     (bindir / "zeekctl").chmod(0o755)
     answers = ZeekPlan(zeek_prefix=prefix, mac=sensor_host.capture_mac)
-    target = SshTarget(host=sensor_host.address, user=sensor_host.sudo_user, identity=sensor_host.client_key,
-                       known_hosts=sensor_host.dir / "known_hosts", ssh_config=[], liveness=FAST)
-    sensor = await connect(target, HostKeyPolicy(accept=sensor_host.host_key_fingerprints[0]))
+    sensor = await sensor_host.trusted(liveness=FAST)
     try:
         work = await survey(sensor, answers)
         deploy = asyncio.create_task(carry_out(sensor, work, answers))
@@ -261,9 +259,7 @@ async def test_heartbeats_start_once_sudo_has_started_the_command(sensor_host, u
     async def ask(prompt: str) -> str:
         return sensor_host.sudo_password
 
-    target = SshTarget(host=sensor_host.address, user=getattr(sensor_host, user), identity=sensor_host.client_key,
-                       known_hosts=sensor_host.dir / "known_hosts", ssh_config=[], liveness=quick)
-    sensor = await connect(target, HostKeyPolicy(accept=sensor_host.host_key_fingerprints[0]), ask_password=ask)
+    sensor = await sensor_host.trusted(getattr(sensor_host, user), ask_password=ask, liveness=quick)
     try:
         for _ in range(2):
             began = time.monotonic()

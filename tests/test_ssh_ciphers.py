@@ -3,19 +3,13 @@ config names the ciphers for the host, against the real sshd in a network namesp
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-
-from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect
 
 pytestmark = pytest.mark.root
 
 
 async def negotiated(host, ssh_config: list[str]) -> bytes:
-    target = SshTarget(host=host.address, user=host.sudo_user, identity=host.client_key,
-                       known_hosts=host.dir / "known_hosts", ssh_config=ssh_config)
-    sensor = await asyncio.wait_for(connect(target, HostKeyPolicy(accept=host.host_key_fingerprints[0])), 30)
+    sensor = await host.trusted(ssh_config=ssh_config)
     try:
         return sensor.conn._enc_alg_sc  # asyncssh keeps the negotiated server-to-client cipher only here
     finally:

@@ -42,20 +42,10 @@ def install_standin(host) -> str:
     return str(prefix)
 
 
-def target(host, user=None, known_hosts=None) -> SshTarget:
-    return SshTarget(host=host.address, user=user or host.sudo_user, identity=host.client_key,
-                     known_hosts=known_hosts or host.dir / "known_hosts", ssh_config=[])
-
-
-async def trusted(host, user=None, **kwargs):
-    policy = HostKeyPolicy(accept=host.host_key_fingerprints[0])
-    return await asyncio.wait_for(connect(target(host, user), policy, **kwargs), TIMEOUT)
-
-
 async def test_first_run_configures_everything_and_second_run_changes_nothing(sensor_host):
     prefix = install_standin(sensor_host)
     answers = ZeekPlan(zeek_prefix=prefix, mac=sensor_host.capture_mac)
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         work = await survey(sensor, answers)
         assert (work.os.id, work.systemd, work.interface, work.zeek_version) == ("debian", False, "ens6", "8.0.4")
@@ -100,26 +90,26 @@ async def test_host_key_matching_console_output_is_recorded_then_trusted(sensor_
     fingerprints = instance_fingerprints(Ctx, instance_id)
     assert fingerprints == sensor_host.host_key_fingerprints
     lines: list[str] = []
-    sensor = await asyncio.wait_for(connect(target(sensor_host), HostKeyPolicy(console_fingerprints=fingerprints),
+    sensor = await asyncio.wait_for(connect(sensor_host.ssh_target(), HostKeyPolicy(console_fingerprints=fingerprints),
                                             log=lines.append), TIMEOUT)
     sensor.close()
     assert any("matches the fingerprints in the instance's console output" in line for line in lines)
     assert sensor_host.address in (sensor_host.dir / "known_hosts").read_text()
     # later contacts need nothing but the recorded key
-    sensor = await asyncio.wait_for(connect(target(sensor_host), HostKeyPolicy()), TIMEOUT)
+    sensor = await asyncio.wait_for(connect(sensor_host.ssh_target(), HostKeyPolicy()), TIMEOUT)
     sensor.close()
 
 
 async def test_host_key_not_in_console_output_is_refused_and_not_recorded(sensor_host):
     policy = HostKeyPolicy(console_fingerprints=[f"SHA256:{'x' * 43}"])
     with pytest.raises(HostKeyRefused, match="NOT among the fingerprints"):
-        await asyncio.wait_for(connect(target(sensor_host), policy), TIMEOUT)
+        await asyncio.wait_for(connect(sensor_host.ssh_target(), policy), TIMEOUT)
     assert not (sensor_host.dir / "known_hosts").exists()
 
 
 async def test_unknown_host_key_without_any_check_is_refused_with_the_flag_to_use(sensor_host):
     with pytest.raises(HostKeyRefused, match=f"--accept-host-key SHA256:"):
-        await asyncio.wait_for(connect(target(sensor_host), HostKeyPolicy()), TIMEOUT)
+        await asyncio.wait_for(connect(sensor_host.ssh_target(), HostKeyPolicy()), TIMEOUT)
 
 
 async def test_changed_host_key_is_refused_never_replaced(sensor_host, tmp_path):
@@ -129,8 +119,7 @@ async def test_changed_host_key_is_refused_never_replaced(sensor_host, tmp_path)
     known.write_text(f"{sensor_host.address} {(tmp_path / 'other.pub').read_text()}")
     before = known.read_text()
     with pytest.raises(HostKeyRefused, match="CHANGED"):
-        await asyncio.wait_for(connect(target(sensor_host), HostKeyPolicy(accept=sensor_host.host_key_fingerprints[0])),
-                               TIMEOUT)
+        await sensor_host.trusted()
     assert known.read_text() == before
 
 
@@ -142,7 +131,7 @@ async def test_sudo_password_is_asked_once_and_used(sensor_host):
         asked.append(prompt)
         return sensor_host.sudo_password
 
-    sensor = await trusted(sensor_host, sensor_host.password_user, ask_password=ask)
+    sensor = await sensor_host.trusted(sensor_host.password_user, ask_password=ask)
     try:
         answers = ZeekPlan(zeek_prefix=prefix, interface="ens6")
         status = await asyncio.wait_for(carry_out(sensor, await survey(sensor, answers), answers), TIMEOUT)
@@ -158,9 +147,9 @@ async def test_wrong_sudo_password_and_no_way_to_ask_are_clear_failures(sensor_h
         return "not the password"
 
     with pytest.raises(SshError, match="did not accept the password"):
-        await trusted(sensor_host, sensor_host.password_user, ask_password=wrong)
+        await sensor_host.trusted(sensor_host.password_user, ask_password=wrong)
     with pytest.raises(SshError, match="needs a password and none can be asked"):
-        await trusted(sensor_host, sensor_host.password_user)
+        await sensor_host.trusted(sensor_host.password_user)
 
 
 async def test_auth_failure_and_unreachable_host_say_what_to_check(sensor_host, tmp_path):
@@ -177,7 +166,7 @@ async def test_auth_failure_and_unreachable_host_say_what_to_check(sensor_host, 
 
 async def test_missing_mac_and_ssh_interface_are_refused_before_any_change(sensor_host):
     prefix = install_standin(sensor_host)
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         with pytest.raises(ZeekRefused, match="no interface on the sensor has MAC 0a:00:00:00:00:01"):
             await survey(sensor, ZeekPlan(zeek_prefix=prefix, mac="0a:00:00:00:00:01"))
@@ -192,7 +181,7 @@ async def test_zeekctl_check_failure_is_shown_and_zeek_not_started(sensor_host):
     prefix = install_standin(sensor_host)
     local = Path(prefix) / "share" / "zeek" / "site" / "local.zeek"
     local.write_text(local.read_text() + "@load no/such-script\n")
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         answers = ZeekPlan(zeek_prefix=prefix, interface="ens6")
         with pytest.raises(SshError, match="(?s)zeekctl check.*can't find no/such-script"):
@@ -204,7 +193,7 @@ async def test_zeekctl_check_failure_is_shown_and_zeek_not_started(sensor_host):
 async def test_crashed_node_is_reported_and_a_rerun_redeploys(sensor_host):
     prefix = install_standin(sensor_host)
     answers = ZeekPlan(zeek_prefix=prefix, interface="ens6")
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         await carry_out(sensor, await survey(sensor, answers), answers)
         (Path(prefix) / "spool" / "standin-state.json").write_text('{"zeek": {"status": "crashed"}}')
@@ -219,7 +208,7 @@ async def test_crashed_node_is_reported_and_a_rerun_redeploys(sensor_host):
 async def test_old_zeek_is_refused_with_the_reason(sensor_host):
     prefix = install_standin(sensor_host)
     (Path(prefix) / "bin" / "zeek.version").write_text("2.6.4\n")
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         with pytest.raises(ZeekRefused, match="older than 3.0.*VXLAN"):
             await survey(sensor, ZeekPlan(zeek_prefix=prefix, interface="ens6"))
@@ -228,7 +217,7 @@ async def test_old_zeek_is_refused_with_the_reason(sensor_host):
 
 
 async def test_injection_in_a_quoted_argument_stays_an_argument(sensor_host):
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         marker = sensor_host.dir / "injected"
         weird = f"/tmp/x; touch {marker}"
@@ -274,7 +263,7 @@ async def test_rotation_turned_off_is_turned_back_on_and_the_summary_says_where_
     cfg.write_text(shipped.replace("LogRotationInterval = 3600", "LogRotationInterval = 0")
                    .replace(f"LogDir = {prefix}/logs", f"LogDir = {log_dir}"))
     answers = ZeekPlan(zeek_prefix=prefix, interface="ens6")
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         work = await survey(sensor, answers)
         (change,) = [f for f in work.files if f.path == str(cfg)]
@@ -294,7 +283,7 @@ async def test_a_rotation_interval_of_the_users_is_kept_and_said(sensor_host):
     prefix = install_standin(sensor_host)
     cfg = Path(prefix) / "etc" / "zeekctl.cfg"
     cfg.write_text(cfg.read_text().replace("LogRotationInterval = 3600", "LogRotationInterval = 900"))
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         work = await survey(sensor, ZeekPlan(zeek_prefix=prefix, interface="ens6"))
         assert not any(f.path == str(cfg) for f in work.files)
@@ -306,7 +295,7 @@ async def test_a_rotation_interval_of_the_users_is_kept_and_said(sensor_host):
 async def test_dropped_connection_half_way_is_reported_and_a_rerun_finishes(sensor_host):
     prefix = install_standin(sensor_host)
     answers = ZeekPlan(zeek_prefix=prefix, mac=sensor_host.capture_mac)
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     written: list[str] = []
 
     def cut_after_the_first_file(line: str) -> None:
@@ -320,7 +309,7 @@ async def test_dropped_connection_half_way_is_reported_and_a_rerun_finishes(sens
             await asyncio.wait_for(carry_out(sensor, work, answers, log=cut_after_the_first_file), TIMEOUT)
     finally:
         sensor.close()
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         again = await survey(sensor, answers)
         assert len(again.files) < len(work.files), "what was written before the drop is kept"

@@ -19,7 +19,7 @@ from vpc_mirror.steps import zeek_scripts as scripts
 from vpc_mirror.steps.ssh import BadKeyFile, ConnectionDropped, HostKeyPolicy, SshTarget, connect
 from vpc_mirror.steps.zeek import carry_out, survey
 
-from tests.test_zeek_sensor import TIMEOUT, install_standin, trusted
+from tests.test_zeek_sensor import TIMEOUT, install_standin
 
 pytestmark = pytest.mark.root
 
@@ -47,7 +47,7 @@ async def test_the_password_is_in_no_file_and_no_output_and_files_get_their_mode
     prefix = install_standin(sensor_host)
     pretend_systemd(sensor_host)
     asked: list[str] = []
-    sensor = await trusted(sensor_host, getattr(sensor_host, user), ask_password=ask_once(sensor_host, asked))
+    sensor = await sensor_host.trusted(getattr(sensor_host, user), ask_password=ask_once(sensor_host, asked))
     logged: list[str] = []
     try:
         answers = ZeekPlan(zeek_prefix=prefix, mac=sensor_host.capture_mac)
@@ -77,7 +77,7 @@ async def test_the_password_is_in_no_file_and_no_output_and_files_get_their_mode
 
 async def test_a_command_reads_its_input_and_never_the_password_when_sudo_does_not_ask(sensor_host):
     asked: list[str] = []
-    sensor = await trusted(sensor_host, sensor_host.ticket_user, ask_password=ask_once(sensor_host, asked))
+    sensor = await sensor_host.trusted(sensor_host.ticket_user, ask_password=ask_once(sensor_host, asked))
     try:
         # the check at connect time made the (global) ticket: these sudos do not ask, and must not be answered
         for text in ("line-0\n", ""):
@@ -93,7 +93,7 @@ async def test_a_command_reads_its_input_and_never_the_password_when_sudo_does_n
 async def test_a_password_refused_later_is_not_sent_twice(sensor_host):
     """The password stops working after connecting (changed on the sensor): sudo asks again, it is not answered
     twice, the command never runs and sudo's own words say why."""
-    sensor = await trusted(sensor_host, sensor_host.password_user, ask_password=ask_once(sensor_host, []))
+    sensor = await sensor_host.trusted(sensor_host.password_user, ask_password=ask_once(sensor_host, []))
     try:
         sensor._password = "not the password"  # as if it were changed on the sensor since
         result = await asyncio.wait_for(sensor.run(["cat"], root=True, input="data\n", check=False), TIMEOUT)
@@ -107,7 +107,7 @@ async def test_a_write_cut_half_way_leaves_the_old_file_in_place(sensor_host, mo
     target = sensor_host.dir / "cut" / "node.cfg"
     target.parent.mkdir()
     target.write_text("[zeek]\ninterface=eth0\n")
-    sensor = await trusted(sensor_host)
+    sensor = await sensor_host.trusted()
     try:
         real_run = sensor.run
 

@@ -8,3 +8,5 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 VXLAN = DATA / "vxlan"
 ZEEKCTL = VXLAN / "zeekctl"
+#: every shared VXLAN capture (tcpdump's and Zeek's), in a fixed order
+VXLAN_CAPTURES = sorted((VXLAN / "tcpdump").glob("*.pcap")) + sorted((VXLAN / "zeek").glob("*.pcap"))

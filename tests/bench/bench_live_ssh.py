@@ -40,19 +40,12 @@ from textual import events  # noqa: E402
 from vpc_mirror.steps.capture.live import LiveCapture, RemoteSource  # noqa: E402
 from vpc_mirror.steps.capture.loss import UNKNOWN  # noqa: E402
 from vpc_mirror.steps.capture.synthetic import SyntheticTraffic, random_flows  # noqa: E402
-from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect  # noqa: E402
 
 SOURCES = [f"10.0.{i}.{10 + i}" for i in range(20)]
 VNIS = [101, 102, 103, 104, 105]
 GOAL_RATE = 200_000
 GOAL_COUNTED = 0.99
 GOAL_MS = 100
-
-
-async def open_sensor(host: SensorHost):
-    target = SshTarget(host=host.address, user=host.sudo_user, identity=host.client_key,
-                       known_hosts=host.dir / "known_hosts", ssh_config=[])
-    return await connect(target, HostKeyPolicy(accept=host.host_key_fingerprints[0]))
 
 
 def replay(host: SensorHost, pcap: Path, rate: int | None) -> float:
@@ -80,7 +73,7 @@ async def drained(live: LiveCapture) -> None:
 
 
 async def headless(host: SensorHost, pcap: Path, rate: int | None) -> dict:
-    sensor = await open_sensor(host)
+    sensor = await host.trusted()
     try:
         live = LiveCapture(raw_capacity=0)
         stop = asyncio.Event()
@@ -97,7 +90,7 @@ async def headless(host: SensorHost, pcap: Path, rate: int | None) -> dict:
 
 async def pane(host: SensorHost, pcap: Path | None, seconds: float) -> dict:
     """Key presses on the Verify pane over a real capture; with ``pcap``, while it is replayed at GOAL_RATE."""
-    sensor = await open_sensor(host)
+    sensor = await host.trusted()
     live = LiveCapture()
     app = BenchApp(live, RemoteSource(sensor, host.capture_if))
     delays: list[float] = []

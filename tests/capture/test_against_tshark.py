@@ -9,7 +9,7 @@ import pytest
 from vpc_mirror.steps.capture import summarize_pcap
 
 from tests.testdata import VXLAN as DATA
-REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
+from tests.testdata import VXLAN_CAPTURES
 
 
 def flows_of(summary: dict) -> dict[tuple, tuple[int, int]]:
@@ -20,10 +20,10 @@ def flows_of(summary: dict) -> dict[tuple, tuple[int, int]]:
 
 
 def test_the_real_captures_are_there() -> None:
-    assert len(REAL_PCAPS) == 7, f"expected the 7 captures under {DATA}"
+    assert len(VXLAN_CAPTURES) == 7, f"expected the 7 captures under {DATA}"
 
 
-@pytest.mark.parametrize("path", REAL_PCAPS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", VXLAN_CAPTURES, ids=lambda p: p.name)
 def test_counts_vnis_sources_and_flows_match_tshark(path: Path, tshark) -> None:
     expected = tshark(path)
     ours = summarize_pcap(path)

@@ -16,11 +16,10 @@ import pytest
 from vpc_mirror.steps.capture import CaptureSession, summary
 from vpc_mirror.steps.capture.decoding import SLICE, DecoderGone, SessionProcess
 from vpc_mirror.steps.capture.live import LiveCapture, RemoteSource
-from vpc_mirror.steps.ssh import HostKeyPolicy, SshTarget, connect
 
 from tests.testdata import VXLAN as DATA
+from tests.testdata import VXLAN_CAPTURES
 
-REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize("path", REAL_PCAPS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", VXLAN_CAPTURES, ids=lambda p: p.name)
 def test_the_child_counts_what_this_process_would(path):
     data = path.read_bytes() * 3  # also more than a slice, cut anywhere
     here = CaptureSession()
@@ -86,7 +85,7 @@ def test_closing_ends_the_child():
     assert not alive(pid)
 
 
-def test_a_child_that_dies_of_an_error_says_which(tmp_path, apart):
+def test_a_child_that_dies_of_an_error_says_which(apart):
     """Its last line of stderr is in the reason, however many threads notice the death at once."""
     apart.snapshot()
     os.kill(apart._process.pid, signal.SIGINT)  # dies with a traceback ending in KeyboardInterrupt
@@ -183,9 +182,7 @@ async def test_a_sensor_capture_whose_decoder_dies_fails_at_once_saying_why(sens
     """The capture on the sensor ends as soon as nothing can count what it sends; the status says why."""
     host = sensor_host
     host.exec("ip", "link", "set", host.capture_if, "up")
-    target = SshTarget(host=host.address, user=host.sudo_user, identity=host.client_key,
-                       known_hosts=host.dir / "known_hosts", ssh_config=[])
-    sensor = await asyncio.wait_for(connect(target, HostKeyPolicy(accept=host.host_key_fingerprints[0])), 30)
+    sensor = await host.trusted()
     try:
         live = LiveCapture(raw_capacity=0)
         task = asyncio.create_task(live.run(RemoteSource(sensor, host.capture_if), asyncio.Event()))

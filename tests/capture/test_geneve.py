@@ -159,16 +159,6 @@ def test_fresh_vxlan_behind_a_load_balancer_gives_exactly_the_mirrored_flows(fre
 # -- fixtures other modules share ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def linux_capture(tmp_path_factory) -> Path:
-    """Every committed capture of real Linux GENEVE, in one file."""
-    path = tmp_path_factory.mktemp("geneve") / "linux-tunnels.pcap"
-    headers = {p.read_bytes()[:24] for p in GENEVE_CAPTURES}
-    assert len(headers) == 1, "the captures differ in link type or snap length"
-    path.write_bytes(headers.pop() + b"".join(p.read_bytes()[24:] for p in GENEVE_CAPTURES))
-    return path
-
-
 def gwlb_traffic() -> SyntheticTraffic:
     """A Gateway Load Balancer's delivery of two sessions' traffic, IPv4 and IPv6 inside."""
     flows = random_flows(["10.0.1.10", "10.0.2.10"], [7, 8], flows=8, packets=120, seed=5)

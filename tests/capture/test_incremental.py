@@ -10,8 +10,7 @@ import pytest
 from vpc_mirror.steps.capture import CaptureSession, FlowSpec, SyntheticTraffic, summary
 from vpc_mirror.steps.capture.pcap import LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, PcapStream, global_header, record
 
-from tests.testdata import VXLAN as DATA
-REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
+from tests.testdata import VXLAN_CAPTURES
 
 
 def fed(data: bytes, sizes: list[int] | None) -> tuple[dict, list[str]]:
@@ -38,7 +37,7 @@ def small_synthetic() -> bytes:
     return b"".join(SyntheticTraffic(flows, target="10.0.9.9", duration=25).pcap_chunks(batch=7))
 
 
-CAPTURES = {p.name: p.read_bytes() for p in REAL_PCAPS} | {"synthetic": small_synthetic()}
+CAPTURES = {p.name: p.read_bytes() for p in VXLAN_CAPTURES} | {"synthetic": small_synthetic()}
 
 
 @pytest.mark.parametrize("name", CAPTURES)

@@ -13,7 +13,7 @@ from vpc_mirror.steps.capture import CaptureSession, SyntheticTraffic, random_fl
 from vpc_mirror.steps.capture.pcap import PcapStream, global_header, record
 
 from tests.testdata import VXLAN as DATA
-REAL_PCAPS = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
+from tests.testdata import VXLAN_CAPTURES
 
 
 def frames_of(path: Path) -> list[tuple[float, bytes]]:
@@ -25,7 +25,7 @@ def frames_of(path: Path) -> list[tuple[float, bytes]]:
 # ... and the VXLAN packet inside a Gateway Load Balancer's GENEVE, TCP and UDP inside.
 _GWLB = SyntheticTraffic(random_flows(["10.0.1.10"], [7], flows=4, packets=8, seed=2, protos=(6, 17)),
                          target="10.0.9.9", gwlb="10.0.50.5")
-FRAMES = [frame for path in REAL_PCAPS for frame in frames_of(path)] + list(_GWLB.packets())
+FRAMES = [frame for path in VXLAN_CAPTURES for frame in frames_of(path)] + list(_GWLB.packets())
 
 
 def capture(records: list[bytes]) -> bytes:

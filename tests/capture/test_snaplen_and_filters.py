@@ -26,10 +26,10 @@ from vpc_mirror.steps.capture.pcap import PcapStream, global_header, record
 from vpc_mirror.steps.capture.remote import DEFAULT_SNAPLEN
 
 from tests.capture.conftest import tshark_packets
-from tests.capture.test_geneve import GENEVE_CAPTURES, gwlb_capture, linux_capture  # noqa: F401 (fixtures)
+from tests.capture.test_geneve import GENEVE_CAPTURES, gwlb_capture  # noqa: F401 (a fixture)
 from tests.testdata import VXLAN as DATA
+from tests.testdata import VXLAN_CAPTURES
 
-SHARED = sorted((DATA / "tcpdump").glob("*.pcap")) + sorted((DATA / "zeek").glob("*.pcap"))
 
 
 def frames_of(path: Path) -> list[tuple[float, bytes, int]]:
@@ -55,7 +55,7 @@ def same_at_default_snaplen(path: Path, tmp_path: Path) -> tuple[dict, dict, int
 
 def test_the_default_snap_length_cuts_no_header_of_the_shared_captures(tmp_path: Path) -> None:
     shortened = 0
-    for path in SHARED:
+    for path in VXLAN_CAPTURES:
         whole, cut, n = same_at_default_snaplen(path, tmp_path)
         assert cut == whole, path.name
         shortened += n
@@ -115,9 +115,9 @@ def test_the_default_snap_length_covers_every_header_at_its_longest() -> None:
 
 
 @pytest.fixture
-def mixed(linux_capture: Path, gwlb_capture: Path, tmp_path: Path) -> Path:  # noqa: F811
+def mixed(gwlb_capture: Path, tmp_path: Path) -> Path:  # noqa: F811
     """Every kind of mirrored packet in one capture, and a few that are not mirrored at all."""
-    frames = [f for path in [*SHARED, linux_capture, gwlb_capture] for f in frames_of(path)]
+    frames = [f for path in [*VXLAN_CAPTURES, *GENEVE_CAPTURES, gwlb_capture] for f in frames_of(path)]
     ts, frame, wire = frames_of(DATA / "tcpdump" / "vxlan.pcap")[0]
     dns = frame[:36] + struct.pack("!H", 53) + frame[38:]  # the same packet to UDP port 53
     return write(tmp_path / "mixed.pcap", frames + [(ts, dns, wire)])
